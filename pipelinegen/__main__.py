@@ -1,0 +1,3 @@
+from pipelinegen.cli import main
+
+main()

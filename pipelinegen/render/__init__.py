@@ -1,0 +1,1 @@
+"""The render stage: pure functions from a validated spec to generated text."""

@@ -1,0 +1,229 @@
+"""Turn pydantic's validation errors into located, human diagnostics.
+
+pydantic reports a `loc` (a path through the data, with union tags mixed in) and an error type.
+This module walks the models along that path to learn what was expected there (the field's
+`Explain`, the allowed keys, the Literal choices), drops the union tags to find the YAML position,
+and words the message for a person: "'12345' is not a 12-digit AWS account ID", with an example.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, Discriminator, Tag
+from pydantic_core import ErrorDetails
+
+from pipelinegen.errors import Diagnostic
+from pipelinegen.spec.types import Explain
+from pipelinegen.spec.yaml import Document, Path
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the models expect at one path."""
+
+    path: Path  # the data path, without union tags
+    annotation: Any  # the bare type (Annotated and Optional removed)
+    metadata: tuple[Any, ...]  # Annotated metadata, e.g. Explain
+    owner: type[BaseModel] | None  # the model whose field this is
+    field: str | None  # that field's name
+
+
+def describe(errors: list[ErrorDetails], root: type[BaseModel], document: Document) -> Iterator[Diagnostic]:
+    """One diagnostic per pydantic error, located in the document."""
+    for error in errors:
+        where = _walk(root, error["loc"])
+        yield _word(error, where, document)
+
+
+def _walk(root: type[BaseModel], loc: tuple[str | int, ...]) -> Expected:
+    """Follow `loc` through the annotations from `root`, separating union tags from data keys."""
+    annotation: Any = root
+    metadata: tuple[Any, ...] = ()
+    owner: type[BaseModel] | None = None
+    name: str | None = None
+    path: list[str | int] = []
+    parts = list(loc)
+    while parts:
+        annotation, extra = _unwrap(annotation)
+        metadata += extra
+        part = parts.pop(0)
+        if part == "[key]":
+            break
+        tags = _union_tags(annotation, metadata)
+        if tags is not None:
+            annotation, metadata = tags.get(str(part), Any), ()
+            continue
+        path.append(part)
+        origin = get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            owner, name = annotation, str(part)
+            annotation = field.annotation if field else Any
+            metadata = tuple(field.metadata) if field else ()
+        elif origin is list:
+            annotation, metadata = get_args(annotation)[0], ()
+        elif origin is dict:
+            key_type, value_type = get_args(annotation)
+            is_key = bool(parts) and parts[0] == "[key]"
+            annotation, metadata = (key_type if is_key else value_type), ()
+        else:
+            annotation, metadata = Any, ()
+    annotation, extra = _unwrap(annotation)
+    return Expected(tuple(path), annotation, metadata + extra, owner, name)
+
+
+def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    """Strip `Annotated[...]` and `X | None`, keeping Annotated's metadata."""
+    metadata: tuple[Any, ...] = ()
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation, *extra = get_args(annotation)
+            metadata += tuple(extra)
+        elif origin in (Union, types.UnionType) and type(None) in get_args(annotation):
+            rest = [a for a in get_args(annotation) if a is not type(None)]
+            annotation = rest[0] if len(rest) == 1 else Union[tuple(rest)]  # noqa: UP007
+        else:
+            return annotation, metadata
+
+
+def _union_tags(annotation: Any, metadata: tuple[Any, ...]) -> dict[str, Any] | None:
+    """For a tagged (discriminated) union: its members by tag; otherwise None."""
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return None
+    if not any(isinstance(m, Discriminator) for m in metadata):
+        return None
+    members: dict[str, Any] = {}
+    for member in get_args(annotation):
+        bare, extra = _unwrap(member)
+        for tag in extra:
+            if isinstance(tag, Tag):
+                members[tag.tag] = bare
+    return members
+
+
+def _word(error: ErrorDetails, where: Expected, document: Document) -> Diagnostic:
+    """The message and hint for one error, at the key or value it concerns."""
+    kind, value, context = error["type"], error["input"], error.get("ctx", {})
+    explain = next((m for m in where.metadata if isinstance(m, Explain)), None)
+    if kind == "missing":
+        return _missing(where, document)
+    if kind == "extra_forbidden":
+        return _unknown_key(where, document)
+    if kind == "pipelinegen":
+        return document.diagnostic(where.path, error["msg"], str(context.get("hint", "")))
+    if where.path and error["loc"] and error["loc"][-1] == "[key]":
+        return _bad_key(where, explain, document)
+    message, hint = _message(kind, value, context, where, explain)
+    if kind == "string_type" and where.path in document.sources:
+        hint = f'quote it: "{document.sources[where.path]}"'
+    return document.diagnostic(where.path, message, hint)
+
+
+def _missing(where: Expected, document: Document) -> Diagnostic:
+    name = str(where.path[-1])
+    parent = where.path[:-1]
+    description = ""
+    if where.owner and where.field:
+        description = _first_sentence(where.owner.model_fields[where.field].description or "")
+    hint = f"add '{name}:' ({description})" if description else f"add '{name}:'"
+    return document.diagnostic(parent, f"missing required key '{name}'", hint, at_key=True)
+
+
+def _unknown_key(where: Expected, document: Document) -> Diagnostic:
+    key = str(where.path[-1])
+    owner = where.owner
+    allowed = list(owner.model_fields) if owner else []
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        hint = f"did you mean '{close[0]}'?"
+    else:
+        conflict = getattr(owner, "conflict_hint", "")
+        hint = conflict or f"expected one of: {', '.join(allowed)}"
+    return document.diagnostic(where.path, f"unknown key '{key}'", hint, at_key=True)
+
+
+def _bad_key(where: Expected, explain: Explain | None, document: Document) -> Diagnostic:
+    key = str(where.path[-1])
+    what = explain.what if explain else "a valid key"
+    hint = f"for example: {explain.example}" if explain else ""
+    return document.diagnostic(where.path, f"key '{key}' is not {what}", hint, at_key=True)
+
+
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _message(
+    kind: str, value: Any, context: dict[str, Any], where: Expected, explain: Explain | None
+) -> tuple[str, str]:
+    """Words for the value-level errors; falls back to pydantic's own message."""
+    example = f"for example: {explain.example}" if explain else ""
+    if kind in _TYPE_NAMES:
+        return _wrong_type(_TYPE_NAMES[kind], value)
+    if kind == "string_pattern_mismatch":
+        return f"{_show(value)} is not {explain.what if explain else 'valid here'}", example
+    if kind == "literal_error":
+        return _not_a_choice(value, where)
+    if kind == "string_too_short":
+        return "must not be empty", example
+    if kind == "string_too_long":
+        return f"is {len(value)} characters long; the limit is {context['max_length']}", ""
+    if kind == "too_short":
+        noun = "item" if context["min_length"] == 1 else "items"
+        return f"needs at least {context['min_length']} {noun}", ""
+    if kind == "too_long":
+        return f"has {context['actual_length']} items; the limit is {context['max_length']}", ""
+    if kind == "greater_than_equal":
+        return f"must be at least {context['ge']}, not {value}", ""
+    if kind == "less_than_equal":
+        return f"must be at most {context['le']}, not {value}", ""
+    return str(context.get("error", "")) or kind.replace("_", " "), ""
+
+
+def _wrong_type(expected: str, value: Any) -> tuple[str, str]:
+    return f"expected {expected}, got {_kind_of(value)}", ""
+
+
+def _not_a_choice(value: Any, where: Expected) -> tuple[str, str]:
+    choices = [str(c) for c in get_args(where.annotation)] if get_origin(where.annotation) is Literal else []
+    if where.path == ("version",):
+        return f"unsupported spec version {_show(value)}", "this pipelinegen reads version 1: 'version: 1'"
+    close = difflib.get_close_matches(str(value), choices, n=2, cutoff=0.6)
+    if close:
+        hint = "did you mean " + " or ".join(f"'{choice}'" for choice in close) + "?"
+    elif len(choices) <= 8:
+        hint = f"expected one of: {', '.join(choices)}"
+    else:
+        hint = "see the schema for the list of accepted values"
+    return f"{_show(value)} is not one of the accepted values", hint
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             list: "a list", dict: "a mapping"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _show(value: Any) -> str:
+    text = str(value)
+    return f"'{text[:60]}...'" if len(text) > 63 else f"'{text}'"
+
+
+def _first_sentence(text: str) -> str:
+    sentence = text.split(". ")[0].rstrip(".")
+    return sentence[0].lower() + sentence[1:] if sentence else sentence

@@ -1,0 +1,36 @@
+"""Load a spec: parse, validate the models, apply the cross-field rules, check the paths.
+
+Every stage runs even when an earlier one found problems (as far as the data allows), so one run
+reports everything; the result is a valid `Spec` or a `SpecError` holding all diagnostics.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from pipelinegen.errors import Diagnostic, SpecError
+from pipelinegen.spec import files, rules
+from pipelinegen.spec.diagnostics import describe
+from pipelinegen.spec.files import Repository
+from pipelinegen.spec.models import Spec
+from pipelinegen.spec.yaml import parse
+
+
+def load(text: str, *, file: str, repository: Repository | None = None) -> Spec:
+    """The validated spec in `text` (named `file` in messages); paths checked in `repository`."""
+    document = parse(text, file)
+    if not isinstance(document.data, dict):
+        what = "empty" if document.data is None else "not a mapping of keys"
+        hint = "start from 'pipelinegen init', or see the examples"
+        raise SpecError([*document.problems, Diagnostic(file, 1, 1, f"the spec is {what}", hint)])
+    problems = [*document.problems, *rules.check(document)]
+    try:
+        spec = Spec.model_validate(document.data)
+    except ValidationError as error:
+        problems.extend(describe(error.errors(include_url=False), Spec, document))
+        raise SpecError(problems) from None
+    if repository is not None:
+        problems.extend(files.check(spec, document, repository))
+    if problems:
+        raise SpecError(problems)
+    return spec

@@ -1,0 +1,337 @@
+"""The spec, format version 1: the public contract of `pipeline.yaml`.
+
+Every field has a markdown description, because the JSON Schema — and so every editor hover and
+the README's spec reference — is generated from these models. Values are validated by types
+(`pipelinegen.spec.types`); rules that relate several fields live in `pipelinegen.spec.rules`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from pipelinegen.spec.types import (
+    Account,
+    BranchName,
+    BucketName,
+    BuildArgName,
+    ClusterName,
+    EnvironmentName,
+    GitHubRepository,
+    HelmRelease,
+    ImageName,
+    JobName,
+    MarketplaceService,
+    Namespace,
+    PRESETS,
+    Platform,
+    Preset,
+    ProductId,
+    Region,
+    RepoPath,
+    Runner,
+    SellerPrefix,
+    Slug,
+    StageName,
+    TagPattern,
+    TimeoutMinutes,
+    ToolVersion,
+    ZipKey,
+)
+
+
+class Model(BaseModel):
+    """The one strict base: unknown keys are errors, values are never coerced, specs are frozen."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, regex_engine="python-re", defer_build=True
+    )
+
+
+class GitHub(Model):
+    """Where the CI half runs."""
+
+    repository: GitHubRepository = Field(
+        description="The GitHub repository as `owner/name`. It scopes the OIDC trust: only "
+        "release tags of this repository may upload releases.",
+        examples=["acme/platform"],
+    )
+    default_branch: BranchName = Field(
+        default="main",
+        description="The branch that CI runs on after merge (besides pull requests).",
+    )
+    release_tags: list[TagPattern] = Field(
+        default=["v*"],
+        min_length=1,
+        description="Tag globs that start a release, e.g. `v*`. Only `*` is allowed as a "
+        "wildcard: the same globs trigger the release workflow and limit who may assume the "
+        "upload role in AWS, and the two agree only on `*`.",
+        examples=[["v*"]],
+    )
+    runner: Runner = Field(
+        default="ubuntu-24.04",
+        description="The GitHub-hosted runner label for every generated job.",
+    )
+
+
+class Aws(Model):
+    """The tooling account that holds the release bucket and the pipeline."""
+
+    account: Account = Field(
+        description="The 12-digit AWS account ID of the tooling account (quote it: "
+        '`"111111111111"`). The release bucket and the CodePipeline live here.',
+        examples=["111111111111"],
+    )
+    region: Region = Field(
+        description="The AWS region of the release bucket and the pipeline.",
+        examples=["us-east-1"],
+    )
+
+
+class Release(Model):
+    """Where GitHub Actions hands a release over to AWS."""
+
+    bucket: BucketName | None = Field(
+        default=None,
+        description="The S3 release bucket. Default: `<name>-releases-<aws.account>`.",
+        examples=["acme-platform-releases"],
+    )
+    key: ZipKey | None = Field(
+        default=None,
+        description="The fixed object key every release is uploaded to (the CodePipeline S3 "
+        "source watches one key; bucket versioning keeps the history). "
+        "Default: `releases/<name>.zip`.",
+        examples=["releases/acme-platform.zip"],
+    )
+
+
+class Image(Model):
+    """One OCI image, built by CI, released as a tarball and pushed to ECR by the pipeline."""
+
+    name: ImageName = Field(
+        description="The image name. The ECR repository is `<name>/<image>`; CI validates the "
+        "build in the job `build-<image>`.",
+        examples=["api"],
+    )
+    context: RepoPath = Field(
+        default=".",
+        description="The build context: a directory relative to the repository root.",
+        examples=["services/api"],
+    )
+    dockerfile: RepoPath = Field(
+        default="Dockerfile",
+        description="The Dockerfile, relative to `context`.",
+        examples=["Dockerfile"],
+    )
+    platforms: list[Platform] = Field(
+        default=["linux/amd64"],
+        min_length=1,
+        description="The platforms to build. More than one makes a multi-arch image index.",
+        examples=[["linux/amd64", "linux/arm64"]],
+    )
+    build_args: dict[BuildArgName, str] = Field(
+        default={},
+        description="Build arguments passed to the build. Quote numbers "
+        '(`PYTHON_VERSION: "3.10"`), or YAML reads them as numbers.',
+        examples=[{"PYTHON_VERSION": "3.12"}],
+    )
+    target: StageName | None = Field(
+        default=None,
+        description="The Dockerfile stage to build (`--target`). Default: the last stage.",
+        examples=["runtime"],
+    )
+
+
+class Setup(Model):
+    """Toolchains a check needs, installed by the official setup actions."""
+
+    python: ToolVersion | None = Field(default=None, description="Python version, e.g. `3.12`.")
+    node: ToolVersion | None = Field(default=None, description="Node.js version, e.g. `24`.")
+    go: ToolVersion | None = Field(default=None, description="Go version, e.g. `1.24`.")
+    java: ToolVersion | None = Field(
+        default=None, description="Java version (Temurin), e.g. `21`."
+    )
+
+
+_CHECK_NAME = (
+    "The job id, and so the required-status-check name to use in branch protection. "
+    "Must be unique, and must not be `pipelinegen` or `build-<image>` (generated jobs)."
+)
+_TIMEOUT = "The job's timeout in minutes."
+
+
+class CommandCheck(Model):
+    """A CI job that runs your own command."""
+
+    name: JobName = Field(description=_CHECK_NAME, examples=["lint"])
+    run: str = Field(
+        min_length=1,
+        description="The shell command(s) to run (bash, `set -euo pipefail`); multi-line allowed.",
+        examples=["ruff check ."],
+    )
+    setup: Setup = Field(
+        default=Setup(),
+        description="Toolchains to install before `install` and `run`.",
+        examples=[{"python": "3.12"}],
+    )
+    install: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A command that installs dependencies, run before `run`.",
+        examples=["pip install -r requirements-dev.txt"],
+    )
+    timeout_minutes: TimeoutMinutes = Field(default=30, description=_TIMEOUT)
+
+
+class PresetCheck(Model):
+    """A built-in security scan, run with pinned tools."""
+
+    conflict_hint: ClassVar[str] = (
+        "a check runs either your command (run:) or a built-in scan (preset:), not both"
+    )
+
+    name: JobName = Field(description=_CHECK_NAME, examples=["secrets"])
+    preset: Preset = Field(
+        description="The built-in scan to run: "
+        + "; ".join(f"`{name}`: {what}" for name, what in PRESETS.items()),
+        examples=["gitleaks"],
+    )
+    timeout_minutes: TimeoutMinutes = Field(default=30, description=_TIMEOUT)
+
+
+def _check_kind(value: Any) -> str:
+    """Route a check to its model by its keys, so errors speak of one kind of check only."""
+    if isinstance(value, PresetCheck) or (isinstance(value, dict) and "preset" in value):
+        return "preset"
+    return "run"
+
+
+Check = Annotated[
+    Annotated[CommandCheck, Tag("run")] | Annotated[PresetCheck, Tag("preset")],
+    Discriminator(_check_kind),
+]
+
+
+class Helm(Model):
+    """The umbrella chart that deploys every environment."""
+
+    chart: RepoPath = Field(
+        description="The umbrella chart's directory, relative to the repository root.",
+        examples=["deploy/helm/platform"],
+    )
+    release: HelmRelease | None = Field(
+        default=None,
+        description="The Helm release name. Default: the spec's `name`.",
+        examples=["platform"],
+    )
+
+
+class Environment(Model):
+    """One deployment target, in promotion order."""
+
+    name: EnvironmentName = Field(
+        description="The environment's name, unique; it names the pipeline stage.",
+        examples=["staging"],
+    )
+    account: Account | None = Field(
+        default=None,
+        description="The AWS account of the EKS cluster. Default: `aws.account`.",
+        examples=["222222222222"],
+    )
+    region: Region | None = Field(
+        default=None,
+        description="The AWS region of the EKS cluster. Default: `aws.region`.",
+        examples=["us-east-1"],
+    )
+    cluster: ClusterName = Field(description="The EKS cluster name.", examples=["acme-staging"])
+    namespace: Namespace = Field(
+        description="The Kubernetes namespace of the Helm release.", examples=["platform"]
+    )
+    values: list[RepoPath] = Field(
+        default=[],
+        description="Helm values files for this environment, relative to the repository root, "
+        "applied in order after the chart's own values.",
+        examples=[["deploy/helm/values-staging.yaml"]],
+    )
+    approval: bool = Field(
+        default=False,
+        description="Require a manual approval in the pipeline before deploying here.",
+    )
+    marketplace: bool = Field(
+        default=False,
+        description="Publish a new version to AWS Marketplace after this environment deploys. "
+        "Needs the `marketplace` block; at most one environment may set it.",
+    )
+
+
+class Marketplace(Model):
+    """The AWS Marketplace container product that releases are published to."""
+
+    product_id: ProductId = Field(
+        description="The container product's ID.", examples=["prod-abcdefghijklm"]
+    )
+    seller_prefix: SellerPrefix = Field(
+        description="Your seller prefix: images go to the Marketplace repositories "
+        "`<seller_prefix>/<image>`.",
+        examples=["acme"],
+    )
+    compatible_services: list[MarketplaceService] = Field(
+        default=["EKS"],
+        min_length=1,
+        max_length=4,
+        description="Where buyers can run the product.",
+        examples=[["EKS"]],
+    )
+    delivery_option_title: str = Field(
+        min_length=1,
+        max_length=72,
+        description="The delivery option's title shown to buyers (at most 72 characters).",
+        examples=["Helm on Amazon EKS"],
+    )
+    description: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="The delivery option's description (at most 1000 characters).",
+    )
+    usage_instructions: str = Field(
+        min_length=1,
+        description="How buyers deploy the product (at most 4000 characters): inline text, or "
+        "the path of a `.md` or `.txt` file in the repository.",
+        examples=["docs/marketplace-usage.md"],
+    )
+
+
+
+class Spec(Model):
+    """A pipelinegen spec: one file that compiles to GitHub Actions CI and AWS CodePipeline CD."""
+
+    version: Literal[1] = Field(description="The spec format version. Always `1`.")
+    name: Slug = Field(
+        description="The project's slug: it names the stacks, the ECR repositories "
+        "(`<name>/<image>`) and the default release bucket.",
+        examples=["acme-platform"],
+    )
+    github: GitHub = Field(description="The GitHub repository and how CI runs there.")
+    aws: Aws = Field(description="The AWS tooling account that holds the bucket and pipeline.")
+    release: Release = Field(
+        default=Release(), description="Where releases are handed over to AWS."
+    )
+    images: list[Image] = Field(
+        min_length=1, description="The OCI images this repository builds, tests and ships."
+    )
+    checks: list[Check] = Field(
+        default=[],
+        description="CI checks: each runs as one job on every pull request and on the default "
+        "branch; its name is the status-check name to require.",
+    )
+    helm: Helm = Field(description="The umbrella Helm chart that deploys every environment.")
+    environments: list[Environment] = Field(
+        min_length=1, description="Deployment targets, in promotion order."
+    )
+    marketplace: Marketplace | None = Field(
+        default=None,
+        description="The AWS Marketplace product; required when an environment sets "
+        "`marketplace: true`.",
+    )

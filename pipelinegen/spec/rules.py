@@ -1,0 +1,144 @@
+"""Rules that relate several fields: uniqueness, cross-references and Marketplace limits.
+
+They read the plain YAML data rather than the validated models, so they run even when some field
+is invalid and the user still gets every problem in one run. Each rule yields diagnostics and
+tolerates values of the wrong type (the models report those).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pipelinegen.errors import Diagnostic
+from pipelinegen.spec.yaml import Document
+
+MARKETPLACE_MAX_IMAGES = 50  # ContainerImages of one delivery option
+USAGE_INSTRUCTIONS_MAX = 4000
+GENERATED_JOBS = ("pipelinegen",)
+BUILD_JOB_PREFIX = "build-"
+
+Rule = Callable[[Document], Iterator[Diagnostic]]
+
+
+def check(document: Document) -> list[Diagnostic]:
+    """Every rule's diagnostics for the document."""
+    return [diagnostic for rule in RULES for diagnostic in rule(document)]
+
+
+def _items(document: Document, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, mapping) for each mapping item of a top-level list."""
+    data = document.data if isinstance(document.data, dict) else {}
+    items = data.get(key)
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                yield index, item
+
+
+def _unique_names(section: str, noun: str) -> Rule:
+    def rule(document: Document) -> Iterator[Diagnostic]:
+        seen: dict[str, int] = {}
+        for index, item in _items(document, section):
+            name = item.get("name")
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                first = document.values[(section, seen[name], "name")].line
+                message = f"{noun} name '{name}' is used twice"
+                hint = f"first used on line {first}; names must be unique"
+                yield document.diagnostic((section, index, "name"), message, hint)
+            else:
+                seen[name] = index
+
+    return rule
+
+
+def _check_names_free(document: Document) -> Iterator[Diagnostic]:
+    """Check names are job ids; generated jobs own `pipelinegen` and `build-<image>`."""
+    images = {item.get("name") for _, item in _items(document, "images")}
+    for index, item in _items(document, "checks"):
+        name = item.get("name")
+        if not isinstance(name, str):
+            continue
+        image = name.removeprefix(BUILD_JOB_PREFIX)
+        if name in GENERATED_JOBS or (name.startswith(BUILD_JOB_PREFIX) and image in images):
+            owner = "pipelinegen's own job" if name in GENERATED_JOBS else f"image '{image}'"
+            message = f"check name '{name}' is taken by the generated job of {owner}"
+            yield document.diagnostic(("checks", index, "name"), message, "rename the check")
+
+
+def _unique_platforms(document: Document) -> Iterator[Diagnostic]:
+    for index, image in _items(document, "images"):
+        platforms = image.get("platforms")
+        if not isinstance(platforms, list):
+            continue
+        for position, platform in enumerate(platforms):
+            if platform in platforms[:position]:
+                path = ("images", index, "platforms", position)
+                yield document.diagnostic(path, f"platform '{platform}' is listed twice")
+
+
+def _dockerfile_inside(document: Document) -> Iterator[Diagnostic]:
+    """The Dockerfile is relative to the context; together they must stay in the repository."""
+    for index, image in _items(document, "images"):
+        context, dockerfile = image.get("context", "."), image.get("dockerfile", "Dockerfile")
+        if not (isinstance(context, str) and isinstance(dockerfile, str)):
+            continue
+        joined = posixpath.normpath(posixpath.join(context, dockerfile))
+        inside = not posixpath.isabs(dockerfile) and not joined.startswith("..")
+        if not inside and not posixpath.normpath(context).startswith(".."):
+            message = f"dockerfile '{dockerfile}' escapes the repository from context '{context}'"
+            hint = "the dockerfile path is relative to the context directory"
+            yield document.diagnostic(("images", index, "dockerfile"), message, hint)
+
+
+def _marketplace(document: Document) -> Iterator[Diagnostic]:
+    """`marketplace: true` needs the block, the block needs a user, and only one may publish."""
+    data = document.data if isinstance(document.data, dict) else {}
+    block = data.get("marketplace")
+    publishers = [(i, env) for i, env in _items(document, "environments") if env.get("marketplace") is True]
+    for index, env in publishers:
+        path = ("environments", index, "marketplace")
+        if block is None:
+            message = f"environment '{env.get('name')}' publishes to AWS Marketplace, but the spec has no 'marketplace:' block"
+            yield document.diagnostic(path, message, "add a top-level 'marketplace:' block with product_id, seller_prefix, delivery_option_title and usage_instructions")
+        if index != publishers[0][0]:
+            first = publishers[0][1].get("name")
+            message = "only one environment may publish to AWS Marketplace"
+            yield document.diagnostic(path, message, f"environment '{first}' already does")
+    if block is not None and not publishers:
+        message = "'marketplace:' is set, but no environment has 'marketplace: true'"
+        hint = "set 'marketplace: true' on the environment after which to publish"
+        yield document.diagnostic(("marketplace",), message, hint, at_key=True)
+    images = list(_items(document, "images"))
+    if block is not None and len(images) > MARKETPLACE_MAX_IMAGES:
+        message = f"AWS Marketplace accepts at most {MARKETPLACE_MAX_IMAGES} images per version; the spec has {len(images)}"
+        yield document.diagnostic(("marketplace",), message, "", at_key=True)
+
+
+def _inline_usage_instructions(document: Document) -> Iterator[Diagnostic]:
+    data = document.data if isinstance(document.data, dict) else {}
+    block = data.get("marketplace")
+    text = block.get("usage_instructions") if isinstance(block, dict) else None
+    if isinstance(text, str) and not is_file_reference(text) and len(text) > USAGE_INSTRUCTIONS_MAX:
+        message = f"usage_instructions are {len(text)} characters long; AWS Marketplace accepts {USAGE_INSTRUCTIONS_MAX}"
+        yield document.diagnostic(("marketplace", "usage_instructions"), message, "shorten them, or link to longer documentation")
+
+
+def is_file_reference(text: str) -> bool:
+    """`usage_instructions` names a file when it is one word ending in .md, .markdown or .txt."""
+    return not any(c.isspace() for c in text) and text.endswith((".md", ".markdown", ".txt"))
+
+
+RULES: tuple[Rule, ...] = (
+    _unique_names("images", "image"),
+    _unique_names("checks", "check"),
+    _unique_names("environments", "environment"),
+    _check_names_free,
+    _unique_platforms,
+    _dockerfile_inside,
+    _marketplace,
+    _inline_usage_instructions,
+)

@@ -1,0 +1,189 @@
+"""Constrained value types of the spec, each with the words an error message needs.
+
+A type here is an `Annotated` string with its pattern and an `Explain` saying, in plain words, what
+a valid value looks like; the diagnostics turn a pattern mismatch into "'x' is not <what>" with an
+example, instead of echoing a regular expression at the user.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from pipelinegen.spec.regions import REGIONS
+
+
+@dataclass(frozen=True)
+class Explain:
+    """Plain words for a constrained value: what it must be, and one valid example."""
+
+    what: str
+    example: str
+
+
+def _not_escaping(path: str) -> str:
+    """Reject paths that leave the repository: outputs are packaged and built from inside it."""
+    normal = posixpath.normpath(path)
+    if path.startswith("/") or "\\" in path or normal == ".." or normal.startswith("../"):
+        raise PydanticCustomError(
+            "pipelinegen",
+            "path '{path}' escapes the repository",
+            {"path": path, "hint": "write paths relative to the repository root, without '..'"},
+        )
+    return normal
+
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", max_length=40),
+    Explain("a lowercase slug of letters, digits and inner hyphens", "acme-platform"),
+]
+
+GitHubRepository = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"),
+    Explain("a GitHub repository as owner/name", "acme/platform"),
+]
+
+BranchName = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![/.])$", max_length=255),
+    Explain("a git branch name", "main"),
+]
+
+# GitHub's tag filters and IAM's StringLike agree on '*' only; '?', '+', '[...]' and '!' mean
+# different things in each, so a pattern that used them would trigger one thing and trust another.
+TagPattern = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9._/*-]+$", max_length=128),
+    Explain("a tag glob of letters, digits, '.', '_', '-', '/' and '*'", '"v*"'),
+]
+
+Account = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{12}$"),
+    Explain("a 12-digit AWS account ID", '"111111111111"'),
+]
+
+Region = Annotated[
+    Literal[tuple(REGIONS)],  # type: ignore[valid-type]
+    Explain("an AWS region of the commercial partition", "us-east-1"),
+]
+
+BucketName = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(?!xn--)(?!sthree-)(?!.*\.\.)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+    ),
+    Explain("an S3 bucket name (3-63 lowercase letters, digits, '.', '-')", "acme-releases"),
+]
+
+ZipKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?!/)[A-Za-z0-9!_.*'()/-]+\.zip$", max_length=1024),
+    Explain("an S3 object key ending in .zip", "releases/acme-platform.zip"),
+]
+
+ImageName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$", max_length=64),
+    Explain(
+        "an image name of lowercase letters and digits, with single '-' or '_' between them",
+        "api",
+    ),
+]
+
+JobName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$", max_length=64),
+    Explain("a GitHub Actions job id (a letter or '_', then letters, digits, '-', '_')", "lint"),
+]
+
+EnvironmentName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=32),
+    Explain("a lowercase name of letters, digits and '-', starting with a letter", "staging"),
+]
+
+ClusterName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]*$", max_length=100),
+    Explain("an EKS cluster name", "acme-staging"),
+]
+
+Namespace = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63),
+    Explain("a Kubernetes namespace (a DNS label)", "platform"),
+]
+
+HelmRelease = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=53),
+    Explain("a Helm release name (lowercase DNS label, at most 53 characters)", "platform"),
+]
+
+BuildArgName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128),
+    Explain("a build argument name (letters, digits, '_')", "PYTHON_VERSION"),
+]
+
+StageName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=128),
+    Explain("a Dockerfile stage name", "runtime"),
+]
+
+ToolVersion = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9][0-9A-Za-z.+-]*(\.x)?$", max_length=32),
+    Explain("a version number, quoted", '"3.12"'),
+]
+
+ProductId = Annotated[
+    str,
+    StringConstraints(pattern=r"^prod-[a-z0-9]+$", max_length=64),
+    Explain("an AWS Marketplace product ID", "prod-abcdefghijklm"),
+]
+
+SellerPrefix = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$", max_length=64),
+    Explain("the seller's Marketplace repository prefix", "acme"),
+]
+
+RepoPath = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=1024),
+    AfterValidator(_not_escaping),
+    Explain("a path relative to the repository root", "deploy/helm/platform"),
+]
+
+PRESETS: dict[str, str] = {
+    "gitleaks": "Secrets committed anywhere in the git history (gitleaks).",
+    "trivy-image": "Known vulnerabilities (HIGH, CRITICAL) in every image of `images` (Trivy).",
+}
+
+Preset = Literal["gitleaks", "trivy-image"]
+
+Platform = Literal[
+    "linux/amd64",
+    "linux/arm64",
+    "linux/arm/v7",
+    "linux/arm/v6",
+    "linux/ppc64le",
+    "linux/s390x",
+    "linux/riscv64",
+    "linux/386",
+]
+
+MarketplaceService = Literal["ECS", "EKS", "ECS-Anywhere", "EKS-Anywhere", "Bedrock-AgentCore"]
+
+Runner = Literal["ubuntu-24.04", "ubuntu-22.04", "ubuntu-24.04-arm", "ubuntu-22.04-arm"]
+
+TimeoutMinutes = Annotated[int, Field(ge=1, le=360)]

@@ -1,0 +1,159 @@
+"""Read YAML into plain Python data and remember where every key and value came from.
+
+ruamel.yaml composes the document into nodes that carry their marks; this module builds plain
+dicts, lists and scalars from those nodes itself, so that it can report every duplicate key (not
+just the first), refuse alias bombs, and record positions for every path. YAML 1.2 rules apply:
+`yes`, `no`, `on` and `off` are strings, not booleans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML, MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.constructor import ConstructorError, SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError
+
+from pipelinegen.errors import Diagnostic, SpecError
+
+Path = tuple[str | int, ...]
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_NODES = 200_000  # far beyond any real spec; stops alias "billion laughs" expansions
+
+
+@dataclass(frozen=True)
+class Position:
+    """A 1-based line and column."""
+
+    line: int
+    column: int
+
+
+@dataclass
+class Document:
+    """A parsed spec: plain data, where each path's key and value start, and parse problems."""
+
+    file: str
+    data: Any
+    keys: dict[Path, Position] = field(default_factory=dict)
+    values: dict[Path, Position] = field(default_factory=dict)
+    problems: list[Diagnostic] = field(default_factory=list)
+    sources: dict[Path, str] = field(default_factory=dict)  # the text of non-string scalars
+
+    def diagnostic(self, path: Path, message: str, hint: str = "", *, at_key: bool = False) -> Diagnostic:
+        """A diagnostic at `path`: its key when asked (and known), else its value, else the
+        nearest enclosing path that has a position."""
+        for depth in range(len(path), -1, -1):
+            prefix = path[:depth]
+            table = (self.keys, self.values) if at_key else (self.values, self.keys)
+            for positions in table:
+                if prefix in positions:
+                    where = positions[prefix]
+                    return Diagnostic(self.file, where.line, where.column, message, hint)
+        return Diagnostic(self.file, 1, 1, message, hint)
+
+
+def parse(text: str, file: str) -> Document:
+    """Parse `text`; raise SpecError on YAML syntax errors, record duplicate keys as problems."""
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        root = yaml.compose(text)
+    except MarkedYAMLError as error:
+        raise SpecError([_syntax_diagnostic(error, file)]) from None
+    document = Document(file=file, data=None)
+    if root is not None:
+        document.data = _Builder(document, SafeConstructor(loader=yaml)).build(root, ())
+    return document
+
+
+def _syntax_diagnostic(error: MarkedYAMLError, file: str) -> Diagnostic:
+    mark = error.problem_mark or error.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = error.problem or "invalid YAML"
+    hint = f"{error.context} (line {error.context_mark.line + 1})" if (
+        error.context and error.context_mark and error.context_mark is not mark
+    ) else "check the indentation and quoting around this position"
+    return Diagnostic(file, line, column, f"YAML syntax error: {problem}", hint)
+
+
+def _position(node: Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    """Turns composed nodes into plain data, filling the document's position tables."""
+
+    def __init__(self, document: Document, constructor: SafeConstructor) -> None:
+        self.document = document
+        self.constructor = constructor
+        self.count = 0
+        self.active: set[int] = set()
+
+    def build(self, node: Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError([self._at(node, "the spec expands to too many values (YAML aliases?)")])
+        self.document.values.setdefault(path, _position(node))
+        if id(node) in self.active:
+            raise SpecError([self._at(node, "a YAML alias refers to itself")])
+        self.active.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path)
+            if isinstance(node, SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self._scalar(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+        """Merged keys first, so explicit keys win both the value and the recorded position."""
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                result.update(self._merge(value_node, path))
+        explicit: set[str] = set()
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.document.problems.append(self._at(key_node, "a key must be a plain string"))
+                continue
+            key = str(key_node.value)
+            if key in explicit:
+                first = self.document.keys[(*path, key)]
+                message, hint = f"duplicate key '{key}'", f"first defined on line {first.line}"
+                self.document.problems.append(self._at(key_node, message, hint))
+                continue
+            explicit.add(key)
+            self.document.keys[(*path, key)] = _position(key_node)
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _merge(self, node: Node, path: Path) -> dict[str, Any]:
+        """`<<: *base` (or a list of them): keys of the base mappings, explicit keys win."""
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        merged: dict[str, Any] = {}
+        for source in reversed(sources):
+            value = self.build(source, path)
+            if not isinstance(value, dict):
+                self.document.problems.append(self._at(source, "'<<' must merge a mapping"))
+                continue
+            merged.update(value)
+        return merged
+
+    def _scalar(self, node: Node, path: Path) -> Any:
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except ConstructorError as error:
+            self.document.problems.append(self._at(node, f"unsupported YAML value: {error.problem}"))
+            return None
+        if not isinstance(value, str):
+            self.document.sources[path] = str(node.value)
+        return value
+
+    def _at(self, node: Node, message: str, hint: str = "") -> Diagnostic:
+        where = _position(node)
+        return Diagnostic(self.document.file, where.line, where.column, message, hint)

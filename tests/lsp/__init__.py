@@ -1,0 +1,1 @@
+"""Test-only helpers that drive a real language server (see client.py)."""
