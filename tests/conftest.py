@@ -1,0 +1,34 @@
+"""Shared fixtures, and the one flag that rewrites golden files: `pytest --regenerate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(p.parent for p in (ROOT / "examples").glob("*/pipeline.yaml"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regenerate",
+        action="store_true",
+        help="rewrite golden files (schema, spec reference, catalogue expectations) from the code",
+    )
+
+
+@pytest.fixture
+def regenerate(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--regenerate"))
+
+
+def check_golden(path: Path, actual: str, *, regenerate: bool) -> None:
+    """Compare `actual` with the committed file, or rewrite it under --regenerate."""
+    if regenerate:
+        path.write_text(actual, encoding="utf-8")
+        return
+    expected = path.read_text(encoding="utf-8") if path.exists() else ""
+    assert actual == expected, (
+        f"{path.relative_to(ROOT)} is out of date; regenerate it with: pytest --regenerate"
+    )
