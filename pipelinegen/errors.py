@@ -20,7 +20,6 @@ class ExitCode(enum.IntEnum):
     INTERNAL = 3  # a bug in pipelinegen
 
 
-
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     """One located problem. Lines and columns are 1-based, like every compiler's."""

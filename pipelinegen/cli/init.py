@@ -58,7 +58,10 @@ def _github_repository(folder: Path) -> str | None:
     try:
         remote = subprocess.run(
             ["git", "-C", str(folder), "config", "--get", "remote.origin.url"],
-            capture_output=True, text=True, check=False, timeout=5,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=5,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

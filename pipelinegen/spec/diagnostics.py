@@ -9,15 +9,15 @@ and words the message for a person: "'12345' is not a 12-digit AWS account ID", 
 from __future__ import annotations
 
 import difflib
-import types
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Discriminator, Tag
+from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from pipelinegen.errors import Diagnostic
+from pipelinegen.spec.introspect import union_tags, unwrap
 from pipelinegen.spec.types import Explain
 from pipelinegen.spec.yaml import Document, Path
 
@@ -33,7 +33,9 @@ class Expected:
     field: str | None  # that field's name
 
 
-def describe(errors: list[ErrorDetails], root: type[BaseModel], document: Document) -> Iterator[Diagnostic]:
+def describe(
+    errors: list[ErrorDetails], root: type[BaseModel], document: Document
+) -> Iterator[Diagnostic]:
     """One diagnostic per pydantic error, located in the document."""
     for error in errors:
         where = _walk(root, error["loc"])
@@ -49,12 +51,12 @@ def _walk(root: type[BaseModel], loc: tuple[str | int, ...]) -> Expected:
     path: list[str | int] = []
     parts = list(loc)
     while parts:
-        annotation, extra = _unwrap(annotation)
+        annotation, extra = unwrap(annotation)
         metadata += extra
         part = parts.pop(0)
         if part == "[key]":
             break
-        tags = _union_tags(annotation, metadata)
+        tags = union_tags(annotation, metadata)
         if tags is not None:
             annotation, metadata = tags.get(str(part), Any), ()
             continue
@@ -73,38 +75,8 @@ def _walk(root: type[BaseModel], loc: tuple[str | int, ...]) -> Expected:
             annotation, metadata = (key_type if is_key else value_type), ()
         else:
             annotation, metadata = Any, ()
-    annotation, extra = _unwrap(annotation)
+    annotation, extra = unwrap(annotation)
     return Expected(tuple(path), annotation, metadata + extra, owner, name)
-
-
-def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
-    """Strip `Annotated[...]` and `X | None`, keeping Annotated's metadata."""
-    metadata: tuple[Any, ...] = ()
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation, *extra = get_args(annotation)
-            metadata += tuple(extra)
-        elif origin in (Union, types.UnionType) and type(None) in get_args(annotation):
-            rest = [a for a in get_args(annotation) if a is not type(None)]
-            annotation = rest[0] if len(rest) == 1 else Union[tuple(rest)]  # noqa: UP007
-        else:
-            return annotation, metadata
-
-
-def _union_tags(annotation: Any, metadata: tuple[Any, ...]) -> dict[str, Any] | None:
-    """For a tagged (discriminated) union: its members by tag; otherwise None."""
-    if get_origin(annotation) not in (Union, types.UnionType):
-        return None
-    if not any(isinstance(m, Discriminator) for m in metadata):
-        return None
-    members: dict[str, Any] = {}
-    for member in get_args(annotation):
-        bare, extra = _unwrap(member)
-        for tag in extra:
-            if isinstance(tag, Tag):
-                members[tag.tag] = bare
-    return members
 
 
 def _word(error: ErrorDetails, where: Expected, document: Document) -> Diagnostic:
@@ -172,7 +144,7 @@ def _message(
     """Words for the value-level errors; falls back to pydantic's own message."""
     example = f"for example: {explain.example}" if explain else ""
     if kind in _TYPE_NAMES:
-        return _wrong_type(_TYPE_NAMES[kind], value)
+        return f"expected {_TYPE_NAMES[kind]}, got {_kind_of(value)}", ""
     if kind == "string_pattern_mismatch":
         return f"{_show(value)} is not {explain.what if explain else 'valid here'}", example
     if kind == "literal_error":
@@ -193,14 +165,17 @@ def _message(
     return str(context.get("error", "")) or kind.replace("_", " "), ""
 
 
-def _wrong_type(expected: str, value: Any) -> tuple[str, str]:
-    return f"expected {expected}, got {_kind_of(value)}", ""
-
-
 def _not_a_choice(value: Any, where: Expected) -> tuple[str, str]:
-    choices = [str(c) for c in get_args(where.annotation)] if get_origin(where.annotation) is Literal else []
+    choices = (
+        [str(c) for c in get_args(where.annotation)]
+        if get_origin(where.annotation) is Literal
+        else []
+    )
     if where.path == ("version",):
-        return f"unsupported spec version {_show(value)}", "this pipelinegen reads version 1: 'version: 1'"
+        return (
+            f"unsupported spec version {_show(value)}",
+            "this pipelinegen reads version 1: 'version: 1'",
+        )
     close = difflib.get_close_matches(str(value), choices, n=2, cutoff=0.6)
     if close:
         hint = "did you mean " + " or ".join(f"'{choice}'" for choice in close) + "?"
@@ -214,8 +189,14 @@ def _not_a_choice(value: Any, where: Expected) -> tuple[str, str]:
 def _kind_of(value: Any) -> str:
     if value is None:
         return "nothing (null)"
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             list: "a list", dict: "a mapping"}
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }
     return names.get(type(value), f"a {type(value).__name__}")
 
 

@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 from pipelinegen.errors import Diagnostic
 from pipelinegen.spec.models import Spec
-from pipelinegen.spec.rules import USAGE_INSTRUCTIONS_MAX, is_file_reference
+from pipelinegen.spec.rules import is_file_reference, usage_instructions_length
 from pipelinegen.spec.yaml import Document
 from pipelinegen.spec.yaml import Path as DataPath
 
@@ -84,13 +84,12 @@ def _missing(repository: Repository, path: str, wanted: Kind) -> str:
     return f"'{path}' is a {found}, not a {wanted}"
 
 
-def _usage_instructions(spec: Spec, document: Document, repository: Repository) -> Iterator[Diagnostic]:
+def _usage_instructions(
+    spec: Spec, document: Document, repository: Repository
+) -> Iterator[Diagnostic]:
     if not spec.marketplace or not is_file_reference(spec.marketplace.usage_instructions):
         return
     path = posixpath.normpath(spec.marketplace.usage_instructions)
-    if repository.kind(path) != "file":
-        return
-    length = len(repository.read_text(path))
-    if length > USAGE_INSTRUCTIONS_MAX:
-        message = f"'{path}' is {length} characters long; AWS Marketplace accepts {USAGE_INSTRUCTIONS_MAX}"
-        yield document.diagnostic(("marketplace", "usage_instructions"), message, "shorten it, or link to longer documentation")
+    if repository.kind(path) == "file":
+        length = len(repository.read_text(path))
+        yield from usage_instructions_length(document, f"'{path}'", length)

@@ -15,6 +15,8 @@ from pipelinegen.spec.files import Repository
 from pipelinegen.spec.models import Spec
 from pipelinegen.spec.yaml import parse
 
+EXTENSION_PREFIX = "x-"  # top-level keys for YAML anchors, as in Docker Compose; ignored
+
 
 def load(text: str, *, file: str, repository: Repository | None = None) -> Spec:
     """The validated spec in `text` (named `file` in messages); paths checked in `repository`."""
@@ -23,6 +25,7 @@ def load(text: str, *, file: str, repository: Repository | None = None) -> Spec:
         what = "empty" if document.data is None else "not a mapping of keys"
         hint = "start from 'pipelinegen init', or see the examples"
         raise SpecError([*document.problems, Diagnostic(file, 1, 1, f"the spec is {what}", hint)])
+    document.data = {k: v for k, v in document.data.items() if not k.startswith(EXTENSION_PREFIX)}
     problems = [*document.problems, *rules.check(document)]
     try:
         spec = Spec.model_validate(document.data)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from pipelinegen.spec.types import (
+    PRESETS,
     Account,
     BranchName,
     BucketName,
@@ -24,7 +25,6 @@ from pipelinegen.spec.types import (
     JobName,
     MarketplaceService,
     Namespace,
-    PRESETS,
     Platform,
     Preset,
     ProductId,
@@ -149,9 +149,7 @@ class Setup(Model):
     python: ToolVersion | None = Field(default=None, description="Python version, e.g. `3.12`.")
     node: ToolVersion | None = Field(default=None, description="Node.js version, e.g. `24`.")
     go: ToolVersion | None = Field(default=None, description="Go version, e.g. `1.24`.")
-    java: ToolVersion | None = Field(
-        default=None, description="Java version (Temurin), e.g. `21`."
-    )
+    java: ToolVersion | None = Field(default=None, description="Java version (Temurin), e.g. `21`.")
 
 
 _CHECK_NAME = (
@@ -301,7 +299,6 @@ class Marketplace(Model):
         "the path of a `.md` or `.txt` file in the repository.",
         examples=["docs/marketplace-usage.md"],
     )
-
 
 
 class Spec(Model):

@@ -27,10 +27,13 @@ def check(document: Document) -> list[Diagnostic]:
     return [diagnostic for rule in RULES for diagnostic in rule(document)]
 
 
+def _top(document: Document) -> dict[str, Any]:
+    return document.data if isinstance(document.data, dict) else {}
+
+
 def _items(document: Document, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(index, mapping) for each mapping item of a top-level list."""
-    data = document.data if isinstance(document.data, dict) else {}
-    items = data.get(key)
+    items = _top(document).get(key)
     if isinstance(items, list):
         for index, item in enumerate(items):
             if isinstance(item, dict):
@@ -96,14 +99,17 @@ def _dockerfile_inside(document: Document) -> Iterator[Diagnostic]:
 
 def _marketplace(document: Document) -> Iterator[Diagnostic]:
     """`marketplace: true` needs the block, the block needs a user, and only one may publish."""
-    data = document.data if isinstance(document.data, dict) else {}
-    block = data.get("marketplace")
-    publishers = [(i, env) for i, env in _items(document, "environments") if env.get("marketplace") is True]
+    block = _top(document).get("marketplace")
+    publishers = [
+        (i, env) for i, env in _items(document, "environments") if env.get("marketplace") is True
+    ]
     for index, env in publishers:
         path = ("environments", index, "marketplace")
         if block is None:
-            message = f"environment '{env.get('name')}' publishes to AWS Marketplace, but the spec has no 'marketplace:' block"
-            yield document.diagnostic(path, message, "add a top-level 'marketplace:' block with product_id, seller_prefix, delivery_option_title and usage_instructions")
+            name = env.get("name")
+            message = f"environment '{name}' publishes to AWS Marketplace, but there is no "
+            hint = "add a top-level 'marketplace:' block (product_id, seller_prefix, ...)"
+            yield document.diagnostic(path, message + "'marketplace:' block", hint)
         if index != publishers[0][0]:
             first = publishers[0][1].get("name")
             message = "only one environment may publish to AWS Marketplace"
@@ -112,19 +118,28 @@ def _marketplace(document: Document) -> Iterator[Diagnostic]:
         message = "'marketplace:' is set, but no environment has 'marketplace: true'"
         hint = "set 'marketplace: true' on the environment after which to publish"
         yield document.diagnostic(("marketplace",), message, hint, at_key=True)
-    images = list(_items(document, "images"))
-    if block is not None and len(images) > MARKETPLACE_MAX_IMAGES:
-        message = f"AWS Marketplace accepts at most {MARKETPLACE_MAX_IMAGES} images per version; the spec has {len(images)}"
-        yield document.diagnostic(("marketplace",), message, "", at_key=True)
+    count = len(list(_items(document, "images")))
+    if block is not None and count > MARKETPLACE_MAX_IMAGES:
+        message = (
+            f"AWS Marketplace takes at most {MARKETPLACE_MAX_IMAGES} images; there are {count}"
+        )
+        yield document.diagnostic(("marketplace",), message, at_key=True)
 
 
 def _inline_usage_instructions(document: Document) -> Iterator[Diagnostic]:
-    data = document.data if isinstance(document.data, dict) else {}
-    block = data.get("marketplace")
+    block = _top(document).get("marketplace")
     text = block.get("usage_instructions") if isinstance(block, dict) else None
-    if isinstance(text, str) and not is_file_reference(text) and len(text) > USAGE_INSTRUCTIONS_MAX:
-        message = f"usage_instructions are {len(text)} characters long; AWS Marketplace accepts {USAGE_INSTRUCTIONS_MAX}"
-        yield document.diagnostic(("marketplace", "usage_instructions"), message, "shorten them, or link to longer documentation")
+    if isinstance(text, str) and not is_file_reference(text):
+        yield from usage_instructions_length(document, "usage_instructions", len(text))
+
+
+def usage_instructions_length(document: Document, what: str, length: int) -> Iterator[Diagnostic]:
+    """Marketplace's limit on usage instructions, inline or read from a file."""
+    if length > USAGE_INSTRUCTIONS_MAX:
+        message = f"{what} is {length} characters long; AWS Marketplace accepts at most "
+        hint = "shorten it, and link to longer documentation"
+        path = ("marketplace", "usage_instructions")
+        yield document.diagnostic(path, message + str(USAGE_INSTRUCTIONS_MAX), hint)
 
 
 def is_file_reference(text: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pipelinegen.spec.load import EXTENSION_PREFIX
 from pipelinegen.spec.models import Spec
 from pipelinegen.spec.regions import REGIONS
 from pipelinegen.spec.types import PRESETS
@@ -63,6 +64,11 @@ _SNIPPETS: dict[str, list[dict[str, Any]]] = {
 def generate() -> dict[str, Any]:
     """The editor-ready JSON Schema of spec version 1."""
     schema = Spec.model_json_schema()
+    schema["patternProperties"] = {
+        f"^{EXTENSION_PREFIX}": {
+            "description": "An extension key, ignored by pipelinegen: a place for YAML anchors.",
+        }
+    }
     _tune(schema)
     for name, snippets in _SNIPPETS.items():
         schema["$defs"][name]["defaultSnippets"] = snippets

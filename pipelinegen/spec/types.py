@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -51,7 +51,9 @@ GitHubRepository = Annotated[
 
 BranchName = Annotated[
     str,
-    StringConstraints(pattern=r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![/.])$", max_length=255),
+    StringConstraints(
+        pattern=r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![/.])$", max_length=255
+    ),
     Explain("a git branch name", "main"),
 ]
 
@@ -69,8 +71,13 @@ Account = Annotated[
     Explain("a 12-digit AWS account ID", '"111111111111"'),
 ]
 
+if TYPE_CHECKING:  # the Literal is built from the table; type checkers see its values as str
+    RegionName = str
+else:
+    RegionName = Literal[tuple(REGIONS)]
+
 Region = Annotated[
-    Literal[tuple(REGIONS)],  # type: ignore[valid-type]
+    RegionName,
     Explain("an AWS region of the commercial partition", "us-east-1"),
 ]
 
@@ -161,7 +168,7 @@ RepoPath = Annotated[
     str,
     StringConstraints(min_length=1, max_length=1024),
     AfterValidator(_not_escaping),
-    Explain("a path relative to the repository root", "deploy/helm/platform"),
+    Explain("a relative path inside the repository", "deploy/helm/platform"),
 ]
 
 PRESETS: dict[str, str] = {

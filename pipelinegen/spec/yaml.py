@@ -42,7 +42,9 @@ class Document:
     problems: list[Diagnostic] = field(default_factory=list)
     sources: dict[Path, str] = field(default_factory=dict)  # the text of non-string scalars
 
-    def diagnostic(self, path: Path, message: str, hint: str = "", *, at_key: bool = False) -> Diagnostic:
+    def diagnostic(
+        self, path: Path, message: str, hint: str = "", *, at_key: bool = False
+    ) -> Diagnostic:
         """A diagnostic at `path`: its key when asked (and known), else its value, else the
         nearest enclosing path that has a position."""
         for depth in range(len(path), -1, -1):
@@ -72,9 +74,11 @@ def _syntax_diagnostic(error: MarkedYAMLError, file: str) -> Diagnostic:
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = error.problem or "invalid YAML"
-    hint = f"{error.context} (line {error.context_mark.line + 1})" if (
-        error.context and error.context_mark and error.context_mark is not mark
-    ) else "check the indentation and quoting around this position"
+    hint = (
+        f"{error.context} (line {error.context_mark.line + 1})"
+        if (error.context and error.context_mark and error.context_mark is not mark)
+        else "check the indentation and quoting around this position"
+    )
     return Diagnostic(file, line, column, f"YAML syntax error: {problem}", hint)
 
 
@@ -148,7 +152,9 @@ class _Builder:
         try:
             value = self.constructor.construct_object(node, deep=True)
         except ConstructorError as error:
-            self.document.problems.append(self._at(node, f"unsupported YAML value: {error.problem}"))
+            self.document.problems.append(
+                self._at(node, f"unsupported YAML value: {error.problem}")
+            )
             return None
         if not isinstance(value, str):
             self.document.sources[path] = str(node.value)

@@ -1,0 +1,3 @@
+FROM migrate/migrate:v4.18.3
+COPY migrations /migrations
+ENTRYPOINT ["migrate", "-path", "/migrations"]

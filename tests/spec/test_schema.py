@@ -1,0 +1,65 @@
+"""The committed JSON Schema: current, valid, and in agreement with the models on the examples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, get_args
+
+import jsonschema
+import pytest
+
+from pipelinegen.spec import schema
+from pipelinegen.spec.regions import REGIONS
+from pipelinegen.spec.types import PRESETS, Preset
+from pipelinegen.spec.yaml import parse
+from tests.conftest import EXAMPLES, ROOT, check_golden
+
+SCHEMA_FILE = ROOT / "schemas" / "pipeline.schema.json"
+
+
+@pytest.fixture(scope="module")
+def committed() -> dict[str, Any]:
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def test_committed_schema_is_current(regenerate: bool) -> None:
+    check_golden(SCHEMA_FILE, schema.render(), regenerate=regenerate)
+
+
+def test_schema_is_valid_draft_2020_12(committed: dict[str, Any]) -> None:
+    assert committed["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(committed)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_examples_satisfy_the_schema(example: Path, committed: dict[str, Any]) -> None:
+    data = parse((example / "pipeline.yaml").read_text(encoding="utf-8"), "pipeline.yaml").data
+    jsonschema.Draft202012Validator(committed).validate(data)
+
+
+def test_schema_rejects_what_the_models_reject(committed: dict[str, Any]) -> None:
+    validator = jsonschema.Draft202012Validator(committed)
+    spec = parse((ROOT / "examples/minimal/pipeline.yaml").read_text(), "p").data
+    for broken in (
+        {**spec, "aws": {**spec["aws"], "account": "12345"}},
+        {**spec, "aws": {**spec["aws"], "region": "moon-1"}},
+        {**spec, "imagez": []},
+    ):
+        assert not validator.is_valid(broken)
+    assert validator.is_valid({**spec, "x-anchors": {"anything": [1]}})
+
+
+def test_editor_extras(committed: dict[str, Any]) -> None:
+    region = committed["$defs"]["Aws"]["properties"]["region"]
+    assert region["markdownEnumDescriptions"] == [REGIONS[r] for r in region["enum"]]
+    account = committed["$defs"]["Aws"]["properties"]["account"]
+    assert account["markdownDescription"] == account["description"]
+    for name in ("Image", "CommandCheck", "PresetCheck", "Environment"):
+        assert committed["$defs"][name]["defaultSnippets"], name
+    target = committed["$defs"]["Image"]["properties"]["target"]
+    assert "anyOf" not in target and target["type"] == "string"  # no null branch
+
+
+def test_preset_table_matches_the_literal() -> None:
+    assert set(get_args(Preset)) == set(PRESETS)
