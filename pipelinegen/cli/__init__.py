@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 invalid spec / failed check, 2 usage error (click), 3 i
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -28,6 +27,8 @@ class _Cli(click.Group):
             _report(error)
             ctx.exit(error.exit_code)
         except Exception:  # a bug: show everything needed to report it
+            import traceback  # only on this path; it costs start-up time
+
             traceback.print_exc()
             click.echo(
                 f"pipelinegen {__version__}: internal error (exit 3). This is a bug in "

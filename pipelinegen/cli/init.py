@@ -11,7 +11,6 @@ import click
 
 from pipelinegen.cli.options import DEFAULT_SPEC
 from pipelinegen.errors import UserError
-from pipelinegen.render.templating import render
 from pipelinegen.resources import schema_path
 
 SCHEMA_COPY = Path(".pipelinegen") / "pipeline.schema.json"
@@ -29,6 +28,8 @@ def command(path: Path, force: bool) -> None:
     Also writes .pipelinegen/pipeline.schema.json beside it, which the spec's first line points
     editors to for completion, hover documentation and live errors.
     """
+    from pipelinegen.render.templating import render  # jinja2 only for init
+
     if path.exists() and not force:
         raise UserError(f"{path} already exists", "use --force to overwrite it")
     folder = path.resolve().parent

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from pipelinegen.spec import schema
-
 
 @click.command("schema")
 @click.option(
@@ -18,6 +16,8 @@ from pipelinegen.spec import schema
 )
 def command(output: Path | None) -> None:
     """Print the JSON Schema of pipeline.yaml, for editors and other tools."""
+    from pipelinegen.spec import schema  # only this command needs it
+
     text = schema.render()
     if output is None:
         click.echo(text, nl=False)
