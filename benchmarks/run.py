@@ -52,7 +52,7 @@ def report(times: dict[str, list[float]]) -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         f", {platform.system()} {platform.release()}. Runs per command: {len(times[FLOOR])}.",
         "",
-        "| command | median | min | max | × floor | bar |",
+        "| command | median | min | max | ratio to floor | bar |",
         "|---|---|---|---|---|---|",
     ]
     for name, samples in times.items():
