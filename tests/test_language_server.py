@@ -15,6 +15,7 @@ it grows, plus a few literal names that the project documents and must not silen
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -25,11 +26,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from lsp.client import JsonObject, LanguageServerClient, yaml_language_server_settings
+
+from tests.lsp.client import JsonObject, LanguageServerClient, yaml_language_server_settings
 
 TESTS_DIR: Final = Path(__file__).resolve().parent
 REPO_ROOT: Final = TESTS_DIR.parent
-SCHEMA_PATH: Final = Path("/tmp/lspdev/real.schema.json")  # DEV-ONLY
+SCHEMA_PATH: Final = REPO_ROOT / "schemas" / "pipeline.schema.json"
 LSP_DIR: Final = TESTS_DIR / "lsp"
 SERVER_PACKAGE: Final = LSP_DIR / "node_modules" / "yaml-language-server"
 SERVER_BIN: Final = SERVER_PACKAGE / "bin" / "yaml-language-server"
@@ -189,7 +191,27 @@ class Editor:
         """Labels offered at the caret marked in ``body``."""
         document = self.open(body)
         assert document.cursor is not None, "mark the caret with <|>"
-        return {item["label"] for item in self.client.completion(document.uri, *document.cursor)}
+        with self._no_server_errors("completion"):
+            items = self.client.completion(document.uri, *document.cursor)
+        return {item["label"] for item in items}
+
+    def hover(self, document: Document, needle: str) -> str:
+        """Hover text over the first occurrence of ``needle`` in ``document``."""
+        with self._no_server_errors("hover"):
+            return self.client.hover(document.uri, *document.position_in(needle))
+
+    @contextlib.contextmanager
+    def _no_server_errors(self, what: str) -> Iterator[None]:
+        """Fail on errors the server swallowed: it would otherwise return a partial answer.
+
+        yaml-language-server stops building a completion list at the first exception (say, a
+        schema construct it cannot render) and returns what it had, so a missing key could
+        look like a schema problem when the schema is what crashed the server.
+        """
+        before = len(self.client.server_errors)
+        yield
+        errors = self.client.server_errors[before:]
+        assert not errors, f"yaml-language-server failed during {what}:\n" + "\n".join(errors)
 
 
 def _split_cursor(marked: str) -> tuple[str, tuple[int, int] | None]:
@@ -206,7 +228,7 @@ def _split_cursor(marked: str) -> tuple[str, tuple[int, int] | None]:
 def _require_server() -> None:
     """Fail, never skip, when the pinned server is missing: a skip would hide a broken set-up."""
     if shutil.which("node") is None:
-        pytest.fail("`node` is not on PATH; the language-server tests need Node.js 18+.", False)
+        pytest.fail("`node` is not on PATH; the language-server tests need Node.js.", pytrace=False)
     if not SERVER_BIN.is_file():
         pytest.fail(
             f"yaml-language-server is not installed in {LSP_DIR / 'node_modules'}.\n"
@@ -223,6 +245,11 @@ def _require_server() -> None:
         )
     if not SCHEMA_PATH.is_file():
         pytest.fail(f"{SCHEMA_PATH} is missing; it is generated from the models.", pytrace=False)
+
+
+def test_pinned_server_is_installed() -> None:
+    """Reported as a failure of its own, so a missing ``npm ci`` reads as one clear line."""
+    _require_server()
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +357,7 @@ def test_hover_on_key_shows_its_description(
     editor: Editor, schema: JsonObject, key: str, path: tuple[str, ...]
 ) -> None:
     document = editor.open(HOVER_DOCUMENT)
-    shown = editor.client.hover(document.uri, *document.position_in(f"{key}:"))
+    shown = editor.hover(document, f"{key}:")
 
     expected = hover_text_for(schema, *path)
     assert _normalise_markdown(expected) in _normalise_markdown(shown), shown
@@ -374,3 +401,29 @@ def test_unknown_key_is_flagged_on_its_line(editor: Editor) -> None:
     assert document.line_of("clustr:") in lines, diagnostics
     assert document.line_of("cluster:") not in lines, diagnostics
     assert any("clustr" in diagnostic["message"] for diagnostic in diagnostics), diagnostics
+
+
+# --------------------------------------------------------------------------------------------
+# The shipped examples
+# --------------------------------------------------------------------------------------------
+
+EXAMPLES: Final = sorted((REPO_ROOT / "examples").glob("*/pipeline.yaml"))
+
+
+def _without_modeline(text: str) -> str:
+    """Drop an example's own ``# yaml-language-server:`` line so the mode under test decides."""
+    lines = text.splitlines(keepends=True)
+    if lines and lines[0].startswith("# yaml-language-server:"):
+        lines = lines[1:]
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[path.parent.name for path in EXAMPLES])
+def test_examples_are_clean_in_the_editor(editor: Editor, example: Path) -> None:
+    """The shipped examples validate in the editor too, not only in ``pipelinegen validate``:
+    the server checks patterns with JavaScript regular expressions and reads the schema with
+    its own draft 2020-12 rules, so a schema Python accepts could still flag a valid file."""
+    document = editor.open(_without_modeline(example.read_text(encoding="utf-8")))
+
+    assert editor.client.wait_for_diagnostics(document.uri) == []
+    assert editor.hover(document, "version:"), "no hover: the schema was not applied at all"

@@ -97,8 +97,10 @@ def _tune(node: Any) -> None:
     if "properties" in node:
         for prop in node["properties"].values():
             prop.pop("title", None)
-            if isinstance(prop.get("default"), dict):
-                prop.pop("default")  # an all-null sub-object: noise in a completion popup
+            if prop.get("default", {}) is None or isinstance(prop.get("default"), dict):
+                # None means "derived from elsewhere", which the description says; an all-null
+                # sub-object is noise; and a null default breaks yaml-language-server's completion
+                prop.pop("default")
     if "description" in node:
         node["markdownDescription"] = node["description"]
     _describe_enum(node)

@@ -91,6 +91,7 @@ class LanguageServerClient:
         self._diagnostics: dict[str, list[JsonObject]] = {}
         self._configuration_sections: list[str] = []
         self._server_requests: list[str] = []
+        self._server_errors: list[str] = []
         self._reader_error: BaseException | None = None
         self._exited = False
         self._log: deque[str] = deque(maxlen=_LOG_TAIL)
@@ -128,16 +129,20 @@ class LanguageServerClient:
             stderr=subprocess.PIPE,
             cwd=self._root,
         )
-        self._spawn(self._read_stdout, self._process.stdout, "lsp-stdout")
-        self._spawn(self._read_stderr, self._process.stderr, "lsp-stderr")
-        result = self.request("initialize", self._initialize_params())
-        self.notify("initialized", {})
-        self._wait(
-            lambda: "yaml" in self._configuration_sections or None,
-            "the server to pull the 'yaml' settings through workspace/configuration",
-        )
-        if not isinstance(result, dict):
-            raise LspError(f"initialize returned {result!r}, expected an object")
+        try:
+            self._spawn(self._read_stdout, self._process.stdout, "lsp-stdout")
+            self._spawn(self._read_stderr, self._process.stderr, "lsp-stderr")
+            result = self.request("initialize", self._initialize_params())
+            self.notify("initialized", {})
+            self._wait(
+                lambda: "yaml" in self._configuration_sections or None,
+                "the server to pull the 'yaml' settings through workspace/configuration",
+            )
+            if not isinstance(result, dict):
+                raise LspError(f"initialize returned {result!r}, expected an object")
+        except BaseException:
+            self.stop()  # no orphaned node process when the handshake fails
+            raise
         return result
 
     def stop(self) -> int | None:
@@ -153,11 +158,12 @@ class LanguageServerClient:
             return None
         try:
             if process.poll() is None:
+                grace = min(self._timeout, 5.0)
                 with contextlib.suppress(LspError, OSError):
-                    self.request("shutdown", None, timeout=5.0)
+                    self.request("shutdown", None, timeout=grace)
                     self.notify("exit", None)
                 try:
-                    process.wait(timeout=5.0)
+                    process.wait(timeout=grace)
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait(timeout=5.0)
@@ -217,6 +223,16 @@ class LanguageServerClient:
         """The sections the server asked for through ``workspace/configuration``, in order."""
         with self._changed:
             return list(self._configuration_sections)
+
+    @property
+    def server_errors(self) -> list[str]:
+        """Errors the server caught and reported as ``telemetry/event`` (``*.error``), in order.
+
+        A response and the telemetry sent before it arrive in order on stdout, so after a
+        request returns, any error it caused is already here.
+        """
+        with self._changed:
+            return list(self._server_errors)
 
     @property
     def server_requests(self) -> list[str]:
@@ -309,9 +325,25 @@ class LanguageServerClient:
                 self._diagnostics[params["uri"]] = params["diagnostics"]
             elif method in {"window/logMessage", "window/showMessage"}:
                 self._log.append(str(message["params"].get("message", "")))
+            elif method == "telemetry/event":
+                self._record_telemetry(message["params"])
             elif method is None and isinstance(message.get("id"), int):
                 self._responses[message["id"]] = message
             self._changed.notify_all()
+
+    def _record_telemetry(self, event: Any) -> None:
+        """Keep error events: yaml-language-server reports the exceptions it swallows (a
+        completion that died half-way, a hover that failed) only as telemetry, so without them
+        a truncated answer looks like a schema problem.  Called with the lock held."""
+        if not isinstance(event, dict):
+            return
+        name = str(event.get("name", ""))
+        properties = event.get("properties")
+        error = properties.get("error") if isinstance(properties, dict) else None
+        text = f"{name}: {error}" if isinstance(error, str) else json.dumps(event)
+        self._log.append(f"telemetry {text}")
+        if name.endswith(".error"):
+            self._server_errors.append(text)
 
     def _answer(self, request_id: Any, method: str, params: Any) -> None:
         """Answer a server-to-client request the way a minimal editor would."""
