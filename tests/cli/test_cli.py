@@ -78,10 +78,8 @@ def test_validate_github_annotations(broken: Path) -> None:
 def test_missing_spec_is_a_user_error(tmp_path: Path) -> None:
     code, out, err = run("validate", str(tmp_path / "nope.yaml"))
     assert (code, out) == (1, "")
-    assert (
-        err
-        == f"error: {tmp_path / 'nope.yaml'}: no such file\n  hint: create one with 'pipelinegen init'\n"
-    )
+    hint = "  hint: create one with 'pipelinegen init'\n"
+    assert err == f"error: {tmp_path / 'nope.yaml'}: no such file\n{hint}"
 
 
 def test_usage_error_exits_2() -> None:
