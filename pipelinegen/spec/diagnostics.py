@@ -36,9 +36,23 @@ class Expected:
 def describe(
     errors: list[ErrorDetails], root: type[BaseModel], document: Document
 ) -> Iterator[Diagnostic]:
-    """One diagnostic per pydantic error, located in the document."""
-    for error in errors:
-        where = _walk(root, error["loc"])
+    """One diagnostic per pydantic error, located in the document.
+
+    Errors that only echo a problem already reported are dropped: a value the YAML reader could
+    not read, and a required key reported missing while an unknown key beside it is its typo.
+    """
+    located = [(error, _walk(root, error["loc"])) for error in errors]
+    typos = {
+        (*where.path[:-1], close)
+        for error, where in located
+        if error["type"] == "extra_forbidden"
+        for close in _close_keys(where)
+    }
+    for error, where in located:
+        if error["type"] == "missing" and where.path in typos:
+            continue
+        if any(where.path[: len(path)] == path for path in document.unreadable):
+            continue
         yield _word(error, where, document)
 
 
@@ -92,30 +106,37 @@ def _word(error: ErrorDetails, where: Expected, document: Document) -> Diagnosti
     if where.path and error["loc"] and error["loc"][-1] == "[key]":
         return _bad_key(where, explain, document)
     message, hint = _message(kind, value, context, where, explain)
-    if kind == "string_type" and where.path in document.sources:
+    if kind == "string_type" and document.sources.get(where.path, "") not in ("", "null", "~"):
         hint = f'quote it: "{document.sources[where.path]}"'
     return document.diagnostic(where.path, message, hint)
 
 
 def _missing(where: Expected, document: Document) -> Diagnostic:
+    """At the mapping that lacks the key; the hint comes from the model or the field's docs."""
     name = str(where.path[-1])
-    parent = where.path[:-1]
-    description = ""
+    hint = f"add '{name}:'"
     if where.owner and where.field:
+        special = getattr(where.owner, "missing_hints", {}).get(name)
         description = _first_sentence(where.owner.model_fields[where.field].description or "")
-    hint = f"add '{name}:' ({description})" if description else f"add '{name}:'"
-    return document.diagnostic(parent, f"missing required key '{name}'", hint, at_key=True)
+        hint = special or (f"{hint}: {description}" if description else hint)
+    message = f"missing required key '{name}'"
+    return document.diagnostic(where.path[:-1], message, hint, at_key=True)
+
+
+def _close_keys(where: Expected) -> list[str]:
+    """The field names an unknown key is probably a typo of."""
+    allowed = list(where.owner.model_fields) if where.owner else []
+    return difflib.get_close_matches(str(where.path[-1]), allowed, n=1, cutoff=0.6)
 
 
 def _unknown_key(where: Expected, document: Document) -> Diagnostic:
     key = str(where.path[-1])
-    owner = where.owner
-    allowed = list(owner.model_fields) if owner else []
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    allowed = list(where.owner.model_fields) if where.owner else []
+    close = _close_keys(where)
+    conflict = getattr(where.owner, "conflicts", {}).get(key)
     if close:
         hint = f"did you mean '{close[0]}'?"
     else:
-        conflict = getattr(owner, "conflict_hint", "")
         hint = conflict or f"expected one of: {', '.join(allowed)}"
     return document.diagnostic(where.path, f"unknown key '{key}'", hint, at_key=True)
 
@@ -144,11 +165,11 @@ def _message(
     """Words for the value-level errors; falls back to pydantic's own message."""
     example = f"for example: {explain.example}" if explain else ""
     if kind in _TYPE_NAMES:
-        return f"expected {_TYPE_NAMES[kind]}, got {_kind_of(value)}", ""
+        return _wrong_type(_TYPE_NAMES[kind], value, where, example)
     if kind == "string_pattern_mismatch":
         return f"{_show(value)} is not {explain.what if explain else 'valid here'}", example
     if kind == "literal_error":
-        return _not_a_choice(value, where)
+        return _not_a_choice(value, where, explain)
     if kind == "string_too_short":
         return "must not be empty", example
     if kind == "string_too_long":
@@ -165,17 +186,27 @@ def _message(
     return str(context.get("error", "")) or kind.replace("_", " "), ""
 
 
-def _not_a_choice(value: Any, where: Expected) -> tuple[str, str]:
-    choices = (
-        [str(c) for c in get_args(where.annotation)]
-        if get_origin(where.annotation) is Literal
-        else []
-    )
+_YAML_11_BOOLEANS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+
+
+def _wrong_type(expected: str, value: Any, where: Expected, example: str) -> tuple[str, str]:
+    if value is None and where.path:
+        name = where.path[-1]
+        return (f"'{name}' has no value" if isinstance(name, str) else "empty item"), example
+    message = f"expected {expected}, got {_kind_of(value)}"
+    if expected == "true or false" and str(value).lower() in _YAML_11_BOOLEANS:
+        return message, f"'{value}' is a string in YAML 1.2; write true or false"
+    return message, ""
+
+
+def _not_a_choice(value: Any, where: Expected, explain: Explain | None) -> tuple[str, str]:
+    literal = get_origin(where.annotation) is Literal
+    values = get_args(where.annotation) if literal else ()
+    if isinstance(value, str) and value in [str(v) for v in values if not isinstance(v, str)]:
+        return f"must be the number {value}, not the string {_show(value)}", "remove the quotes"
     if where.path == ("version",):
-        return (
-            f"unsupported spec version {_show(value)}",
-            "this pipelinegen reads version 1: 'version: 1'",
-        )
+        return f"unsupported spec version {_show(value)}", "this pipelinegen reads 'version: 1'"
+    choices = [str(v) for v in values]
     close = difflib.get_close_matches(str(value), choices, n=2, cutoff=0.6)
     if close:
         hint = "did you mean " + " or ".join(f"'{choice}'" for choice in close) + "?"
@@ -183,7 +214,8 @@ def _not_a_choice(value: Any, where: Expected) -> tuple[str, str]:
         hint = f"expected one of: {', '.join(choices)}"
     else:
         hint = "see the schema for the list of accepted values"
-    return f"{_show(value)} is not one of the accepted values", hint
+    what = explain.what if explain else "one of the accepted values"
+    return f"{_show(value)} is not {what}", hint
 
 
 def _kind_of(value: Any) -> str:

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from pipelinegen.errors import Diagnostic
-from pipelinegen.spec.models import Spec
-from pipelinegen.spec.rules import is_file_reference, usage_instructions_length
+from pipelinegen.spec.rules import is_file_reference, items, section, usage_instructions_length
+from pipelinegen.spec.models import Image
+from pipelinegen.spec.types import escapes, is_relative
 from pipelinegen.spec.yaml import Document
 from pipelinegen.spec.yaml import Path as DataPath
 
 Kind = Literal["file", "directory"]
+Wanted = Kind | Literal["chart"]  # a chart is a directory with a Chart.yaml
 
 
 class Repository(Protocol):
@@ -47,36 +49,68 @@ class WorkingTree:
         return (self.root / path).read_text(encoding="utf-8")
 
 
-def check(spec: Spec, document: Document, repository: Repository) -> list[Diagnostic]:
-    """Every referenced path must exist, with the right kind; usage text must fit Marketplace."""
+def check(document: Document, repository: Repository) -> list[Diagnostic]:
+    """Every referenced path must exist, with the right kind; usage text must fit Marketplace.
+
+    Reads the plain data, like the rules, so missing files are reported in the same run as any
+    other problem; values that are not clean relative paths are left to the models.
+    """
+    hint = "paths are relative to the repository root: the spec's folder"
     found = [
         document.diagnostic(path, message, hint)
-        for path, wanted, name in _references(spec)
+        for path, wanted, name in _references(document)
         if (message := _missing(repository, name, wanted))
-        for hint in [f"paths are relative to the repository root ({document.file}'s folder)"]
     ]
-    found.extend(_usage_instructions(spec, document, repository))
+    found.extend(_usage_instructions(document, repository))
     return found
 
 
-def _references(spec: Spec) -> Iterator[tuple[DataPath, Kind, str]]:
-    for index, image in enumerate(spec.images):
-        yield ("images", index, "context"), "directory", image.context
-        dockerfile = posixpath.normpath(posixpath.join(image.context, image.dockerfile))
-        yield ("images", index, "dockerfile"), "file", dockerfile
-    yield ("helm", "chart"), "directory", spec.helm.chart
-    yield ("helm", "chart"), "file", posixpath.join(spec.helm.chart, "Chart.yaml")
-    for index, environment in enumerate(spec.environments):
-        for position, values in enumerate(environment.values):
-            yield ("environments", index, "values", position), "file", values
-    if spec.marketplace and is_file_reference(spec.marketplace.usage_instructions):
-        path = ("marketplace", "usage_instructions")
-        yield path, "file", posixpath.normpath(spec.marketplace.usage_instructions)
+def _references(document: Document) -> Iterator[tuple[DataPath, Wanted, str]]:
+    for index, image in items(document, "images"):
+        if not set(image) <= set(Image.model_fields):
+            continue  # a misspelt `context:` would send the check to the default; say only that
+        context = image.get("context", ".")
+        dockerfile = image.get("dockerfile", "Dockerfile")
+        if _clean(context):
+            yield ("images", index, "context"), "directory", context
+            if isinstance(dockerfile, str) and _clean(joined := _join(context, dockerfile)):
+                yield ("images", index, "dockerfile"), "file", joined
+    chart = section(document, "helm").get("chart")
+    if isinstance(chart, str) and _clean(chart):
+        yield ("helm", "chart"), "chart", chart
+    for index, environment in items(document, "environments"):
+        values = environment.get("values")
+        for position, path in enumerate(values if isinstance(values, list) else []):
+            if _clean(path):
+                yield ("environments", index, "values", position), "file", path
+    usage = _usage_file(document)
+    if usage:
+        yield ("marketplace", "usage_instructions"), "file", usage
 
 
-def _missing(repository: Repository, path: str, wanted: Kind) -> str:
+def _clean(path: object) -> bool:
+    """A relative path inside the repository (others are reported by the models or rules)."""
+    return isinstance(path, str) and bool(path) and is_relative(path) and not escapes(path)
+
+
+def _join(context: str, path: str) -> str:
+    return posixpath.normpath(posixpath.join(context, path))
+
+
+def _usage_file(document: Document) -> str | None:
+    text = section(document, "marketplace").get("usage_instructions")
+    if isinstance(text, str) and is_file_reference(text) and _clean(text):
+        return posixpath.normpath(text)
+    return None
+
+
+def _missing(repository: Repository, path: str, wanted: Wanted) -> str:
     """The problem with `path`, or '' when it is there with the wanted kind."""
     found = repository.kind(path)
+    if wanted == "chart":
+        if found == "directory" and repository.kind(f"{path}/Chart.yaml") != "file":
+            return f"'{path}' is not a Helm chart (it has no Chart.yaml)"
+        wanted = "directory"
     if found == wanted:
         return ""
     if found is None:
@@ -84,12 +118,8 @@ def _missing(repository: Repository, path: str, wanted: Kind) -> str:
     return f"'{path}' is a {found}, not a {wanted}"
 
 
-def _usage_instructions(
-    spec: Spec, document: Document, repository: Repository
-) -> Iterator[Diagnostic]:
-    if not spec.marketplace or not is_file_reference(spec.marketplace.usage_instructions):
-        return
-    path = posixpath.normpath(spec.marketplace.usage_instructions)
-    if repository.kind(path) == "file":
+def _usage_instructions(document: Document, repository: Repository) -> Iterator[Diagnostic]:
+    path = _usage_file(document)
+    if path and repository.kind(path) == "file":
         length = len(repository.read_text(path))
         yield from usage_instructions_length(document, f"'{path}'", length)

@@ -27,13 +27,13 @@ def load(text: str, *, file: str, repository: Repository | None = None) -> Spec:
         raise SpecError([*document.problems, Diagnostic(file, 1, 1, f"the spec is {what}", hint)])
     document.data = {k: v for k, v in document.data.items() if not k.startswith(EXTENSION_PREFIX)}
     problems = [*document.problems, *rules.check(document)]
+    if repository is not None:
+        problems.extend(files.check(document, repository))
     try:
         spec = Spec.model_validate(document.data)
     except ValidationError as error:
         problems.extend(describe(error.errors(include_url=False), Spec, document))
         raise SpecError(problems) from None
-    if repository is not None:
-        problems.extend(files.check(spec, document, repository))
     if problems:
         raise SpecError(problems)
     return spec

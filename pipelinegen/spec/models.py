@@ -7,7 +7,7 @@ the README's spec reference — is generated from these models. Values are valid
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
@@ -29,6 +29,7 @@ from pipelinegen.spec.types import (
     Preset,
     ProductId,
     Region,
+    RelativePath,
     RepoPath,
     Runner,
     SellerPrefix,
@@ -119,7 +120,7 @@ class Image(Model):
         description="The build context: a directory relative to the repository root.",
         examples=["services/api"],
     )
-    dockerfile: RepoPath = Field(
+    dockerfile: RelativePath = Field(
         default="Dockerfile",
         description="The Dockerfile, relative to `context`.",
         examples=["Dockerfile"],
@@ -159,8 +160,15 @@ _CHECK_NAME = (
 _TIMEOUT = "The job's timeout in minutes."
 
 
+_CHECK_KINDS = "a check runs either your command (run:) or a built-in scan (preset:)"
+
+
 class CommandCheck(Model):
     """A CI job that runs your own command."""
+
+    missing_hints: ClassVar[dict[str, str]] = {
+        "run": f"{_CHECK_KINDS[:-2]}: {' or '.join(get_args(Preset))})"
+    }
 
     name: JobName = Field(description=_CHECK_NAME, examples=["lint"])
     run: str = Field(
@@ -185,9 +193,7 @@ class CommandCheck(Model):
 class PresetCheck(Model):
     """A built-in security scan, run with pinned tools."""
 
-    conflict_hint: ClassVar[str] = (
-        "a check runs either your command (run:) or a built-in scan (preset:), not both"
-    )
+    conflicts: ClassVar[dict[str, str]] = {"run": _CHECK_KINDS.format("...") + ", not both"}
 
     name: JobName = Field(description=_CHECK_NAME, examples=["secrets"])
     preset: Preset = Field(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pipelinegen.errors import Diagnostic
+from pipelinegen.spec.types import escapes, is_relative
 from pipelinegen.spec.yaml import Document
 
 MARKETPLACE_MAX_IMAGES = 50  # ContainerImages of one delivery option
@@ -27,23 +28,29 @@ def check(document: Document) -> list[Diagnostic]:
     return [diagnostic for rule in RULES for diagnostic in rule(document)]
 
 
-def _top(document: Document) -> dict[str, Any]:
+def top(document: Document) -> dict[str, Any]:
+    """The document's mapping, or {} when it is not one."""
     return document.data if isinstance(document.data, dict) else {}
 
 
-def _items(document: Document, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def section(document: Document, key: str) -> dict[str, Any]:
+    """A top-level mapping, or {} when it is missing or not a mapping."""
+    value = top(document).get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def items(document: Document, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(index, mapping) for each mapping item of a top-level list."""
-    items = _top(document).get(key)
-    if isinstance(items, list):
-        for index, item in enumerate(items):
-            if isinstance(item, dict):
-                yield index, item
+    values = top(document).get(key)
+    for index, item in enumerate(values if isinstance(values, list) else []):
+        if isinstance(item, dict):
+            yield index, item
 
 
 def _unique_names(section: str, noun: str) -> Rule:
     def rule(document: Document) -> Iterator[Diagnostic]:
         seen: dict[str, int] = {}
-        for index, item in _items(document, section):
+        for index, item in items(document, section):
             name = item.get("name")
             if not isinstance(name, str):
                 continue
@@ -60,20 +67,22 @@ def _unique_names(section: str, noun: str) -> Rule:
 
 def _check_names_free(document: Document) -> Iterator[Diagnostic]:
     """Check names are job ids; generated jobs own `pipelinegen` and `build-<image>`."""
-    images = {item.get("name") for _, item in _items(document, "images")}
-    for index, item in _items(document, "checks"):
+    images = {
+        name for _, item in items(document, "images") if isinstance(name := item.get("name"), str)
+    }
+    for index, item in items(document, "checks"):
         name = item.get("name")
         if not isinstance(name, str):
             continue
         image = name.removeprefix(BUILD_JOB_PREFIX)
         if name in GENERATED_JOBS or (name.startswith(BUILD_JOB_PREFIX) and image in images):
-            owner = "pipelinegen's own job" if name in GENERATED_JOBS else f"image '{image}'"
-            message = f"check name '{name}' is taken by the generated job of {owner}"
+            owner = "pipelinegen's own job" if name in GENERATED_JOBS else f"the build of '{image}'"
+            message = f"check name '{name}' is taken by {owner}"
             yield document.diagnostic(("checks", index, "name"), message, "rename the check")
 
 
 def _unique_platforms(document: Document) -> Iterator[Diagnostic]:
-    for index, image in _items(document, "images"):
+    for index, image in items(document, "images"):
         platforms = image.get("platforms")
         if not isinstance(platforms, list):
             continue
@@ -85,13 +94,13 @@ def _unique_platforms(document: Document) -> Iterator[Diagnostic]:
 
 def _dockerfile_inside(document: Document) -> Iterator[Diagnostic]:
     """The Dockerfile is relative to the context; together they must stay in the repository."""
-    for index, image in _items(document, "images"):
+    for index, image in items(document, "images"):
         context, dockerfile = image.get("context", "."), image.get("dockerfile", "Dockerfile")
         if not (isinstance(context, str) and isinstance(dockerfile, str)):
             continue
-        joined = posixpath.normpath(posixpath.join(context, dockerfile))
-        inside = not posixpath.isabs(dockerfile) and not joined.startswith("..")
-        if not inside and not posixpath.normpath(context).startswith(".."):
+        if escapes(context) or not is_relative(dockerfile):
+            continue  # the models report these
+        if escapes(posixpath.join(context, dockerfile)):
             message = f"dockerfile '{dockerfile}' escapes the repository from context '{context}'"
             hint = "the dockerfile path is relative to the context directory"
             yield document.diagnostic(("images", index, "dockerfile"), message, hint)
@@ -99,9 +108,9 @@ def _dockerfile_inside(document: Document) -> Iterator[Diagnostic]:
 
 def _marketplace(document: Document) -> Iterator[Diagnostic]:
     """`marketplace: true` needs the block, the block needs a user, and only one may publish."""
-    block = _top(document).get("marketplace")
+    block = top(document).get("marketplace")
     publishers = [
-        (i, env) for i, env in _items(document, "environments") if env.get("marketplace") is True
+        (i, env) for i, env in items(document, "environments") if env.get("marketplace") is True
     ]
     for index, env in publishers:
         path = ("environments", index, "marketplace")
@@ -114,11 +123,12 @@ def _marketplace(document: Document) -> Iterator[Diagnostic]:
             first = publishers[0][1].get("name")
             message = "only one environment may publish to AWS Marketplace"
             yield document.diagnostic(path, message, f"environment '{first}' already does")
-    if block is not None and not publishers:
+    environments = top(document).get("environments")
+    if block is not None and not publishers and isinstance(environments, list):
         message = "'marketplace:' is set, but no environment has 'marketplace: true'"
         hint = "set 'marketplace: true' on the environment after which to publish"
         yield document.diagnostic(("marketplace",), message, hint, at_key=True)
-    count = len(list(_items(document, "images")))
+    count = len(list(items(document, "images")))
     if block is not None and count > MARKETPLACE_MAX_IMAGES:
         message = (
             f"AWS Marketplace takes at most {MARKETPLACE_MAX_IMAGES} images; there are {count}"
@@ -127,7 +137,7 @@ def _marketplace(document: Document) -> Iterator[Diagnostic]:
 
 
 def _inline_usage_instructions(document: Document) -> Iterator[Diagnostic]:
-    block = _top(document).get("marketplace")
+    block = top(document).get("marketplace")
     text = block.get("usage_instructions") if isinstance(block, dict) else None
     if isinstance(text, str) and not is_file_reference(text):
         yield from usage_instructions_length(document, "usage_instructions", len(text))

@@ -25,16 +25,36 @@ class Explain:
     example: str
 
 
+def is_relative(path: str) -> bool:
+    """Paths in a spec are relative and POSIX, whatever machine compiles it."""
+    return not (path.startswith("/") or "\\" in path or path[1:3] == ":/")
+
+
+def escapes(path: str) -> bool:
+    """Whether a relative path climbs out of the directory it is relative to."""
+    normal = posixpath.normpath(path)
+    return normal == ".." or normal.startswith("../")
+
+
+def _relative(path: str) -> str:
+    if not is_relative(path):
+        raise PydanticCustomError(
+            "pipelinegen",
+            "path '{path}' is not a relative POSIX path",
+            {"path": path, "hint": "write it relative to the repository root, with '/'"},
+        )
+    return path
+
+
 def _not_escaping(path: str) -> str:
     """Reject paths that leave the repository: outputs are packaged and built from inside it."""
-    normal = posixpath.normpath(path)
-    if path.startswith("/") or "\\" in path or normal == ".." or normal.startswith("../"):
+    if escapes(path):
         raise PydanticCustomError(
             "pipelinegen",
             "path '{path}' escapes the repository",
-            {"path": path, "hint": "write paths relative to the repository root, without '..'"},
+            {"path": path, "hint": "write it relative to the repository root, without '..'"},
         )
-    return normal
+    return posixpath.normpath(path)
 
 
 Slug = Annotated[
@@ -167,8 +187,18 @@ SellerPrefix = Annotated[
 RepoPath = Annotated[
     str,
     StringConstraints(min_length=1, max_length=1024),
+    AfterValidator(_relative),
     AfterValidator(_not_escaping),
     Explain("a relative path inside the repository", "deploy/helm/platform"),
+]
+
+# Relative to something inside the repository (the Dockerfile to its context); the rules check
+# that the two together stay inside.
+RelativePath = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=1024),
+    AfterValidator(_relative),
+    Explain("a relative path", "Dockerfile"),
 ]
 
 PRESETS: dict[str, str] = {

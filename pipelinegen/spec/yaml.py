@@ -20,7 +20,9 @@ from pipelinegen.errors import Diagnostic, SpecError
 Path = tuple[str | int, ...]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_NULL_TAG = "tag:yaml.org,2002:null"
 MAX_NODES = 200_000  # far beyond any real spec; stops alias "billion laughs" expansions
+MAX_DEPTH = 64  # a spec nests about 5 deep; this stops stack exhaustion on hostile input
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Document:
     values: dict[Path, Position] = field(default_factory=dict)
     problems: list[Diagnostic] = field(default_factory=list)
     sources: dict[Path, str] = field(default_factory=dict)  # the text of non-string scalars
+    unreadable: set[Path] = field(default_factory=set)  # values already reported as problems
 
     def diagnostic(
         self, path: Path, message: str, hint: str = "", *, at_key: bool = False
@@ -64,22 +67,51 @@ def parse(text: str, file: str) -> Document:
         root = yaml.compose(text)
     except MarkedYAMLError as error:
         raise SpecError([_syntax_diagnostic(error, file)]) from None
+    except RecursionError:  # ruamel's composer recurses once per nesting level
+        raise SpecError([Diagnostic(file, 1, 1, _TOO_DEEP)]) from None
     document = Document(file=file, data=None)
     if root is not None:
         document.data = _Builder(document, SafeConstructor(loader=yaml)).build(root, ())
     return document
 
 
+_TOO_DEEP = f"the spec nests more than {MAX_DEPTH} levels deep"
+
+# ruamel's wording → ours, for the syntax errors people actually make.
+_PROBLEMS = {
+    "found character '\\t' that cannot start any token": (
+        "a tab indents this line",
+        "YAML indents with spaces only",
+    ),
+    "but found another document": (
+        "a second YAML document starts here",
+        "a spec is one document: remove the '---' line and what follows, or merge them",
+    ),
+}
+_OPENERS = {"while parsing a flow sequence": "'['", "while parsing a flow mapping": "'{'"}
+
+
 def _syntax_diagnostic(error: MarkedYAMLError, file: str) -> Diagnostic:
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = error.problem or "invalid YAML"
-    hint = (
-        f"{error.context} (line {error.context_mark.line + 1})"
-        if (error.context and error.context_mark and error.context_mark is not mark)
-        else "check the indentation and quoting around this position"
-    )
+    if problem in _PROBLEMS:
+        message, hint = _PROBLEMS[problem]
+        return Diagnostic(file, line, column, message, hint)
+    hint = "check the indentation and quoting around this position"
+    if error.context and error.context_mark and error.context_mark is not mark:
+        opened = error.context_mark.line + 1
+        opener = _OPENERS.get(error.context)
+        hint = (
+            f"the {opener} opened on line {opened} is not closed"
+            if opener
+            else f"{error.context} (line {opened})"
+        )
     return Diagnostic(file, line, column, f"YAML syntax error: {problem}", hint)
+
+
+def _is_empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == _NULL_TAG and node.value == ""
 
 
 def _position(node: Node) -> Position:
@@ -99,6 +131,8 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise SpecError([self._at(node, "the spec expands to too many values (YAML aliases?)")])
+        if len(path) > MAX_DEPTH:
+            raise SpecError([self._at(node, _TOO_DEEP)])
         self.document.values.setdefault(path, _position(node))
         if id(node) in self.active:
             raise SpecError([self._at(node, "a YAML alias refers to itself")])
@@ -117,7 +151,11 @@ class _Builder:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                result.update(self._merge(value_node, path))
+                merged = self._merge(value_node, path)
+                for key in merged:  # problems with merged keys show where they are merged in
+                    self.document.keys[(*path, key)] = _position(key_node)
+                    self.document.values[(*path, key)] = _position(key_node)
+                result.update(merged)
         explicit: set[str] = set()
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
@@ -133,6 +171,8 @@ class _Builder:
                 continue
             explicit.add(key)
             self.document.keys[(*path, key)] = _position(key_node)
+            if _is_empty(value_node):  # `key:` with nothing after it: point at the key
+                self.document.values[(*path, key)] = _position(key_node)
             result[key] = self.build(value_node, (*path, key))
         return result
 
@@ -151,10 +191,11 @@ class _Builder:
     def _scalar(self, node: Node, path: Path) -> Any:
         try:
             value = self.constructor.construct_object(node, deep=True)
-        except ConstructorError as error:
-            self.document.problems.append(
-                self._at(node, f"unsupported YAML value: {error.problem}")
-            )
+        except ConstructorError:
+            message = f"YAML tags such as '{node.tag}' are not supported"
+            hint = "write the plain value; pipelinegen reads YAML data without tags"
+            self.document.problems.append(self._at(node, message, hint))
+            self.document.unreadable.add(path)
             return None
         if not isinstance(value, str):
             self.document.sources[path] = str(node.value)

@@ -38,7 +38,7 @@ def test_syntax_error_is_located() -> None:
     [diagnostic] = caught.value.diagnostics
     assert diagnostic.render() == (
         "p.yaml:2:2: YAML syntax error: expected ',' or ']', but got ':'\n"
-        "  hint: while parsing a flow sequence (line 1)"
+        "  hint: the '[' opened on line 1 is not closed"
     )
 
 
@@ -54,7 +54,7 @@ def test_alias_bomb_stops_with_a_located_error() -> None:
 def test_unknown_tags_and_complex_keys_are_problems_not_crashes() -> None:
     document = parse("a: !vault secret\n? [x]\n: 1\n", "p.yaml")
     assert [d.message for d in document.problems] == [
-        "unsupported YAML value: could not determine a constructor for the tag '!vault'",
+        "YAML tags such as '!vault' are not supported",
         "a key must be a plain string",
     ]
 
@@ -63,3 +63,29 @@ def test_recursive_alias_is_an_error() -> None:
     with pytest.raises(SpecError) as caught:
         parse("a: &x [*x]\n", "p.yaml")
     assert caught.value.diagnostics[0].render() == "p.yaml:1:4: a YAML alias refers to itself"
+
+
+def test_empty_values_are_located_at_their_key() -> None:
+    document = parse("a:\nb: 1\n", "p.yaml")
+    assert document.data == {"a": None, "b": 1}
+    assert document.values[("a",)] == Position(1, 1)
+
+
+def test_merged_keys_are_located_where_they_are_merged() -> None:
+    document = parse("x-base: &b {y: 1}\nitem:\n  z: 2\n  <<: *b\n", "p.yaml")
+    assert document.keys[("item", "y")] == Position(4, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a:\n\tb: 1\n", "a tab indents this line"),
+        ("a: 1\n---\nb: 2\n", "a second YAML document starts here"),
+        ("[" * 1000 + "]" * 1000, "the spec nests more than 64 levels deep"),
+        ("a:" + " [" * 70 + "]" * 70, "the spec nests more than 64 levels deep"),
+    ],
+)
+def test_friendly_messages_for_common_and_hostile_input(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse(text, "p.yaml")
+    assert caught.value.diagnostics[0].message == message
