@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from pipelinegen.errors import Diagnostic
-from pipelinegen.spec.rules import is_file_reference, items, section, usage_instructions_length
 from pipelinegen.spec.models import Image
+from pipelinegen.spec.rules import is_file_reference, items, section, usage_instructions_length
 from pipelinegen.spec.types import escapes, is_relative
 from pipelinegen.spec.yaml import Document
 from pipelinegen.spec.yaml import Path as DataPath
