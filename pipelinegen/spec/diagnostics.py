@@ -170,19 +170,24 @@ def _message(
         return f"{_show(value)} is not {explain.what if explain else 'valid here'}", example
     if kind == "literal_error":
         return _not_a_choice(value, where, explain)
+    subject = _subject(where)
     if kind == "string_too_short":
-        return "must not be empty", example
+        return f"{subject} must not be empty", example
     if kind == "string_too_long":
-        return f"is {len(value)} characters long; the limit is {context['max_length']}", ""
+        return (
+            f"{subject} is {len(value)} characters long; the limit is {context['max_length']}",
+            "",
+        )
     if kind == "too_short":
         noun = "item" if context["min_length"] == 1 else "items"
-        return f"needs at least {context['min_length']} {noun}", ""
+        return f"{subject} needs at least {context['min_length']} {noun}", ""
     if kind == "too_long":
-        return f"has {context['actual_length']} items; the limit is {context['max_length']}", ""
+        limit = context["max_length"]
+        return f"{subject} has {context['actual_length']} items; the limit is {limit}", ""
     if kind == "greater_than_equal":
-        return f"must be at least {context['ge']}, not {value}", ""
+        return f"{subject} must be at least {context['ge']}, not {value}", ""
     if kind == "less_than_equal":
-        return f"must be at most {context['le']}, not {value}", ""
+        return f"{subject} must be at most {context['le']}, not {value}", ""
     return str(context.get("error", "")) or kind.replace("_", " "), ""
 
 
@@ -216,6 +221,12 @@ def _not_a_choice(value: Any, where: Expected, explain: Explain | None) -> tuple
         hint = "see the schema for the list of accepted values"
     what = explain.what if explain else "one of the accepted values"
     return f"{_show(value)} is not {what}", hint
+
+
+def _subject(where: Expected) -> str:
+    """What a value-level message is about: the key's name, or 'this item' in a list."""
+    name = where.path[-1] if where.path else None
+    return f"'{name}'" if isinstance(name, str) else "this item"
 
 
 def _kind_of(value: Any) -> str:
