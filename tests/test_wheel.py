@@ -20,8 +20,18 @@ from tests.conftest import ROOT
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
     )
     [built] = out.glob("pipelinegen-*.whl")
@@ -57,7 +67,10 @@ def test_installed_wheel_runs_outside_the_repository(
 
     where = subprocess.run(
         [str(python), "-c", "import pipelinegen; print(pipelinegen.__file__)"],
-        cwd=work, capture_output=True, text=True, check=True,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert where.startswith(str(env_dir))
     assert run("validate", "full/pipeline.yaml").returncode == 0

@@ -41,9 +41,12 @@ class WorkingTree:
 
     def kind(self, path: str) -> Kind | None:
         target = self.root / path
-        if target.is_file():
-            return "file"
-        return "directory" if target.is_dir() else None
+        try:
+            if target.is_file():
+                return "file"
+            return "directory" if target.is_dir() else None
+        except OSError:  # a name too long for the file system, say: nothing can be there
+            return None
 
     def read_text(self, path: str) -> str:
         return (self.root / path).read_text(encoding="utf-8")
@@ -121,5 +124,10 @@ def _missing(repository: Repository, path: str, wanted: Wanted) -> str:
 def _usage_instructions(document: Document, repository: Repository) -> Iterator[Diagnostic]:
     path = _usage_file(document)
     if path and repository.kind(path) == "file":
-        length = len(repository.read_text(path))
+        try:
+            length = len(repository.read_text(path))
+        except (OSError, UnicodeDecodeError) as error:
+            where = ("marketplace", "usage_instructions")
+            yield document.diagnostic(where, f"cannot read '{path}': {error}", "it must be UTF-8")
+            return
         yield from usage_instructions_length(document, f"'{path}'", length)

@@ -21,6 +21,8 @@ EXTENSION_PREFIX = "x-"  # top-level keys for YAML anchors, as in Docker Compose
 def load(text: str, *, file: str, repository: Repository | None = None) -> Spec:
     """The validated spec in `text` (named `file` in messages); paths checked in `repository`."""
     document = parse(text, file)
+    if document.data is None and document.problems:  # a root value that could not be read
+        raise SpecError(document.problems)
     if not isinstance(document.data, dict):
         what = "empty" if document.data is None else "not a mapping of keys"
         hint = "start from 'pipelinegen init', or see the examples"

@@ -8,12 +8,14 @@ just the first), refuse alias bombs, and record positions for every path. YAML 1
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML, MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.constructor import ConstructorError, SafeConstructor
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning
+from ruamel.yaml.reader import ReaderError
 
 from pipelinegen.errors import Diagnostic, SpecError
 
@@ -64,9 +66,14 @@ def parse(text: str, file: str) -> Document:
     """Parse `text`; raise SpecError on YAML syntax errors, record duplicate keys as problems."""
     yaml = YAML(typ="safe", pure=True)
     try:
-        root = yaml.compose(text)
+        with warnings.catch_warnings():
+            # Redefining an anchor is valid YAML: the later definition wins, as it should.
+            warnings.simplefilter("ignore", ReusedAnchorWarning)
+            root = yaml.compose(text)
     except MarkedYAMLError as error:
         raise SpecError([_syntax_diagnostic(error, file)]) from None
+    except ReaderError as error:
+        raise SpecError([_character_diagnostic(error, text, file)]) from None
     except RecursionError:  # ruamel's composer recurses once per nesting level
         raise SpecError([Diagnostic(file, 1, 1, _TOO_DEEP)]) from None
     document = Document(file=file, data=None)
@@ -108,6 +115,15 @@ def _syntax_diagnostic(error: MarkedYAMLError, file: str) -> Diagnostic:
             else f"{error.context} (line {opened})"
         )
     return Diagnostic(file, line, column, f"YAML syntax error: {problem}", hint)
+
+
+def _character_diagnostic(error: ReaderError, text: str, file: str) -> Diagnostic:
+    """YAML refuses most control characters; say which and where."""
+    before = text[: error.position]
+    line, column = before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1
+    character = error.character if isinstance(error.character, int) else ord(error.character)
+    message = f"the character U+{character:04X} is not allowed in YAML"
+    return Diagnostic(file, line, column, message, "remove it, or write it as an escape")
 
 
 def _is_empty(node: Node) -> bool:
@@ -194,12 +210,20 @@ class _Builder:
         except ConstructorError:
             message = f"YAML tags such as '{node.tag}' are not supported"
             hint = "write the plain value; pipelinegen reads YAML data without tags"
-            self.document.problems.append(self._at(node, message, hint))
-            self.document.unreadable.add(path)
-            return None
+            return self._unreadable(node, path, message, hint)
+        except (ValueError, KeyError, OverflowError) as error:  # e.g. the date 2001-13-01
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            reason = f": {error}" if isinstance(error, ValueError) else ""
+            message = f"'{node.value}' is not a valid {kind}{reason}"
+            return self._unreadable(node, path, message, "quote it to make it a string")
         if not isinstance(value, str):
             self.document.sources[path] = str(node.value)
         return value
+
+    def _unreadable(self, node: Node, path: Path, message: str, hint: str) -> None:
+        """Report a value that cannot be read; the models then skip it (no second message)."""
+        self.document.problems.append(self._at(node, message, hint))
+        self.document.unreadable.add(path)
 
     def _at(self, node: Node, message: str, hint: str = "") -> Diagnostic:
         where = _position(node)
