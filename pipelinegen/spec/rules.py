@@ -47,18 +47,18 @@ def items(document: Document, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
             yield index, item
 
 
-def _unique_names(section: str, noun: str) -> Rule:
+def _unique_names(key: str, noun: str) -> Rule:
     def rule(document: Document) -> Iterator[Diagnostic]:
         seen: dict[str, int] = {}
-        for index, item in items(document, section):
+        for index, item in items(document, key):
             name = item.get("name")
             if not isinstance(name, str):
                 continue
             if name in seen:
-                first = document.values[(section, seen[name], "name")].line
+                first = document.values[(key, seen[name], "name")].line
                 message = f"{noun} name '{name}' is used twice"
                 hint = f"first used on line {first}; names must be unique"
-                yield document.diagnostic((section, index, "name"), message, hint)
+                yield document.diagnostic((key, index, "name"), message, hint)
             else:
                 seen[name] = index
 
