@@ -12,13 +12,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pipelinegen.errors import Diagnostic
+from pipelinegen.naming import BUILD_JOB_PREFIX, STALE_CHECK_JOB
 from pipelinegen.spec.types import escapes, is_relative
 from pipelinegen.spec.yaml import Document
 
 MARKETPLACE_MAX_IMAGES = 50  # ContainerImages of one delivery option
 USAGE_INSTRUCTIONS_MAX = 4000
-GENERATED_JOBS = ("pipelinegen",)
-BUILD_JOB_PREFIX = "build-"
 
 Rule = Callable[[Document], Iterator[Diagnostic]]
 
@@ -75,8 +74,10 @@ def _check_names_free(document: Document) -> Iterator[Diagnostic]:
         if not isinstance(name, str):
             continue
         image = name.removeprefix(BUILD_JOB_PREFIX)
-        if name in GENERATED_JOBS or (name.startswith(BUILD_JOB_PREFIX) and image in images):
-            owner = "pipelinegen's own job" if name in GENERATED_JOBS else f"the build of '{image}'"
+        if name == STALE_CHECK_JOB or (name.startswith(BUILD_JOB_PREFIX) and image in images):
+            owner = (
+                "pipelinegen's own job" if name == STALE_CHECK_JOB else f"the build of '{image}'"
+            )
             message = f"check name '{name}' is taken by {owner}"
             yield document.diagnostic(("checks", index, "name"), message, "rename the check")
 

@@ -1,0 +1,74 @@
+"""Names that both halves must agree on, derived from the spec in one place.
+
+The release workflow assumes a role the CDK app creates, uploads to a bucket the CDK app owns and
+the pipeline watches, and packages images under names the pipeline pushes: every such name is a
+function here, so the GitHub and AWS halves cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a leaf module: the spec's rules use the job names below too
+    from pipelinegen.spec.models import Environment, Spec
+
+# Generated job ids that check names must not take (validated in spec.rules).
+STALE_CHECK_JOB = "pipelinegen"
+BUILD_JOB_PREFIX = "build-"
+
+# Where compile writes, relative to the repository root.
+WORKFLOWS_DIR = ".github/workflows"
+CI_WORKFLOW = f"{WORKFLOWS_DIR}/pipelinegen-ci.yml"
+RELEASE_WORKFLOW = f"{WORKFLOWS_DIR}/pipelinegen-release.yml"
+SCRIPTS_DIR = ".github/pipelinegen"
+RELEASE_PLAN = f"{SCRIPTS_DIR}/release-plan.json"
+PACKAGE_SCRIPT = f"{SCRIPTS_DIR}/package-release.py"
+STATE_DIR = ".pipelinegen"
+RECORD = f"{STATE_DIR}/generated.json"
+SCHEMA_COPY = f"{STATE_DIR}/pipeline.schema.json"
+CDK_APP_DIR = "deploy/cdk"
+
+RELEASE_FORMAT = 1  # the handoff zip's manifest format version
+
+
+def build_job(image: str) -> str:
+    """The CI job that validates an image's build."""
+    return f"{BUILD_JOB_PREFIX}{image}"
+
+
+def release_bucket(spec: Spec) -> str:
+    return spec.release.bucket or f"{spec.name}-releases-{spec.aws.account}"
+
+
+def release_key(spec: Spec) -> str:
+    return spec.release.key or f"releases/{spec.name}.zip"
+
+
+def upload_role_name(spec: Spec) -> str:
+    """The IAM role GitHub Actions assumes by OIDC to upload a release (created by the CDK app)."""
+    return f"{spec.name}-release-upload"
+
+
+def upload_role_arn(spec: Spec) -> str:
+    return f"arn:aws:iam::{spec.aws.account}:role/{upload_role_name(spec)}"
+
+
+def ecr_repository(spec: Spec, image: str) -> str:
+    return f"{spec.name}/{image}"
+
+
+def image_archive(image: str) -> str:
+    """The image's OCI tarball inside the release zip."""
+    return f"images/{image}.oci.tar"
+
+
+def helm_release(spec: Spec) -> str:
+    return spec.helm.release or spec.name
+
+
+def environment_account(spec: Spec, environment: Environment) -> str:
+    return environment.account or spec.aws.account
+
+
+def environment_region(spec: Spec, environment: Environment) -> str:
+    return environment.region or spec.aws.region

@@ -1,0 +1,46 @@
+"""The filters through which every value enters a template: whatever the value, the YAML read
+back is that value, so no spec string can change a generated file's structure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from pipelinegen.render.templating import yaml_block, yaml_scalar
+
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=80)
+SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+
+
+def read(document: str) -> Any:
+    return YAML(typ="safe", pure=True).load(document)
+
+
+@SETTINGS
+@given(value=TEXT)
+def test_scalar_reads_back_as_the_same_string(value: str) -> None:
+    assert read(f"key: {yaml_scalar(value)}\nnext: 1\n") == {"key": value, "next": 1}
+
+
+@SETTINGS
+@given(value=TEXT)
+def test_block_reads_back_as_the_same_text(value: str) -> None:
+    document = f"job:\n  run: {yaml_block(value, 4)}\n  next: 1\n"
+    assert read(document) == {"job": {"run": value, "next": 1}}
+
+
+def test_plain_where_unambiguous_quoted_where_not() -> None:
+    assert yaml_scalar("services/api") == "services/api"
+    assert yaml_scalar("on") == '"on"'
+    assert yaml_scalar("3.12") == '"3.12"'
+    assert yaml_scalar("a: b") == '"a: b"'
+    assert yaml_scalar(["linux/amd64", "yes"]) == '[linux/amd64, "yes"]'
+    assert yaml_scalar(15) == "15"
+
+
+def test_block_keeps_scripts_readable() -> None:
+    assert yaml_block("pytest a\npytest b\n", 4) == "|\n    pytest a\n    pytest b"
+    assert yaml_block("ruff check .", 4) == "|-\n    ruff check ."
