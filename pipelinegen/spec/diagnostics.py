@@ -244,7 +244,8 @@ def _kind_of(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    text = str(value)
+    """A value quoted on one line: control characters escaped, long values cut."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
     return f"'{text[:60]}...'" if len(text) > 63 else f"'{text}'"
 
 

@@ -17,6 +17,7 @@ from pipelinegen.spec.types import (
     BranchName,
     BucketName,
     BuildArgName,
+    BuildArgValue,
     ClusterName,
     EnvironmentName,
     GitHubRepository,
@@ -32,6 +33,7 @@ from pipelinegen.spec.types import (
     RelativePath,
     RepoPath,
     Runner,
+    Script,
     SellerPrefix,
     Slug,
     StageName,
@@ -131,7 +133,7 @@ class Image(Model):
         description="The platforms to build. More than one makes a multi-arch image index.",
         examples=[["linux/amd64", "linux/arm64"]],
     )
-    build_args: dict[BuildArgName, str] = Field(
+    build_args: dict[BuildArgName, BuildArgValue] = Field(
         default={},
         description="Build arguments passed to the build. Quote numbers "
         '(`PYTHON_VERSION: "3.10"`), or YAML reads them as numbers.',
@@ -171,8 +173,7 @@ class CommandCheck(Model):
     }
 
     name: JobName = Field(description=_CHECK_NAME, examples=["lint"])
-    run: str = Field(
-        min_length=1,
+    run: Script = Field(
         description="The shell command(s) to run (bash, `set -euo pipefail`); multi-line allowed.",
         examples=["ruff check ."],
     )
@@ -181,9 +182,8 @@ class CommandCheck(Model):
         description="Toolchains to install before `install` and `run`.",
         examples=[{"python": "3.12"}],
     )
-    install: str | None = Field(
+    install: Script | None = Field(
         default=None,
-        min_length=1,
         description="A command that installs dependencies, run before `run`.",
         examples=["pip install -r requirements-dev.txt"],
     )

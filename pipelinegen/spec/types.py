@@ -57,6 +57,27 @@ def _not_escaping(path: str) -> str:
     return posixpath.normpath(path)
 
 
+def _no_expression(text: str) -> str:
+    """GitHub evaluates `${{ }}` anywhere in a workflow, so a spec string must not carry one."""
+    if "${{" in text:
+        raise PydanticCustomError(
+            "pipelinegen",
+            "'${{' starts a GitHub Actions expression, which pipelinegen does not pass through",
+            {"hint": "use the runner's environment variables instead, e.g. $GITHUB_SHA"},
+        )
+    return text
+
+
+# A shell script run by a generated job: any text, but no GitHub expressions (injection).
+Script = Annotated[str, StringConstraints(min_length=1), AfterValidator(_no_expression)]
+
+BuildArgValue = Annotated[
+    str,
+    StringConstraints(pattern=r"^[^\r\n]*$"),
+    AfterValidator(_no_expression),
+    Explain("a single-line value", '"3.12"'),
+]
+
 Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", max_length=40),

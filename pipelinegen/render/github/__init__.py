@@ -1,0 +1,1 @@
+"""GitHub Actions rendering: workflows and the vetted table of actions they use."""
