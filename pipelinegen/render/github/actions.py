@@ -11,12 +11,14 @@ dereferenced to their commit), which must equal `sha`; the floating major tag (`
 `v7.0.1`) points to the same commit wherever the action keeps one; the commit is on the
 default branch or on the action's release branch (`releases/v5` for setup-java);
 `runtime` is `runs.using` read with `git show '<version>:action.yml'` (or `action.yaml`) at
-that tag. The version is the newest `vX.Y.Z` release tag of the newest major.
+that tag. The version is the newest `vX.Y.Z` release tag of the newest major in those copies,
+which were stored snapshots of the repositories (newest commits from 2026-02 to 2026-08), not
+live GitHub.
 
-`scripts/refresh-actions` re-verifies every entry online (`git ls-remote --tags` against
-github.com): it fails when a recorded tag no longer points to the recorded SHA, lists newer
-releases, and with `--update` prints suggested replacement entries. Edit this table by hand,
-from its output, and record the new verification date above.
+`scripts/refresh-actions` re-verifies every entry, tools included, online (`git ls-remote
+--tags` against github.com): it fails when a recorded tag no longer points to the recorded
+SHA, lists newer releases, and with `--update` prints suggested replacement entries. Edit this
+table by hand, from its output, and record the new verification date above.
 """
 
 from __future__ import annotations
