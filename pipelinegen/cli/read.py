@@ -10,12 +10,13 @@ from pipelinegen.spec.load import load
 from pipelinegen.spec.models import Spec
 
 
-def read_spec(path: Path) -> Spec:
-    """Load `path`, checking the paths it names against its own folder (the repository root)."""
+def read_spec(path: Path) -> tuple[Spec, str]:
+    """Load `path`, checking the paths it names against its own folder (the repository root).
+    Returns the spec and the text it was read from."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{path}: no such file", "create one with 'pipelinegen init'") from None
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read: {error}") from None
-    return load(text, file=str(path), repository=WorkingTree(path.parent))
+    return load(text, file=str(path), repository=WorkingTree(path.parent)), text

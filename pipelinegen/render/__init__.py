@@ -1,1 +1,66 @@
-"""The render stage: pure functions from a validated spec to generated text."""
+"""The render stage: a pure function from a validated spec to the generated files.
+
+`render(spec, source)` returns `{repository-relative path: text}`; it reads no files, clock or
+environment, so the same spec and pipelinegen version always give the same bytes. The CLI
+writes the result (see pipelinegen.output).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from pipelinegen import naming
+from pipelinegen.render.github.ci import ci_workflow
+from pipelinegen.render.github.release import release_plan, release_workflow
+from pipelinegen.render.header import GENERATED_BY, comment_header, with_header
+from pipelinegen.resources import data_dir, schema_path
+from pipelinegen.spec.models import Spec
+
+
+@dataclass(frozen=True)
+class Source:
+    """The spec as written: its path relative to the output root, and its text."""
+
+    path: str
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def render(spec: Spec, source: Source) -> dict[str, str]:
+    """Every generated file, plus the record of them (which a later compile reads)."""
+    header = comment_header(source.path)
+    files = {
+        naming.CI_WORKFLOW: ci_workflow(spec, header=header, spec_path=source.path),
+        naming.RELEASE_WORKFLOW: release_workflow(spec, header=header),
+        naming.RELEASE_PLAN: release_plan(
+            spec, spec_sha256=source.sha256, generated_by=GENERATED_BY
+        ),
+        naming.PACKAGE_SCRIPT: with_header(_static("scripts/package-release.py"), source.path),
+        naming.SCHEMA_COPY: schema_path().read_text(encoding="utf-8"),
+    }
+    files[naming.RECORD] = record(files, source)
+    return dict(sorted(files.items()))
+
+
+def record(files: dict[str, str], source: Source) -> str:
+    """What was generated, with content hashes: a later compile deletes what it no longer
+    generates, and never overwrites what it did not write."""
+    document = {
+        "generated_by": GENERATED_BY,
+        "spec": source.path,
+        "spec_sha256": source.sha256,
+        "files": {
+            path: hashlib.sha256(text.encode("utf-8")).hexdigest()
+            for path, text in sorted(files.items())
+        },
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _static(name: str) -> str:
+    return (data_dir("templates") / name).read_text(encoding="utf-8")

@@ -17,19 +17,40 @@ import jinja2
 
 from pipelinegen.resources import data_dir
 
-# Plain scalars that YAML 1.1 or 1.2 readers (GitHub's included) could take for something other
-# than a string are quoted; so is anything outside a conservative character set.
-_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+# A plain (unquoted) scalar is written only where no YAML 1.1 or 1.2 reader (GitHub's included)
+# could take it for anything but this string; everything else is double-quoted.
 _NOT_A_STRING = re.compile(r"^(?:y|n|yes|no|on|off|true|false|null|~)$", re.IGNORECASE)
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`=<+.0123456789~")
+_FLOW_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+
+
+def _plain(text: str) -> bool:
+    """Safe as a plain scalar in block context (a mapping value on its own line)."""
+    return (
+        bool(text)
+        and text[0] not in _INDICATORS
+        and text == text.strip()
+        and all(c.isprintable() for c in text)
+        and ": " not in text
+        and " #" not in text
+        and not text.endswith(":")
+        and not _NOT_A_STRING.match(text)
+    )
 
 
 def yaml_scalar(value: Any) -> str:
-    """`value` as a YAML flow value: strings plain when safe, everything else as JSON."""
-    if isinstance(value, str) and _PLAIN.match(value) and not _NOT_A_STRING.match(value):
-        return value
+    """`value` as a YAML value on one line: lists in flow style, strings plain when safe."""
     if isinstance(value, list):
-        return "[" + ", ".join(yaml_scalar(item) for item in value) + "]"
+        return "[" + ", ".join(_flow_item(item) for item in value) + "]"
+    if isinstance(value, str) and _plain(value):
+        return value
     return _quoted(value)
+
+
+def _flow_item(value: Any) -> str:
+    """Inside `[...]` commas and brackets are syntax too: a stricter plain set."""
+    plain = isinstance(value, str) and _FLOW_PLAIN.match(value) and not _NOT_A_STRING.match(value)
+    return str(value) if plain else _quoted(value)
 
 
 def _quoted(value: Any) -> str:
@@ -59,6 +80,8 @@ def yaml_block(text: str, indent: int) -> str:
     Falls back to a quoted scalar for text a block scalar cannot hold exactly: control
     characters, a first line that starts with white space, or several trailing newlines.
     """
+    if "\n" not in text and _plain(text):
+        return text
     content = [line for line in text.split("\n") if line.strip()]
     if (
         not content

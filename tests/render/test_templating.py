@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -26,6 +27,12 @@ def test_scalar_reads_back_as_the_same_string(value: str) -> None:
 
 
 @SETTINGS
+@given(values=st.lists(TEXT, max_size=4))
+def test_flow_list_reads_back_as_the_same_strings(values: list[str]) -> None:
+    assert read(f"key: {yaml_scalar(values)}\nnext: 1\n") == {"key": values, "next": 1}
+
+
+@SETTINGS
 @given(value=TEXT)
 def test_block_reads_back_as_the_same_text(value: str) -> None:
     document = f"job:\n  run: {yaml_block(value, 4)}\n  next: 1\n"
@@ -34,6 +41,7 @@ def test_block_reads_back_as_the_same_text(value: str) -> None:
 
 def test_plain_where_unambiguous_quoted_where_not() -> None:
     assert yaml_scalar("services/api") == "services/api"
+    assert yaml_scalar("Check out") == "Check out"
     assert yaml_scalar("on") == '"on"'
     assert yaml_scalar("3.12") == '"3.12"'
     assert yaml_scalar("a: b") == '"a: b"'
@@ -43,4 +51,40 @@ def test_plain_where_unambiguous_quoted_where_not() -> None:
 
 def test_block_keeps_scripts_readable() -> None:
     assert yaml_block("pytest a\npytest b\n", 4) == "|\n    pytest a\n    pytest b"
-    assert yaml_block("ruff check .", 4) == "|-\n    ruff check ."
+    assert yaml_block("ruff check .", 4) == "ruff check ."
+    assert yaml_block("echo a: b", 4) == "|-\n    echo a: b"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1:30",
+        "0x1F",
+        ".5",
+        "-foo",
+        "a #b",
+        "foo:",
+        "<<",
+        "=",
+        "~",
+        "Yes",
+        "2024-01-01",
+        "1e3",
+        "a: b",
+        "[x]",
+        "{x}",
+        "*a",
+        "&a",
+        "!tag",
+        "%x",
+        "@x",
+        "`x`",
+        "'x'",
+        '"x"',
+        "x\ty",
+        " x",
+    ],
+)
+def test_tricky_scalars_read_back(value: str) -> None:
+    assert read(f"key: {yaml_scalar(value)}\n") == {"key": value}
+    assert read(f"key: {yaml_block(value, 2)}\n") == {"key": value}

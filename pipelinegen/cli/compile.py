@@ -1,0 +1,56 @@
+"""`pipelinegen compile`: write the generated CI and CD files, or check that they are current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipelinegen import output
+from pipelinegen.cli.options import spec_argument
+from pipelinegen.cli.read import read_spec
+from pipelinegen.errors import ExitCode
+
+
+@click.command("compile")
+@spec_argument
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The repository root to write into. Default: the spec's folder.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if a generated file is missing, out of date or obsolete.",
+)
+def command(spec: Path, out: Path | None, check: bool) -> None:
+    """Compile SPEC (default: pipeline.yaml) into the GitHub Actions workflows and the files
+    they run. A failed compile writes nothing."""
+    from pipelinegen.render import Source, render  # jinja2 and the templates: compile's own cost
+
+    root = out if out is not None else spec.parent
+    validated, text = read_spec(spec)
+    source = Source(path=_relative(spec, root), text=text)
+    files = render(validated, source)
+    if check:
+        report = output.stale(root, files)
+        for line in report:
+            click.echo(line, err=True)
+        if report:
+            click.echo("the generated files are not current: run 'pipelinegen compile'", err=True)
+            raise click.exceptions.Exit(ExitCode.FAILURE)
+        click.echo(f"{len(files)} generated files are current")
+        return
+    changes = output.plan(root, files)
+    output.apply(root, changes)
+    written, deleted = len(changes.write), len(changes.delete)
+    click.echo(f"wrote {written}, deleted {deleted}, unchanged {len(changes.unchanged)}")
+
+
+def _relative(spec: Path, root: Path) -> str:
+    """The spec's path as generated files name it: relative to the root, with '/'."""
+    try:
+        return spec.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return spec.name

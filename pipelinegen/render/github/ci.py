@@ -1,0 +1,106 @@
+"""The CI workflow: a job per check, a build-validation job per image, and the stale check."""
+
+from __future__ import annotations
+
+from pipelinegen import __version__, naming
+from pipelinegen.render.github.actions import action, tool
+from pipelinegen.render.github.images import build_step, build_steps
+from pipelinegen.render.github.jobs import Job, Step, buildx, checkout, toolchains
+from pipelinegen.render.templating import render
+from pipelinegen.spec.models import CommandCheck, Image, PresetCheck, Spec
+
+STALE_CHECK_PYTHON = "3.12"
+
+
+def ci_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
+    jobs = [*(_check(spec, check) for check in spec.checks)]
+    jobs += [_build(spec, image) for image in spec.images]
+    jobs.append(_stale_check(spec_path))
+    return render(
+        "github/ci.yml.j2",
+        header=header,
+        default_branch=spec.github.default_branch,
+        runner=spec.github.runner,
+        jobs=jobs,
+    )
+
+
+def _check(spec: Spec, check: CommandCheck | PresetCheck) -> Job:
+    if isinstance(check, CommandCheck):
+        steps = [checkout(), *toolchains(check.setup)]
+        if check.install:
+            steps.append(Step("Install", run=check.install))
+        steps.append(Step("Run", run=check.run))
+        return Job(check.name, check.timeout_minutes, steps)
+    if check.preset == "gitleaks":
+        return Job(check.name, check.timeout_minutes, _gitleaks())
+    return Job(check.name, check.timeout_minutes, _trivy_images(spec))
+
+
+def _gitleaks() -> list[Step]:
+    """gitleaks over the whole history, built from its Go module: the Go checksum database
+    verifies the pinned release, with no binary download to trust."""
+    gitleaks = tool("gitleaks")
+    return [
+        checkout(full_history=True),
+        Step("Set up Go", action("actions/setup-go"), {"go-version": "stable", "cache": False}),
+        Step(
+            f"Install gitleaks {gitleaks.version}",
+            env={"GITLEAKS": f"{gitleaks.source}@{gitleaks.version}"},
+            run='go install "$GITLEAKS"',
+        ),
+        Step("Scan the git history for secrets", run="gitleaks git --redact --verbose ."),
+    ]
+
+
+def _trivy_images(spec: Spec) -> list[Step]:
+    """Build each image for linux/amd64 into the runner's Docker, then scan it."""
+    trivy = tool("trivy")
+    steps = [checkout(), *buildx(emulate=spec.github.runner.endswith("-arm"))]
+    for image in spec.images:
+        reference = f"pipelinegen-scan/{image.name}:ci"
+        steps.append(
+            build_step(image, load=True, push=False, tags=reference, platforms="linux/amd64")
+        )
+        steps.append(
+            Step(
+                f"Scan {image.name}",
+                action("aquasecurity/trivy-action"),
+                {
+                    "image-ref": reference,
+                    "version": trivy.version,
+                    "severity": "HIGH,CRITICAL",
+                    "ignore-unfixed": True,
+                    "exit-code": "1",
+                },
+            )
+        )
+    return steps
+
+
+def _build(spec: Spec, image: Image) -> Job:
+    cache = f"type=gha,scope={image.name}"
+    steps = build_steps(
+        spec, image, push=False, **{"cache-from": cache, "cache-to": f"{cache},mode=max"}
+    )
+    return Job(naming.build_job(image.name), 60, [checkout(), *steps])
+
+
+def _stale_check(spec_path: str) -> Job:
+    steps = [
+        checkout(),
+        Step(
+            "Set up Python", action("actions/setup-python"), {"python-version": STALE_CHECK_PYTHON}
+        ),
+        Step(
+            f"Install pipelinegen {__version__}",
+            env={"PIPELINEGEN": f"pipelinegen=={__version__}"},
+            run='python -m pip install "$PIPELINEGEN"',
+        ),
+        Step(
+            "Check that the generated files are current",
+            env={"SPEC": spec_path},
+            run='pipelinegen compile --check "$SPEC"',
+        ),
+    ]
+    return Job(naming.STALE_CHECK_JOB, 10, steps)

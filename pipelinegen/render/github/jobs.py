@@ -1,0 +1,78 @@
+"""Jobs and steps as plain data: what the workflow templates lay out.
+
+Every action comes from the vetted table (`actions.py`); values from the spec travel in these
+objects and enter the YAML only through the templates' serializing filters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipelinegen.render.github.actions import Action, action
+from pipelinegen.spec.models import Setup
+
+
+@dataclass(frozen=True)
+class Permission:
+    scope: str
+    access: str
+    why: str = ""  # zizmor (auditor) wants every permission but `contents: read` explained
+
+
+READ_CONTENTS = Permission("contents", "read")
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    uses: Action | None = None
+    inputs: dict[str, str | int | bool] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    run: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    timeout: int
+    steps: list[Step]
+    permissions: list[Permission] = field(default_factory=lambda: [READ_CONTENTS])
+    needs: list[str] = field(default_factory=list)
+
+
+def checkout(*, full_history: bool = False) -> Step:
+    """Check out without leaving the token in .git/config (zizmor: artipacked)."""
+    inputs: dict[str, str | int | bool] = {"persist-credentials": False}
+    if full_history:
+        inputs["fetch-depth"] = 0
+    return Step("Check out", action("actions/checkout"), inputs)
+
+
+def toolchains(setup: Setup) -> list[Step]:
+    """The official setup action for each toolchain a check asks for, in a fixed order."""
+    steps = []
+    if setup.python:
+        steps.append(
+            Step("Set up Python", action("actions/setup-python"), {"python-version": setup.python})
+        )
+    if setup.node:
+        steps.append(
+            Step("Set up Node.js", action("actions/setup-node"), {"node-version": setup.node})
+        )
+    if setup.go:
+        steps.append(Step("Set up Go", action("actions/setup-go"), {"go-version": setup.go}))
+    if setup.java:
+        inputs: dict[str, str | int | bool] = {
+            "distribution": "temurin",
+            "java-version": setup.java,
+        }
+        steps.append(Step("Set up Java", action("actions/setup-java"), inputs))
+    return steps
+
+
+def buildx(*, emulate: bool) -> list[Step]:
+    """Buildx (the docker-container driver, which can export OCI archives), plus QEMU when an
+    image is built for a platform the runner cannot execute."""
+    steps = [Step("Set up QEMU", action("docker/setup-qemu-action"))] if emulate else []
+    steps.append(Step("Set up Docker Buildx", action("docker/setup-buildx-action")))
+    return steps

@@ -1,0 +1,129 @@
+"""The release workflow: every image as an OCI tarball, then one zip uploaded to S3 by OIDC.
+
+The zip's layout is the handoff contract (see naming.py and the packaging script); the plan the
+script follows is data written beside it, so the script itself is the same for every spec.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pipelinegen import naming
+from pipelinegen.render.github.actions import action
+from pipelinegen.render.github.images import build_steps
+from pipelinegen.render.github.jobs import READ_CONTENTS, Job, Permission, Step, checkout
+from pipelinegen.render.templating import render
+from pipelinegen.spec.models import Image, Spec
+
+DIST = "dist"
+IMAGE_JOB_PREFIX = "image-"
+
+
+def release_workflow(spec: Spec, *, header: str) -> str:
+    images = [_image(spec, image) for image in spec.images]
+    jobs = [*images, _package(spec, needs=[job.id for job in images])]
+    return render(
+        "github/release.yml.j2",
+        header=header,
+        tags=spec.github.release_tags,
+        runner=spec.github.runner,
+        jobs=jobs,
+    )
+
+
+def release_plan(spec: Spec, *, spec_sha256: str, generated_by: str) -> str:
+    """What the packaging script puts in the zip, as JSON."""
+    values = sorted({path for env in spec.environments for path in env.values})
+    plan = {
+        "generated_by": generated_by,
+        "format": naming.RELEASE_FORMAT,
+        "project": spec.name,
+        "spec_sha256": spec_sha256,
+        "images": [
+            {
+                "name": image.name,
+                "archive": naming.image_archive(image.name),
+                "platforms": image.platforms,
+            }
+            for image in spec.images
+        ],
+        "cdk": naming.CDK_APP_DIR,
+        "chart": spec.helm.chart,
+        "values": values,
+    }
+    return json.dumps(plan, indent=2) + "\n"
+
+
+def _image(spec: Spec, image: Image) -> Job:
+    """Build one image as an OCI archive (multi-arch index), without attestations: AWS
+    Marketplace rejects the attestation manifests buildx would add. No cache: a release is
+    built from the tagged source alone."""
+    archive = f"{DIST}/{naming.image_archive(image.name)}"
+    steps = [
+        checkout(),
+        *build_steps(
+            spec,
+            image,
+            push=False,
+            outputs=f"type=oci,dest={archive}",
+            provenance=False,
+            sbom=False,
+        ),
+        Step(
+            "Keep the archive for packaging",
+            action("actions/upload-artifact"),
+            {
+                "name": f"{IMAGE_JOB_PREFIX}{image.name}",
+                "path": archive,
+                "if-no-files-found": "error",
+                "retention-days": 1,
+                "compression-level": 0,
+            },
+        ),
+    ]
+    return Job(f"{IMAGE_JOB_PREFIX}{image.name}", 60, steps)
+
+
+def _package(spec: Spec, *, needs: list[str]) -> Job:
+    zip_path = f"{DIST}/release.zip"
+    steps = [
+        checkout(),
+        Step(
+            "Collect the image archives",
+            action("actions/download-artifact"),
+            {"pattern": f"{IMAGE_JOB_PREFIX}*", "path": f"{DIST}/images", "merge-multiple": True},
+        ),
+        Step(
+            "Package the release",
+            env={
+                "RELEASE_VERSION": "${{ github.ref_name }}",
+                "GIT_SHA": "${{ github.sha }}",
+                "PLAN": naming.RELEASE_PLAN,
+            },
+            run=f'python3 {naming.PACKAGE_SCRIPT} --plan "$PLAN" --images {DIST}/images '
+            f"--out {zip_path}",
+        ),
+        Step(
+            "Assume the upload role",
+            action("aws-actions/configure-aws-credentials"),
+            {
+                "role-to-assume": naming.upload_role_arn(spec),
+                "aws-region": spec.aws.region,
+                "role-session-name": "pipelinegen-release",
+            },
+        ),
+        Step(
+            "Hand the release over to AWS",
+            env={
+                "BUCKET": naming.release_bucket(spec),
+                "KEY": naming.release_key(spec),
+                "RELEASE_VERSION": "${{ github.ref_name }}",
+            },
+            run=f'aws s3 cp {zip_path} "s3://$BUCKET/$KEY" --no-progress '
+            '--metadata "release-version=$RELEASE_VERSION"',
+        ),
+    ]
+    id_token = Permission(
+        "id-token", "write", "to assume the upload role in AWS by OIDC, without stored keys"
+    )
+    return Job("package", 30, steps, permissions=[READ_CONTENTS, id_token], needs=needs)

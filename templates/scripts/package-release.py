@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Package a release into the zip that hands it over to AWS.
+
+The release workflow runs this after building every image as an OCI archive; it runs locally
+too (Python 3.9+, standard library only):
+
+    RELEASE_VERSION=v1.2.3 GIT_SHA="$(git rev-parse HEAD)" python3 package-release.py \\
+        --plan release-plan.json --images dist/images --out dist/release.zip
+
+The zip holds manifest.json, images/<image>.oci.tar, cdk/ (the CDK app) and chart/ (the chart and
+the values files at their repository paths). Entries are sorted and timestamps fixed, so the
+same inputs always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build time in the bytes
+SKIPPED = {"cdk.out", "__pycache__", ".venv", "node_modules"}
+
+
+class PackagingError(Exception):
+    """A problem with the inputs; printed without a traceback."""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plan", required=True, type=Path, help="release-plan.json")
+    parser.add_argument("--images", required=True, type=Path, help="folder of <image>.oci.tar")
+    parser.add_argument("--out", required=True, type=Path, help="the zip to write")
+    parser.add_argument("--root", default=Path("."), type=Path, help="the repository root")
+    args = parser.parse_args()
+    try:
+        package(
+            plan=json.loads(args.plan.read_text(encoding="utf-8")),
+            images=args.images,
+            root=args.root,
+            out=args.out,
+            version=_environment("RELEASE_VERSION"),
+            git_sha=_environment("GIT_SHA"),
+        )
+    except (PackagingError, OSError) as error:
+        print(f"package-release: {error}", file=sys.stderr)
+        return 1
+    print(f"package-release: wrote {args.out}")
+    return 0
+
+
+def package(
+    *, plan: dict, images: Path, root: Path, out: Path, version: str, git_sha: str
+) -> dict:
+    """Write the zip at `out` and return its manifest."""
+    entries: dict[str, Path] = {}
+    described = []
+    for image in plan["images"]:
+        archive = images / f"{image['name']}.oci.tar"
+        if not archive.is_file():
+            raise PackagingError(f"missing image archive {archive}")
+        entries[image["archive"]] = archive
+        described.append({**image, "digest": image_digest(archive)})
+    entries.update(_tree(root / plan["cdk"], "cdk"))
+    entries.update(_tree(root / plan["chart"], f"chart/{plan['chart']}"))
+    for values in plan["values"]:
+        entries[f"chart/{values}"] = _file(root / values)
+    manifest = {
+        "format": plan["format"],
+        "project": plan["project"],
+        "version": version,
+        "git_sha": git_sha,
+        "spec_sha256": plan["spec_sha256"],
+        "images": described,
+        "chart": f"chart/{plan['chart']}",
+        "values": [f"chart/{values}" for values in plan["values"]],
+    }
+    _write_zip(out, manifest, entries)
+    return manifest
+
+
+def image_digest(archive: Path) -> str:
+    """The digest of the archive's top-level manifest or index (from its index.json): what the
+    pipeline pushes with --preserve-digests and deploys by."""
+    try:
+        with tarfile.open(archive) as tar:
+            member = tar.extractfile(_index_member(tar))
+            index = json.load(member) if member else {}
+    except (tarfile.TarError, KeyError, ValueError) as error:
+        raise PackagingError(f"{archive} is not an OCI archive: {error}") from None
+    manifests = index.get("manifests", [])
+    if len(manifests) != 1:
+        raise PackagingError(f"{archive} holds {len(manifests)} images; expected one")
+    return str(manifests[0]["digest"])
+
+
+def _index_member(tar: tarfile.TarFile) -> str:
+    names = set(tar.getnames())
+    for name in ("index.json", "./index.json"):
+        if name in names:
+            return name
+    raise KeyError("no index.json")
+
+
+def _tree(folder: Path, prefix: str) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise PackagingError(f"missing folder {folder}")
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_file() and not SKIPPED.intersection(relative.parts):
+            found[f"{prefix}/{relative.as_posix()}"] = path
+    return found
+
+
+def _file(path: Path) -> Path:
+    if not path.is_file():
+        raise PackagingError(f"missing file {path}")
+    return path
+
+
+def _write_zip(out: Path, manifest: dict, entries: dict[str, Path]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w") as archive:
+        _add(archive, "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode(), 0o644)
+        for name in sorted(entries):
+            path = entries[name]
+            mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            _add(archive, name, path.read_bytes(), mode)
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=EPOCH)
+    info.external_attr = mode << 16
+    # Image layers are compressed already; deflating them again costs time for nothing.
+    info.compress_type = zipfile.ZIP_STORED if name.endswith(".tar") else zipfile.ZIP_DEFLATED
+    archive.writestr(info, data)
+
+
+def _environment(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise SystemExit(f"package-release: set {name}")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
