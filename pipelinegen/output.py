@@ -39,8 +39,8 @@ def plan(root: Path, files: dict[str, str]) -> Changes:
         current = _read(root / path)
         if current == text:
             changes.unchanged.append(path)
-        elif current is not None and path not in owned:
-            conflicts.append(path)
+        elif current is not None and path not in owned and path != naming.RECORD:
+            conflicts.append(path)  # (the record lists every file but itself)
         else:
             changes.write[path] = text
     for path in sorted(set(owned) - set(files)):

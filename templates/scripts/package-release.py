@@ -21,6 +21,7 @@ import sys
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build time in the bytes
 SKIPPED = {"cdk.out", "__pycache__", ".venv", "node_modules"}
@@ -35,7 +36,7 @@ def main() -> int:
     parser.add_argument("--plan", required=True, type=Path, help="release-plan.json")
     parser.add_argument("--images", required=True, type=Path, help="folder of <image>.oci.tar")
     parser.add_argument("--out", required=True, type=Path, help="the zip to write")
-    parser.add_argument("--root", default=Path("."), type=Path, help="the repository root")
+    parser.add_argument("--root", default=Path(), type=Path, help="the repository root")
     args = parser.parse_args()
     try:
         package(
@@ -54,8 +55,8 @@ def main() -> int:
 
 
 def package(
-    *, plan: dict, images: Path, root: Path, out: Path, version: str, git_sha: str
-) -> dict:
+    *, plan: dict[str, Any], images: Path, root: Path, out: Path, version: str, git_sha: str
+) -> dict[str, Any]:
     """Write the zip at `out` and return its manifest."""
     entries: dict[str, Path] = {}
     described = []
@@ -123,7 +124,7 @@ def _file(path: Path) -> Path:
     return path
 
 
-def _write_zip(out: Path, manifest: dict, entries: dict[str, Path]) -> None:
+def _write_zip(out: Path, manifest: dict[str, Any], entries: dict[str, Path]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w") as archive:
         _add(archive, "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode(), 0o644)

@@ -49,25 +49,31 @@ def checkout(*, full_history: bool = False) -> Step:
 
 
 def toolchains(setup: Setup) -> list[Step]:
-    """The official setup action for each toolchain a check asks for, in a fixed order."""
-    steps = []
-    if setup.python:
-        steps.append(
-            Step("Set up Python", action("actions/setup-python"), {"python-version": setup.python})
-        )
-    if setup.node:
-        steps.append(
-            Step("Set up Node.js", action("actions/setup-node"), {"node-version": setup.node})
-        )
-    if setup.go:
-        steps.append(Step("Set up Go", action("actions/setup-go"), {"go-version": setup.go}))
-    if setup.java:
-        inputs: dict[str, str | int | bool] = {
-            "distribution": "temurin",
-            "java-version": setup.java,
-        }
-        steps.append(Step("Set up Java", action("actions/setup-java"), inputs))
-    return steps
+    """The official setup action for each toolchain a check asks for, in a fixed order.
+
+    Their caches stay off: zizmor counts a cache in a workflow that runs on a release-like
+    branch as a poisoning risk, and correctness beats the minute a cache saves."""
+    candidates: list[tuple[str | None, str, str, dict[str, str | int | bool]]] = [
+        (setup.python, "Python", "actions/setup-python", {"python-version": setup.python or ""}),
+        (
+            setup.node,
+            "Node.js",
+            "actions/setup-node",
+            {"node-version": setup.node or "", "package-manager-cache": False},
+        ),
+        (setup.go, "Go", "actions/setup-go", {"go-version": setup.go or "", "cache": False}),
+        (
+            setup.java,
+            "Java",
+            "actions/setup-java",
+            {"distribution": "temurin", "java-version": setup.java or ""},
+        ),
+    ]
+    return [
+        Step(f"Set up {label}", action(repository), inputs)
+        for version, label, repository, inputs in candidates
+        if version
+    ]
 
 
 def buildx(*, emulate: bool) -> list[Step]:

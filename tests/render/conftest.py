@@ -1,0 +1,39 @@
+"""Compiled outputs of every example and test spec, shared by the render tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelinegen.render import Source, render
+from pipelinegen.spec.load import load
+from tests.conftest import EXAMPLES, ROOT
+
+TEST_SPECS = sorted((ROOT / "tests" / "render" / "specs").glob("*.yaml"))
+
+
+def all_specs() -> dict[str, Path]:
+    """Every example and test spec by a short name."""
+    specs = {f"example-{folder.name}": folder / "pipeline.yaml" for folder in EXAMPLES}
+    specs.update({f"spec-{path.stem}": path for path in TEST_SPECS})
+    return specs
+
+
+def compile_text(text: str) -> dict[str, str]:
+    """The pure core, without the path checks (test specs name files that do not exist)."""
+    return render(load(text, file="pipeline.yaml"), Source("pipeline.yaml", text))
+
+
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each spec compiled into a folder of its own, under one shared parent."""
+    parent = tmp_path_factory.mktemp("compiled")
+    roots = {}
+    for name, spec in all_specs().items():
+        root = parent / name
+        for path, text in compile_text(spec.read_text(encoding="utf-8")).items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(text, encoding="utf-8")
+        roots[name] = root
+    return roots

@@ -1,0 +1,148 @@
+"""The generated packaging script, run for real on fake OCI archives: it must produce exactly the
+handoff zip the contract describes, byte for byte the same every time."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipelinegen import naming
+from tests.conftest import ROOT
+
+
+def oci_archive(path: Path, digest: str) -> None:
+    """A minimal OCI image layout tarball whose index.json names one manifest."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": 100}
+        ],
+    }
+    with tarfile.open(path, "w") as tar:
+        for name, data in (
+            ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
+            ("index.json", json.dumps(index).encode()),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The full example, with a CDK app folder (and build debris the zip must leave out)."""
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "full", root)
+    cdk = root / naming.CDK_APP_DIR
+    (cdk / "cdk.out").mkdir(parents=True)
+    (cdk / "app.py").write_text("print('app')\n")
+    (cdk / "cdk.out" / "junk.json").write_text("{}")
+    (cdk / "__pycache__").mkdir()
+    (cdk / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0")
+    for name in ("api", "worker", "web"):
+        oci_archive(root / "dist" / "images" / f"{name}.oci.tar", f"sha256:{name:0>64}")
+    return root
+
+
+def package(root: Path, out: str = "dist/release.zip") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            naming.PACKAGE_SCRIPT,
+            "--plan",
+            naming.RELEASE_PLAN,
+            "--images",
+            "dist/images",
+            "--out",
+            out,
+        ],
+        cwd=root,
+        env={**os.environ, "RELEASE_VERSION": "v1.2.3", "GIT_SHA": "f" * 40},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_zip_follows_the_handoff_contract(repo: Path) -> None:
+    result = package(repo)
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(repo / "dist" / "release.zip") as archive:
+        names = archive.namelist()
+        manifest = json.loads(archive.read("manifest.json"))
+    spec_sha = hashlib.sha256((repo / "pipeline.yaml").read_bytes()).hexdigest()
+    assert names[0] == "manifest.json"
+    assert names[1:] == sorted(names[1:])
+    assert {
+        "images/api.oci.tar",
+        "images/worker.oci.tar",
+        "images/web.oci.tar",
+        "cdk/app.py",
+        "chart/deploy/helm/platform/Chart.yaml",
+        "chart/deploy/helm/platform/templates/api.yaml",
+        "chart/deploy/helm/values-prod.yaml",
+    } <= set(names)
+    assert not [n for n in names if "cdk.out" in n or "__pycache__" in n]
+    assert manifest == {
+        "format": naming.RELEASE_FORMAT,
+        "project": "acme-platform",
+        "version": "v1.2.3",
+        "git_sha": "f" * 40,
+        "spec_sha256": spec_sha,
+        "images": [
+            {
+                "name": "api",
+                "archive": "images/api.oci.tar",
+                "platforms": ["linux/amd64", "linux/arm64"],
+                "digest": f"sha256:{'api':0>64}",
+            },
+            {
+                "name": "worker",
+                "archive": "images/worker.oci.tar",
+                "platforms": ["linux/amd64", "linux/arm64"],
+                "digest": f"sha256:{'worker':0>64}",
+            },
+            {
+                "name": "web",
+                "archive": "images/web.oci.tar",
+                "platforms": ["linux/amd64"],
+                "digest": f"sha256:{'web':0>64}",
+            },
+        ],
+        "chart": "chart/deploy/helm/platform",
+        "values": [
+            "chart/deploy/helm/values-dev.yaml",
+            "chart/deploy/helm/values-prod.yaml",
+            "chart/deploy/helm/values-staging.yaml",
+        ],
+    }
+
+
+def test_same_inputs_same_bytes(repo: Path) -> None:
+    assert package(repo, "dist/a.zip").returncode == 0
+    assert package(repo, "dist/b.zip").returncode == 0
+    assert (repo / "dist/a.zip").read_bytes() == (repo / "dist/b.zip").read_bytes()
+
+
+def test_missing_or_broken_archive_is_a_clear_error(repo: Path) -> None:
+    (repo / "dist/images/web.oci.tar").unlink()
+    result = package(repo)
+    assert (result.returncode, result.stderr) == (
+        1,
+        "package-release: missing image archive dist/images/web.oci.tar\n",
+    )
+    (repo / "dist/images/web.oci.tar").write_text("not a tar")
+    result = package(repo)
+    assert result.returncode == 1 and "is not an OCI archive" in result.stderr
+    assert "Traceback" not in result.stderr
