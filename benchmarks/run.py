@@ -28,7 +28,9 @@ def commands() -> dict[str, list[str]]:
     examples = sorted(p.parent.name for p in (ROOT / "examples").glob("*/pipeline.yaml"))
     measured = {FLOOR: [sys.executable, "-c", "import pydantic, jinja2, ruamel.yaml, click"]}
     for name in examples:
-        measured[f"validate {name}"] = [cli, "validate", f"examples/{name}/pipeline.yaml"]
+        spec = f"examples/{name}/pipeline.yaml"
+        measured[f"validate {name}"] = [cli, "validate", spec]
+        measured[f"compile --check {name}"] = [cli, "compile", "--check", spec]
     return measured
 
 

@@ -42,6 +42,8 @@ def test_wheel_contains_schema_and_templates(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "pipelinegen/schemas/pipeline.schema.json" in names
     assert "pipelinegen/templates/init/pipeline.yaml.j2" in names
+    assert "pipelinegen/templates/github/ci.yml.j2" in names
+    assert "pipelinegen/templates/scripts/package-release.py" in names
 
 
 def test_installed_wheel_runs_outside_the_repository(
@@ -74,6 +76,8 @@ def test_installed_wheel_runs_outside_the_repository(
     ).stdout
     assert where.startswith(str(env_dir))
     assert run("validate", "full/pipeline.yaml").returncode == 0
+    checked = run("compile", "--check", "full/pipeline.yaml")  # templates ship: same bytes
+    assert checked.returncode == 0, checked.stderr
     assert run("schema").stdout == schema.render()
     assert run("init", "new/pipeline.yaml").returncode == 0
     copied = work / "new" / ".pipelinegen" / "pipeline.schema.json"

@@ -1,0 +1,77 @@
+"""Our own hardening policy, checked on every compiled workflow (beyond what the linters ask)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from pipelinegen import naming
+from pipelinegen.render.github.actions import ACTIONS
+
+USES = re.compile(r"uses: (?P<repo>[\w.-]+/[\w.-]+)@(?P<sha>[0-9a-f]{40}) # (?P<version>v\S+)$")
+
+
+def workflows(compiled: dict[str, Path]) -> list[Path]:
+    return sorted(p for root in compiled.values() for p in root.glob(".github/workflows/*.yml"))
+
+
+def load(path: Path) -> Any:
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+def test_every_action_is_pinned_from_the_vetted_table(compiled: dict[str, Path]) -> None:
+    for path in workflows(compiled):
+        for line in path.read_text().splitlines():
+            if "uses:" in line:
+                match = USES.search(line)
+                assert match, f"{path}: {line}"
+                pin = ACTIONS[match["repo"]]
+                assert (match["sha"], match["version"]) == (pin.sha, pin.version), line
+
+
+def test_jobs_are_named_bounded_and_least_privileged(compiled: dict[str, Path]) -> None:
+    for path in workflows(compiled):
+        workflow = load(path)
+        assert workflow["permissions"] == {}, path
+        assert workflow["name"] and workflow["concurrency"]["group"]
+        for job_id, job in workflow["jobs"].items():
+            assert job["name"] == job_id
+            assert 1 <= job["timeout-minutes"] <= 360
+            assert job["runs-on"].startswith("ubuntu-")
+            writes = {k for k, v in job["permissions"].items() if v == "write"}
+            assert writes <= {"id-token"}, (path, job_id)
+
+
+def test_no_expressions_in_scripts_and_no_persisted_credentials(
+    compiled: dict[str, Path],
+) -> None:
+    for path in workflows(compiled):
+        for job in load(path)["jobs"].values():
+            for step in job["steps"]:
+                assert "${{" not in step.get("run", ""), (path, step)
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False
+
+
+@pytest.mark.parametrize("name", ["example-full", "spec-tricky"])
+def test_release_is_serial_uncached_and_uploads_to_the_fixed_key(
+    compiled: dict[str, Path], name: str
+) -> None:
+    release = load(compiled[name] / naming.RELEASE_WORKFLOW)
+    assert release["concurrency"] == {"group": "pipelinegen-release", "cancel-in-progress": False}
+    text = (compiled[name] / naming.RELEASE_WORKFLOW).read_text()
+    assert "cache" not in text.replace("cache-poisoning", "")
+    package = release["jobs"]["package"]
+    assert package["needs"] == [job for job in release["jobs"] if job.startswith("image-")]
+    upload = package["steps"][-1]
+    assert upload["run"].startswith("aws s3 cp dist/release.zip")
+    assert upload["env"]["KEY"].endswith(".zip")
+
+
+def test_release_triggers_on_the_spec_tags(compiled: dict[str, Path]) -> None:
+    release = load(compiled["spec-tricky"] / naming.RELEASE_WORKFLOW)
+    assert release["on"] == {"push": {"tags": ["v*", "release-*/*", "*.*.*"]}}
