@@ -27,6 +27,8 @@ STATE_DIR = ".pipelinegen"
 RECORD = f"{STATE_DIR}/generated.json"
 SCHEMA_COPY = f"{STATE_DIR}/pipeline.schema.json"
 CDK_APP_DIR = "deploy/cdk"
+CDK_SPEC = f"{CDK_APP_DIR}/pipeline.json"
+INLINE_USAGE = "marketplace-usage.md"  # inline usage instructions, written into the CDK app
 
 RELEASE_FORMAT = 1  # the handoff zip's manifest format version
 
@@ -72,3 +74,25 @@ def environment_account(spec: Spec, environment: Environment) -> str:
 
 def environment_region(spec: Spec, environment: Environment) -> str:
     return environment.region or spec.aws.region
+
+
+def handoff_stack(spec: Spec) -> str:
+    return f"{spec.name}-handoff"
+
+
+def pipeline_stack(spec: Spec) -> str:
+    return f"{spec.name}-pipeline"
+
+
+def target_stack(spec: Spec, environment: Environment) -> str:
+    return f"{spec.name}-target-{environment.name}"
+
+
+def deploy_role_name(spec: Spec, environment: Environment) -> str:
+    """The role in the environment's account that the deploy project assumes."""
+    return f"{spec.name}-deploy-{environment.name}"
+
+
+def deploy_project_role_name(spec: Spec, environment: Environment) -> str:
+    """The deploy project's own role in the tooling account (the deploy role trusts it)."""
+    return f"{spec.name}-deploy-{environment.name}-project"

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 
 from pipelinegen import naming
+from pipelinegen.render.cdk import cdk_app
 from pipelinegen.render.github.ci import ci_workflow
 from pipelinegen.render.github.release import release_plan, release_workflow
 from pipelinegen.render.header import GENERATED_BY, comment_header, with_header
@@ -43,6 +44,7 @@ def render(spec: Spec, source: Source) -> dict[str, str]:
         naming.PACKAGE_SCRIPT: with_header(_static("scripts/package-release.py"), source.path),
         naming.SCHEMA_COPY: schema_path().read_text(encoding="utf-8"),
     }
+    files.update(cdk_app(spec, spec_path=source.path, spec_sha256=source.sha256))
     files[naming.RECORD] = record(files, source)
     return dict(sorted(files.items()))
 

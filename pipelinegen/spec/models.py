@@ -26,6 +26,7 @@ from pipelinegen.spec.types import (
     JobName,
     MarketplaceService,
     Namespace,
+    OidcProviderArn,
     Platform,
     Preset,
     ProductId,
@@ -89,6 +90,12 @@ class Aws(Model):
     region: Region = Field(
         description="The AWS region of the release bucket and the pipeline.",
         examples=["us-east-1"],
+    )
+    oidc_provider_arn: OidcProviderArn | None = Field(
+        default=None,
+        description="The ARN of the GitHub OIDC provider, when the tooling account already has "
+        "one (an account holds one per URL). Default: the handoff stack creates it.",
+        examples=["arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"],
     )
 
 

@@ -137,6 +137,18 @@ def _marketplace(document: Document) -> Iterator[Diagnostic]:
         yield document.diagnostic(("marketplace",), message, at_key=True)
 
 
+def _oidc_provider_in_tooling_account(document: Document) -> Iterator[Diagnostic]:
+    """The upload role trusts the provider of its own account; IAM cannot use another's."""
+    aws = section(document, "aws")
+    arn, account = aws.get("oidc_provider_arn"), aws.get("account")
+    if isinstance(arn, str) and isinstance(account, str) and arn.count(":") >= 5:
+        provider_account = arn.split(":")[4]
+        if provider_account != account:
+            message = f"the OIDC provider is in account {provider_account}, not in {account}"
+            hint = "use the provider of the tooling account (aws.account), or leave it out"
+            yield document.diagnostic(("aws", "oidc_provider_arn"), message, hint)
+
+
 def _inline_usage_instructions(document: Document) -> Iterator[Diagnostic]:
     block = top(document).get("marketplace")
     text = block.get("usage_instructions") if isinstance(block, dict) else None
@@ -167,4 +179,5 @@ RULES: tuple[Rule, ...] = (
     _dockerfile_inside,
     _marketplace,
     _inline_usage_instructions,
+    _oidc_provider_in_tooling_account,
 )

@@ -117,6 +117,17 @@ if TYPE_CHECKING:  # the Literal is built from the table; type checkers see its 
 else:
     RegionName = Literal[tuple(REGIONS)]
 
+OidcProviderArn = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^arn:aws:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+    ),
+    Explain(
+        "the ARN of a GitHub OIDC provider",
+        "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com",
+    ),
+]
+
 Region = Annotated[
     RegionName,
     Explain("an AWS region of the commercial partition", "us-east-1"),

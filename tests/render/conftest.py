@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from pipelinegen import naming
 from pipelinegen.render import Source, render
 from pipelinegen.spec.load import load
 from tests.conftest import EXAMPLES, ROOT
@@ -37,3 +42,29 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             (root / path).write_text(text, encoding="utf-8")
         roots[name] = root
     return roots
+
+
+def _synth(root: Path) -> Path:
+    """Run the compiled CDK app the way the CDK CLI does (CDK_OUTDIR set); return the assembly."""
+    out = root / "cdk.out"
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=root / naming.CDK_APP_DIR,
+        env={
+            **os.environ,
+            "CDK_OUTDIR": str(out),
+            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def synthesized(compiled: dict[str, Path]) -> dict[str, Path]:
+    """One real synth per spec (about 5 s each), two at a time, shared by every CDK test."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(compiled, pool.map(_synth, compiled.values()), strict=True))

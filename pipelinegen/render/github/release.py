@@ -7,6 +7,7 @@ script follows is data written beside it, so the script itself is the same for e
 from __future__ import annotations
 
 import json
+import posixpath
 
 from pipelinegen import naming
 from pipelinegen.render.github.actions import action
@@ -14,6 +15,7 @@ from pipelinegen.render.github.images import build_steps
 from pipelinegen.render.github.jobs import READ_CONTENTS, Job, Permission, Step, checkout
 from pipelinegen.render.templating import render
 from pipelinegen.spec.models import Image, Spec
+from pipelinegen.spec.rules import is_file_reference
 
 DIST = "dist"
 IMAGE_JOB_PREFIX = "image-"
@@ -50,8 +52,15 @@ def release_plan(spec: Spec, *, spec_sha256: str, generated_by: str) -> str:
         "cdk": naming.CDK_APP_DIR,
         "chart": spec.helm.chart,
         "values": values,
+        "marketplace_files": _marketplace_files(spec),
     }
     return json.dumps(plan, indent=2) + "\n"
+
+
+def _marketplace_files(spec: Spec) -> list[str]:
+    """Usage instructions kept in a file of the repository travel in the zip, for publishing."""
+    usage = spec.marketplace.usage_instructions if spec.marketplace else ""
+    return [posixpath.normpath(usage)] if usage and is_file_reference(usage) else []
 
 
 def _image(spec: Spec, image: Image) -> Job:

@@ -1,0 +1,111 @@
+"""The CDK app: static sources from templates/cdk/, plus the data they read (pipeline.json).
+
+The app's code is the same for every spec; what differs is `pipeline.json`, the spec resolved
+into exactly the names and values the stacks use (defaults applied, names derived once in
+pipelinegen.naming), and requirements.txt with the pinned aws-cdk-lib.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any
+
+from pipelinegen import naming
+from pipelinegen.render.cdk.versions import AWS_CDK_LIB, CDK_CLI, CONSTRUCTS, HELM
+from pipelinegen.render.header import GENERATED_BY, with_header
+from pipelinegen.resources import data_dir
+from pipelinegen.spec.models import Environment, Spec
+from pipelinegen.spec.rules import is_file_reference
+
+TEMPLATE_DIR = "cdk"
+RELEASE_CDK = "cdk"  # where the app sits inside the release zip
+RELEASE_CHART = "chart"
+RELEASE_MARKETPLACE = "marketplace"
+
+
+def cdk_app(spec: Spec, *, spec_path: str, spec_sha256: str) -> dict[str, str]:
+    """Every file of the CDK app, by repository path."""
+    root = data_dir("templates") / TEMPLATE_DIR
+    files = {}
+    for source in sorted(root.rglob("*")):
+        if source.is_file() and "__pycache__" not in source.parts:
+            relative = source.relative_to(root).as_posix()
+            text = source.read_text(encoding="utf-8")
+            commented = source.suffix in (".py", ".sh")
+            files[f"{naming.CDK_APP_DIR}/{relative}"] = (
+                with_header(text, spec_path) if commented else text
+            )
+    files[naming.CDK_SPEC] = json.dumps(resolved(spec, spec_sha256), indent=2) + "\n"
+    files[f"{naming.CDK_APP_DIR}/requirements.txt"] = with_header(
+        f"aws-cdk-lib=={AWS_CDK_LIB}\nconstructs=={CONSTRUCTS}\n", spec_path
+    )
+    if spec.marketplace and not is_file_reference(spec.marketplace.usage_instructions):
+        files[f"{naming.CDK_APP_DIR}/{naming.INLINE_USAGE}"] = spec.marketplace.usage_instructions
+    return files
+
+
+def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
+    """The spec as the stacks read it: every default applied, every derived name spelled out."""
+    return {
+        "generated_by": GENERATED_BY,
+        "project": spec.name,
+        "spec_sha256": spec_sha256,
+        "account": spec.aws.account,
+        "region": spec.aws.region,
+        "cdk_cli_version": CDK_CLI,
+        "stacks": {"handoff": naming.handoff_stack(spec), "pipeline": naming.pipeline_stack(spec)},
+        "github": {
+            "repository": spec.github.repository,
+            "release_tags": spec.github.release_tags,
+            "oidc_provider_arn": spec.aws.oidc_provider_arn,
+        },
+        "release": {
+            "bucket": naming.release_bucket(spec),
+            "key": naming.release_key(spec),
+            "upload_role_name": naming.upload_role_name(spec),
+        },
+        "images": [
+            {"name": image.name, "repository": naming.ecr_repository(spec, image.name)}
+            for image in spec.images
+        ],
+        "helm": {"release": naming.helm_release(spec), **HELM},
+        "environments": [_environment(spec, environment) for environment in spec.environments],
+        "marketplace": _marketplace(spec),
+    }
+
+
+def _environment(spec: Spec, environment: Environment) -> dict[str, Any]:
+    return {
+        "name": environment.name,
+        "stack": naming.target_stack(spec, environment),
+        "account": naming.environment_account(spec, environment),
+        "region": naming.environment_region(spec, environment),
+        "cluster": environment.cluster,
+        "namespace": environment.namespace,
+        "values": [f"{RELEASE_CHART}/{path}" for path in environment.values],
+        "approval": environment.approval,
+        "marketplace": environment.marketplace,
+        "deploy_role_name": naming.deploy_role_name(spec, environment),
+        "project_role_name": naming.deploy_project_role_name(spec, environment),
+    }
+
+
+def _marketplace(spec: Spec) -> dict[str, Any] | None:
+    marketplace = spec.marketplace
+    if marketplace is None:
+        return None
+    usage = marketplace.usage_instructions
+    usage_file = (
+        f"{RELEASE_MARKETPLACE}/{posixpath.normpath(usage)}"
+        if is_file_reference(usage)
+        else f"{RELEASE_CDK}/{naming.INLINE_USAGE}"
+    )
+    return {
+        "product_id": marketplace.product_id,
+        "seller_prefix": marketplace.seller_prefix,
+        "compatible_services": marketplace.compatible_services,
+        "delivery_option_title": marketplace.delivery_option_title,
+        "description": marketplace.description,
+        "usage_instructions_file": usage_file,
+    }

@@ -1,0 +1,428 @@
+"""The pipeline stack: a V2 CodePipeline that takes each release from the bucket to production.
+
+Source (the release zip, started by an EventBridge rule on "Object Created" for the fixed key)
+→ Synth (the CDK app inside the release) → UpdatePipeline (self-mutation: deploys this stack,
+and the pipeline restarts when it changed) → Release (the contract check, then every image
+pushed to ECR in one action) → one stage per environment (a manual approval where asked, then
+Helm) → Marketplace (after the publishing environment). Each CodeBuild action costs build
+minutes, so a release runs 3 + environments (+1 for Marketplace) of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.findings import template_findings
+from stacks.storage import log_bucket, private_bucket
+
+MARKETPLACE_REGISTRY_ACCOUNT = "709825985650"  # AWS Marketplace's own ECR registry
+MARKETPLACE_REGION = "us-east-1"
+SCRIPTS = "cdk/scripts"  # inside the release zip
+
+KEY_USE = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+]
+KEY_ADMINISTRATION = [
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+
+
+class PipelineStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, spec: dict[str, Any], **kwargs: Any):
+        super().__init__(scope, construct_id, **kwargs)
+        template_findings(self)
+        self.spec = spec
+        self.key = kms.Key(
+            self,
+            "PipelineKey",
+            description=f"{spec['project']}: pipeline artifacts and build logs",
+            enable_key_rotation=True,
+            policy=self._key_policy(),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        artifacts = private_bucket(
+            self, "Artifacts", logs=log_bucket(self, "AccessLogs"), key=self.key
+        )
+        self.repositories = {image["name"]: self._repository(image) for image in spec["images"]}
+        pipeline = codepipeline.Pipeline(
+            self,
+            "Pipeline",
+            pipeline_name=spec["project"],
+            pipeline_type=codepipeline.PipelineType.V2,
+            execution_mode=codepipeline.ExecutionMode.QUEUED,
+            restart_execution_on_update=True,  # what makes self-mutation take effect
+            artifact_bucket=artifacts,
+            cross_account_keys=False,  # other accounts are reached by assuming roles
+        )
+        release = codepipeline.Artifact("Release")
+        cloud_assembly = codepipeline.Artifact("CloudAssembly")
+        pipeline.add_stage(stage_name="Source", actions=[self._source(pipeline, release)])
+        pipeline.add_stage(stage_name="Synth", actions=[self._synth(release, cloud_assembly)])
+        pipeline.add_stage(stage_name="UpdatePipeline", actions=[self._self_mutate(cloud_assembly)])
+        pipeline.add_stage(stage_name="Release", actions=[self._push(release)])
+        for environment in spec["environments"]:
+            pipeline.add_stage(
+                stage_name=f"Deploy-{environment['name']}",
+                actions=self._deploy(environment, release),
+            )
+            if environment["marketplace"]:
+                pipeline.add_stage(stage_name="Marketplace", actions=[self._publish(release)])
+        self._depend_on_policy_only(pipeline)
+
+    # --- stages -------------------------------------------------------------------------------
+
+    def _source(self, pipeline: codepipeline.Pipeline, output: codepipeline.Artifact) -> Any:
+        """The fixed key of the versioned release bucket; started by an explicit EventBridge rule
+        (S3 sends "Object Created" to EventBridge itself, so no CloudTrail trail is needed)."""
+        release = self.spec["release"]
+        bucket = s3.Bucket.from_bucket_name(self, "ReleaseBucket", release["bucket"])
+        events.Rule(
+            self,
+            "OnRelease",
+            description="Start the pipeline when a release zip is uploaded.",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [release["bucket"]]},
+                    "object": {"key": [release["key"]]},
+                },
+            ),
+            targets=[targets.CodePipeline(pipeline)],
+        )
+        return actions.S3SourceAction(
+            action_name="Release",
+            bucket=bucket,
+            bucket_key=release["key"],
+            output=output,
+            trigger=actions.S3Trigger.NONE,
+        )
+
+    def _synth(self, release: codepipeline.Artifact, output: codepipeline.Artifact) -> Any:
+        project = self._project(
+            "Synth",
+            install=[
+                f"npm install --global aws-cdk@{self.spec['cdk_cli_version']}",
+                "python3 -m pip install --quiet -r cdk/requirements.txt",
+            ],
+            build=["cd cdk && cdk synth --output ../cdk.out --quiet"],
+            artifacts={"base-directory": "cdk.out", "files": ["**/*"]},
+        )
+        return actions.CodeBuildAction(
+            action_name="Synth", project=project, input=release, outputs=[output]
+        )
+
+    def _self_mutate(self, cloud_assembly: codepipeline.Artifact) -> Any:
+        """Deploy this stack from the freshly synthesized assembly (as CDK Pipelines does); it
+        changes nothing when the pipeline did not change."""
+        stack = self.stack_name
+        project = self._project(
+            "SelfMutate",
+            install=[f"npm install --global aws-cdk@{self.spec['cdk_cli_version']}"],
+            build=[f"cdk -a . deploy {stack} --require-approval=never --verbose"],
+        )
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{self.partition}:iam::{self.account}:role/*"],
+                conditions={
+                    "ForAnyValue:StringEquals": {
+                        "iam:ResourceTag/aws-cdk:bootstrap-role": [
+                            "image-publishing",
+                            "file-publishing",
+                            "deploy",
+                        ]
+                    }
+                },
+            )
+        )
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStacks"],
+                resources=[
+                    self.format_arn(
+                        service="cloudformation", resource="stack", resource_name=f"{stack}/*"
+                    )
+                ],
+            )
+        )
+        return actions.CodeBuildAction(
+            action_name="SelfMutate", project=project, input=cloud_assembly
+        )
+
+    def _push(self, release: codepipeline.Artifact) -> Any:
+        """Check the release against the contract, then push every image in one action."""
+        project = self._project(
+            "Push",
+            install=["apt-get update -qq", "apt-get install -y -qq skopeo"],
+            build=[f"bash {SCRIPTS}/verify-and-push.sh"],
+            environment={
+                "EXPECTED_SPEC_SHA256": self.spec["spec_sha256"],
+                "ECR_REGISTRY": self._registry(),
+                "ECR_PREFIX": self.spec["project"],
+            },
+        )
+        for repository in self.repositories.values():
+            repository.grant_push(project)
+            repository.grant(project, "ecr:DescribeImages")
+        return actions.CodeBuildAction(action_name="Push", project=project, input=release)
+
+    def _deploy(self, environment: dict[str, Any], release: codepipeline.Artifact) -> list[Any]:
+        name = environment["name"]
+        stage: list[Any] = []
+        if environment["approval"]:
+            stage.append(actions.ManualApprovalAction(action_name="Approve", run_order=1))
+        deploy_role = (
+            f"arn:{self.partition}:iam::{environment['account']}:role/"
+            f"{environment['deploy_role_name']}"
+        )
+        helm = self.spec["helm"]
+        project = self._project(
+            f"Deploy-{name}",
+            role_name=environment["project_role_name"],
+            install=[f"bash {SCRIPTS}/install-helm.sh"],
+            build=[f"bash {SCRIPTS}/deploy.sh"],
+            environment={
+                "ENVIRONMENT": name,
+                "CLUSTER": environment["cluster"],
+                "CLUSTER_REGION": environment["region"],
+                "NAMESPACE": environment["namespace"],
+                "DEPLOY_ROLE_ARN": deploy_role,
+                "HELM_RELEASE": helm["release"],
+                "HELM_VERSION": helm["version"],
+                "HELM_SHA256": helm["sha256"],
+                "VALUES_FILES": " ".join(environment["values"]),
+                "ECR_REGISTRY": self._registry(),
+                "ECR_PREFIX": self.spec["project"],
+            },
+        )
+        project.add_to_role_policy(
+            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[deploy_role])
+        )
+        stage.append(
+            actions.CodeBuildAction(action_name="Helm", project=project, input=release, run_order=2)
+        )
+        return stage
+
+    def _publish(self, release: codepipeline.Artifact) -> Any:
+        marketplace = self.spec["marketplace"]
+        project = self._project(
+            "Marketplace",
+            install=["apt-get update -qq", "apt-get install -y -qq skopeo"],
+            build=[f"bash {SCRIPTS}/publish-marketplace.sh"],
+            environment={
+                "PRODUCT_ID": marketplace["product_id"],
+                "SELLER_PREFIX": marketplace["seller_prefix"],
+                "DELIVERY_OPTION_TITLE": marketplace["delivery_option_title"],
+                "COMPATIBLE_SERVICES": ",".join(marketplace["compatible_services"]),
+                "DESCRIPTION": marketplace.get("description") or "",
+                "USAGE_INSTRUCTIONS_FILE": marketplace["usage_instructions_file"],
+            },
+            timeout=Duration.hours(8),  # the change set scans the images: minutes to hours
+        )
+        seller_repositories = (
+            f"arn:{self.partition}:ecr:{MARKETPLACE_REGION}:{MARKETPLACE_REGISTRY_ACCOUNT}:"
+            f"repository/{marketplace['seller_prefix']}/*"
+        )
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:CompleteLayerUpload",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:PutImage",
+                    "ecr:UploadLayerPart",
+                ],
+                resources=[seller_repositories],
+            )
+        )
+        catalog = (
+            f"arn:{self.partition}:aws-marketplace:{MARKETPLACE_REGION}:{self.account}:"
+            "AWSMarketplace"
+        )
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["aws-marketplace:StartChangeSet", "aws-marketplace:DescribeEntity"],
+                resources=[f"{catalog}/ContainerProduct/{marketplace['product_id']}"],
+            )
+        )
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["aws-marketplace:DescribeChangeSet"],
+                resources=[f"{catalog}/ChangeSet/*"],
+            )
+        )
+        return actions.CodeBuildAction(action_name="Publish", project=project, input=release)
+
+    # --- building blocks ----------------------------------------------------------------------
+
+    def _depend_on_policy_only(self, pipeline: codepipeline.Pipeline) -> None:
+        """CDK makes the pipeline depend on its role and the role's policy; the role dependency
+        is implied by the RoleArn reference already (cfn-lint W3005), the policy's is needed."""
+        policy = pipeline.role.node.find_child("DefaultPolicy").node.default_child
+        cfn_pipeline = pipeline.node.default_child
+        assert isinstance(policy, CfnResource) and isinstance(cfn_pipeline, CfnResource)
+        cfn_pipeline.add_override("DependsOn", [self.get_logical_id(policy)])
+
+    def _project(
+        self,
+        name: str,
+        *,
+        install: list[str],
+        build: list[str],
+        environment: dict[str, str] | None = None,
+        artifacts: dict[str, Any] | None = None,
+        role_name: str | None = None,
+        timeout: Duration | None = None,
+    ) -> codebuild.PipelineProject:
+        """A CodeBuild project on the standard image, unprivileged, logging to an encrypted,
+        retained log group."""
+        log_group = logs.LogGroup(
+            self,
+            f"{name}Logs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=self.key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        spec: dict[str, Any] = {
+            "version": "0.2",
+            "env": {"shell": "bash"},
+            "phases": {"install": {"commands": install}, "build": {"commands": build}},
+        }
+        if artifacts:
+            spec["artifacts"] = artifacts
+        role = None
+        if role_name:  # a role a target account trusts by name
+            role = iam.Role(
+                self,
+                f"{name}Role",
+                role_name=role_name,
+                assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            )
+        return codebuild.PipelineProject(
+            self,
+            name,
+            role=role,
+            environment=codebuild.BuildEnvironment(
+                build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                compute_type=codebuild.ComputeType.SMALL,
+                privileged=False,
+            ),
+            environment_variables={
+                key: codebuild.BuildEnvironmentVariable(value=value)
+                for key, value in (environment or {}).items()
+            },
+            build_spec=codebuild.BuildSpec.from_object(spec),
+            encryption_key=self.key,
+            logging=codebuild.LoggingOptions(
+                cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)
+            ),
+            timeout=timeout or Duration.minutes(60),
+        )
+
+    def _repository(self, image: dict[str, Any]) -> ecr.Repository:
+        repository = ecr.Repository(
+            self,
+            f"Repository-{image['name']}",
+            repository_name=image["repository"],
+            image_scan_on_push=True,
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            encryption=ecr.RepositoryEncryption.KMS,
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    description="Drop untagged images after two weeks",
+                    tag_status=ecr.TagStatus.UNTAGGED,
+                    max_image_age=Duration.days(14),
+                ),
+                ecr.LifecycleRule(description="Keep the last 200 releases", max_image_count=200),
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        pullers = sorted({env["account"] for env in self.spec["environments"]} - {self.account})
+        if pullers:  # clusters in other accounts pull the images they deploy
+            repository.add_to_resource_policy(
+                iam.PolicyStatement(
+                    actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    principals=[iam.AccountPrincipal(account) for account in pullers],
+                )
+            )
+        return repository
+
+    def _registry(self) -> str:
+        return f"{self.account}.dkr.ecr.{self.region}.{self.url_suffix}"
+
+    def _key_policy(self) -> iam.PolicyDocument:
+        """The account administers the key and lets IAM policies grant its use (CDK's grants
+        do, to the pipeline and build roles); CloudWatch Logs may encrypt this account's log
+        groups with it. Every action is named: no `kms:*`."""
+        account = iam.AccountRootPrincipal()
+        log_groups = self.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        return iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="AccountAdministersTheKey",
+                    actions=KEY_ADMINISTRATION,
+                    principals=[account],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="IamPoliciesMayGrantUse",
+                    actions=KEY_USE,
+                    principals=[account],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="LogsEncryptBuildLogs",
+                    actions=KEY_USE,
+                    principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                    resources=["*"],
+                    conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+                ),
+            ]
+        )

@@ -1,0 +1,219 @@
+"""The generated CDK app, synthesized for real for every example and test spec: zero findings
+from cfn-lint and checkov, and the properties the design promises, read from the templates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.render.conftest import all_specs
+from tests.render.test_workflow_linters import tool
+
+SPECS = list(all_specs())
+
+
+def templates(synthesized: dict[str, Path]) -> list[Path]:
+    return sorted(p for out in synthesized.values() for p in out.glob("*.template.json"))
+
+
+def load(out: Path, stack: str) -> dict[str, Any]:
+    [path] = out.glob(f"*-{stack}.template.json")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        documents = [properties.get("PolicyDocument"), properties.get("KeyPolicy")]
+        documents += [p.get("PolicyDocument") for p in properties.get("Policies", [])]
+        documents.append(properties.get("AssumeRolePolicyDocument"))
+        for document in documents:
+            if document:
+                found.extend(document["Statement"])
+    return found
+
+
+def test_cfn_lint_finds_nothing(synthesized: dict[str, Path]) -> None:
+    result = subprocess.run(
+        [tool("cfn-lint"), "--include-checks", "I", "--", *map(str, templates(synthesized))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_checkov_finds_nothing_and_every_skip_has_a_reason(
+    synthesized: dict[str, Path],
+) -> None:
+    parent = next(iter(synthesized.values())).parent
+    result = subprocess.run(
+        [
+            tool("checkov"),
+            "--framework",
+            "cloudformation",
+            "--directory",
+            str(parent),
+            "--skip-download",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [c for r in reports for c in r["results"]["failed_checks"]]
+    assert failed == [], json.dumps([(c["check_id"], c["resource"]) for c in failed])
+    assert sum(r["summary"]["passed"] for r in reports) > 100
+    for template in templates(synthesized):
+        for resource in json.loads(template.read_text())["Resources"].values():
+            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                assert len(skip["comment"]) > 20, skip
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_no_wildcard_actions(synthesized: dict[str, Path], name: str) -> None:
+    for template in synthesized[name].glob("*.template.json"):
+        for statement in statements(json.loads(template.read_text())):
+            if statement["Effect"] != "Allow":
+                continue  # a Deny on s3:* (TLS only) is as broad as it should be
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            assert "*" not in actions and not any(a.endswith(":*") for a in actions), statement
+
+
+def test_upload_role_trusts_only_the_release_tags_and_puts_only_the_key(
+    synthesized: dict[str, Path],
+) -> None:
+    handoff = load(synthesized["example-monorepo"], "handoff")
+    [role] = resources(handoff, "AWS::IAM::Role")
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Condition"] == {
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {
+            "token.actions.githubusercontent.com:sub": [
+                "repo:orbit-labs/orbit:ref:refs/tags/release-*",
+                "repo:orbit-labs/orbit:ref:refs/tags/v*",
+            ]
+        },
+    }
+    [policy] = resources(handoff, "AWS::IAM::Policy")
+    [put] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert put["Action"] == "s3:PutObject"
+    assert "releases/orbit.zip" in json.dumps(put["Resource"])
+    [provider] = resources(handoff, "AWS::IAM::OIDCProvider")
+    assert provider["Properties"]["ClientIdList"] == ["sts.amazonaws.com"]
+
+
+def test_release_bucket_is_locked_down_and_tells_eventbridge(
+    synthesized: dict[str, Path],
+) -> None:
+    handoff = load(synthesized["example-full"], "handoff")
+    bucket = next(
+        b
+        for b in resources(handoff, "AWS::S3::Bucket")
+        if b["Properties"].get("BucketName") == "acme-platform-releases"
+    )
+    properties = bucket["Properties"]
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert properties["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
+    assert all(properties["PublicAccessBlockConfiguration"].values())
+    assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert "LoggingConfiguration" in properties
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert not resources(handoff, "AWS::Lambda::Function")
+
+
+def test_pipeline_shape(synthesized: dict[str, Path]) -> None:
+    template = load(synthesized["example-full"], "pipeline")
+    [pipeline] = resources(template, "AWS::CodePipeline::Pipeline")
+    properties = pipeline["Properties"]
+    assert properties["PipelineType"] == "V2"
+    assert properties["RestartExecutionOnUpdate"] is True
+    stages = [stage["Name"] for stage in properties["Stages"]]
+    assert stages == [
+        "Source",
+        "Synth",
+        "UpdatePipeline",
+        "Release",
+        "Deploy-dev",
+        "Deploy-staging",
+        "Deploy-prod",
+        "Marketplace",
+    ]
+    source = properties["Stages"][0]["Actions"][0]["Configuration"]
+    assert source["PollForSourceChanges"] is False
+    assert source["S3ObjectKey"] == "releases/acme-platform.zip"
+    prod = properties["Stages"][6]["Actions"]
+    assert [a["ActionTypeId"]["Category"] for a in prod] == ["Approval", "Build"]
+    [rule] = resources(template, "AWS::Events::Rule")
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": ["acme-platform-releases"]},
+            "object": {"key": ["releases/acme-platform.zip"]},
+        },
+    }
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_codebuild_actions_per_release(synthesized: dict[str, Path], name: str) -> None:
+    """3 (synth, self-mutate, push) + one per environment + one for Marketplace."""
+    spec = json.loads((synthesized[name].parent / "deploy/cdk/pipeline.json").read_text())
+    template = load(synthesized[name], "pipeline")
+    [pipeline] = resources(template, "AWS::CodePipeline::Pipeline")
+    builds = [
+        a
+        for s in pipeline["Properties"]["Stages"]
+        for a in s["Actions"]
+        if a["ActionTypeId"]["Provider"] == "CodeBuild"
+    ]
+    expected = 3 + len(spec["environments"]) + (1 if spec["marketplace"] else 0)
+    assert len(builds) == expected
+    for project in resources(template, "AWS::CodeBuild::Project"):
+        assert project["Properties"]["Environment"]["PrivilegedMode"] is False
+
+
+@pytest.mark.parametrize("name", [n for n in SPECS if n.startswith("example-")])
+def test_pipeline_checks_the_spec_it_was_synthesized_from(
+    synthesized: dict[str, Path], name: str
+) -> None:
+    spec_sha = hashlib.sha256(
+        (ROOT / "examples" / name.removeprefix("example-") / "pipeline.yaml").read_bytes()
+    ).hexdigest()
+    template = load(synthesized[name], "pipeline")
+    variables = [
+        v
+        for p in resources(template, "AWS::CodeBuild::Project")
+        for v in p["Properties"]["Environment"].get("EnvironmentVariables", [])
+    ]
+    assert {"Name": "EXPECTED_SPEC_SHA256", "Type": "PLAINTEXT", "Value": spec_sha} in variables
+
+
+def test_target_stacks_scope_the_deploy_role(synthesized: dict[str, Path]) -> None:
+    target = load(synthesized["example-full"], "target-prod")
+    [role] = resources(target, "AWS::IAM::Role")
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    [condition] = trust["Condition"]["StringEquals"].values()
+    assert ":iam::111111111111:role/acme-platform-deploy-prod-project" in json.dumps(condition)
+    [entry] = resources(target, "AWS::EKS::AccessEntry")
+    [policy] = entry["Properties"]["AccessPolicies"]
+    assert policy["AccessScope"] == {"Type": "namespace", "Namespaces": ["platform"]}
+    assert entry["Properties"]["ClusterName"] == "acme-prod"
