@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from pipelinegen.errors import Diagnostic
 from pipelinegen.spec.introspect import union_tags, unwrap
-from pipelinegen.spec.types import Explain
+from pipelinegen.spec.types import Explain, explained
 from pipelinegen.spec.yaml import Document, Path
 
 
@@ -96,7 +96,7 @@ def _walk(root: type[BaseModel], loc: tuple[str | int, ...]) -> Expected:
 def _word(error: ErrorDetails, where: Expected, document: Document) -> Diagnostic:
     """The message and hint for one error, at the key or value it concerns."""
     kind, value, context = error["type"], error["input"], error.get("ctx", {})
-    explain = next((m for m in where.metadata if isinstance(m, Explain)), None)
+    explain = explained(where.metadata)
     if kind == "missing":
         return _missing(where, document)
     if kind == "extra_forbidden":

@@ -41,6 +41,7 @@ from pipelinegen.spec.types import (
     TagPattern,
     TimeoutMinutes,
     ToolVersion,
+    ValuesPath,
     ZipKey,
 )
 
@@ -259,7 +260,7 @@ class Environment(Model):
     namespace: Namespace = Field(
         description="The Kubernetes namespace of the Helm release.", examples=["platform"]
     )
-    values: list[RepoPath] = Field(
+    values: list[ValuesPath] = Field(
         default=[],
         description="Helm values files for this environment, relative to the repository root, "
         "applied in order after the chart's own values.",

@@ -14,7 +14,7 @@ from pydantic_core import PydanticUndefined
 
 from pipelinegen.spec.introspect import union_tags, unwrap
 from pipelinegen.spec.models import Spec
-from pipelinegen.spec.types import Explain
+from pipelinegen.spec.types import explained
 
 
 def render() -> str:
@@ -60,7 +60,7 @@ def _section(model: type[BaseModel]) -> str:
 def _type(annotation: Any, metadata: tuple[Any, ...] = ()) -> str:
     bare, extra = unwrap(annotation)
     metadata += extra
-    explain = next((m for m in metadata if isinstance(m, Explain)), None)
+    explain = explained(metadata)
     members = union_tags(bare, metadata)
     if members is not None:
         return " or ".join(f"[{m.__name__}](#{m.__name__.lower()})" for m in members.values())

@@ -25,6 +25,12 @@ class Explain:
     example: str
 
 
+def explained(metadata: tuple[object, ...]) -> Explain | None:
+    """The words for a type: the outermost Explain, as a refined type adds its own last."""
+    found = [item for item in metadata if isinstance(item, Explain)]
+    return found[-1] if found else None
+
+
 def is_relative(path: str) -> bool:
     """Paths in a spec are relative and POSIX, whatever machine compiles it."""
     return not (path.startswith("/") or "\\" in path or path[1:3] == ":/")
@@ -222,6 +228,15 @@ RepoPath = Annotated[
     AfterValidator(_relative),
     AfterValidator(_not_escaping),
     Explain("a relative path inside the repository", "deploy/helm/platform"),
+]
+
+# A values file: also passed through a space-separated variable and Helm's comma-split -f.
+ValuesPath = Annotated[
+    RepoPath,
+    StringConstraints(pattern=r"^[^\s,]+$"),
+    Explain(
+        "a relative path inside the repository, without spaces or commas", "deploy/values.yaml"
+    ),
 ]
 
 # Relative to something inside the repository (the Dockerfile to its context); the rules check

@@ -31,6 +31,7 @@ from stacks.storage import log_bucket, private_bucket
 MARKETPLACE_REGISTRY_ACCOUNT = "709825985650"  # AWS Marketplace's own ECR registry
 MARKETPLACE_REGION = "us-east-1"
 SCRIPTS = "cdk/scripts"  # inside the release zip
+MARKETPLACE_WAIT = Duration.hours(7)
 
 KEY_USE = [
     "kms:Decrypt",
@@ -257,8 +258,15 @@ class PipelineStack(Stack):
                 "COMPATIBLE_SERVICES": ",".join(marketplace["compatible_services"]),
                 "DESCRIPTION": marketplace.get("description") or "",
                 "USAGE_INSTRUCTIONS_FILE": marketplace["usage_instructions_file"],
+                "MARKETPLACE_TIMEOUT": str(int(MARKETPLACE_WAIT.to_seconds())),
             },
-            timeout=Duration.hours(8),  # the change set scans the images: minutes to hours
+            # The change set scans the images, which takes minutes to hours.
+            timeout=MARKETPLACE_WAIT.plus(Duration.minutes(30)),
+        )
+        # Logging in to any ECR registry, the Marketplace's included; the token API has no
+        # resource to scope it to.
+        project.add_to_role_policy(
+            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
         )
         seller_repositories = (
             f"arn:{self.partition}:ecr:{MARKETPLACE_REGION}:{MARKETPLACE_REGISTRY_ACCOUNT}:"
@@ -345,7 +353,7 @@ class PipelineStack(Stack):
             name,
             role=role,
             environment=codebuild.BuildEnvironment(
-                build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                build_image=codebuild.LinuxBuildImage.STANDARD_8_0,  # Ubuntu 24.04: skopeo 1.13
                 compute_type=codebuild.ComputeType.SMALL,
                 privileged=False,
             ),

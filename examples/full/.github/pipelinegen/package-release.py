@@ -9,8 +9,9 @@ too (Python 3.9+, standard library only):
     RELEASE_VERSION=v1.2.3 GIT_SHA="$(git rev-parse HEAD)" python3 package-release.py \\
         --plan release-plan.json --images dist/images --out dist/release.zip
 
-The zip holds manifest.json, images/<image>.oci.tar, cdk/ (the CDK app) and chart/ (the chart and
-the values files at their repository paths). Entries are sorted and timestamps fixed, so the
+The zip holds manifest.json, images/<image>.oci.tar, cdk/ (the CDK app), chart/ (the chart and
+the values files at their repository paths) and marketplace/ (usage instructions kept in a
+file). Entries are sorted and timestamps fixed, so the
 same inputs always give the same bytes.
 """
 
@@ -72,6 +73,8 @@ def package(
     entries.update(_tree(root / plan["chart"], f"chart/{plan['chart']}"))
     for values in plan["values"]:
         entries[f"chart/{values}"] = _file(root / values)
+    for extra in plan.get("marketplace_files", []):
+        entries[f"marketplace/{extra}"] = _file(root / extra)
     manifest = {
         "format": plan["format"],
         "project": plan["project"],

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# deploy.sh: deploy the release to one environment with Helm: `helm upgrade --install` of the
+# release's chart, with the environment's values files and every image pinned to the digest that
+# was pushed (images.<name>.repository, .digest and .tag), waiting until the workloads are ready
+# and rolling back when they are not (--atomic).
+#
+# It first assumes DEPLOY_ROLE_ARN (the role in the environment's account that may describe the
+# cluster and has an EKS access entry), and runs everything after as that role: `aws eks
+# update-kubeconfig --role-arn` would only use the role for the cluster token, and describe the
+# cluster with the caller's own credentials, which cannot see a cluster in another account.
+#
+# Run in the extracted release (the folder holding manifest.json).
+#
+# Environment:
+#   ENVIRONMENT       the environment's name (for logs and the kube context name)
+#   CLUSTER           the EKS cluster name
+#   CLUSTER_REGION    the cluster's region
+#   NAMESPACE         the Kubernetes namespace of the Helm release
+#   DEPLOY_ROLE_ARN   the role to assume in the environment's account
+#   HELM_RELEASE      the Helm release name
+#   ECR_REGISTRY      the registry the images were pushed to (<account>.dkr.ecr.<region>.amazonaws.com)
+#   ECR_PREFIX        the repositories' namespace: the project name
+#   VALUES_FILES      optional: the environment's values files, paths inside the release separated
+#                     by spaces, applied in order after the chart's own values
+#   HELM_TIMEOUT      optional: how long Helm waits (a Go duration), default 10m
+#   CREATE_NAMESPACE  optional: "true" to let Helm create the namespace, default "false": the
+#                     deploy role's access is limited to the namespace, which cannot create it
+#
+# Needs python3 (3.9+), aws (CLI v2) and helm (3.x, see install-helm.sh) on PATH. Run it locally
+# in the extracted release, with credentials that may assume the deploy role:
+#   ENVIRONMENT=staging CLUSTER=acme-staging CLUSTER_REGION=us-east-1 NAMESPACE=platform \
+#     DEPLOY_ROLE_ARN=arn:aws:iam::222222222222:role/acme-platform-deploy-staging \
+#     HELM_RELEASE=platform ECR_REGISTRY=111111111111.dkr.ecr.us-east-1.amazonaws.com \
+#     ECR_PREFIX=acme-platform VALUES_FILES=chart/deploy/helm/values-staging.yaml \
+#     bash cdk/scripts/deploy.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+
+require_env ENVIRONMENT CLUSTER CLUSTER_REGION NAMESPACE DEPLOY_ROLE_ARN HELM_RELEASE \
+  ECR_REGISTRY ECR_PREFIX
+VALUES_FILES="${VALUES_FILES:-}"
+HELM_TIMEOUT="${HELM_TIMEOUT:-10m}"
+CREATE_NAMESPACE="${CREATE_NAMESPACE:-false}"
+require_match ENVIRONMENT '^[a-z][a-z0-9-]{0,31}$' "an environment name"
+require_match CLUSTER '^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$' "an EKS cluster name"
+require_match CLUSTER_REGION "$REGION_RE" "an AWS region"
+require_match NAMESPACE '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' "a Kubernetes namespace"
+require_match DEPLOY_ROLE_ARN '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$' \
+  "an IAM role ARN"
+require_match HELM_RELEASE '^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$' "a Helm release name"
+require_match ECR_REGISTRY "$REGISTRY_RE" "an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com)"
+require_match ECR_PREFIX "$REPOSITORY_PREFIX_RE" "an ECR repository namespace"
+require_match HELM_TIMEOUT '^([0-9]+(ns|us|ms|s|m|h))+$' "a duration such as 10m or 1h30m"
+require_match CREATE_NAMESPACE '^(true|false)$' "true or false"
+require_cmd python3 aws helm
+
+version="$(python3 "$here/release.py" get version)" || exit
+chart="$(python3 "$here/release.py" get chart)" || exit
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+python3 "$here/release.py" images >"$work/images.tsv" || exit
+mapfile -t images <"$work/images.tsv"
+
+read -r -a values <<<"$VALUES_FILES"
+for file in "${values[@]}"; do
+  case "$file" in
+    /* | ../* | */../* | *..) die "values file '$file' is not a path inside the release" ;;
+    *,*) die "values file '$file' has a comma, which helm's --values would split into two files" ;;
+  esac
+  [[ -f "$file" ]] || die "values file '$file' is not in the release"
+done
+
+# Everything from here on runs as the deploy role, the cluster token included.
+note "assuming $DEPLOY_ROLE_ARN"
+if ! credentials="$(aws sts assume-role --region "$CLUSTER_REGION" --role-arn "$DEPLOY_ROLE_ARN" \
+  --role-session-name "pipelinegen-deploy-$ENVIRONMENT" --duration-seconds 3600 \
+  --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)"; then
+  die "could not assume $DEPLOY_ROLE_ARN (is the environment's target stack deployed?)"
+fi
+read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN <<<"$credentials"
+if [[ -z "$AWS_SESSION_TOKEN" ]]; then
+  die "sts assume-role returned no credentials for $DEPLOY_ROLE_ARN"
+fi
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+unset AWS_PROFILE
+
+export KUBECONFIG="$work/kubeconfig"
+context="pipelinegen-$ENVIRONMENT"
+note "connecting to EKS cluster $CLUSTER ($CLUSTER_REGION)"
+aws eks update-kubeconfig --region "$CLUSTER_REGION" --name "$CLUSTER" --alias "$context" \
+  --kubeconfig "$KUBECONFIG" || die "could not get a kubeconfig for EKS cluster $CLUSTER"
+
+helm version --short || die "helm does not run"
+# Dependencies committed in charts/ are used as they are; the others are fetched (a dependency
+# from an http(s) repository needs the repository reachable from CodeBuild: commit the packaged
+# dependency in charts/ to avoid that).
+if grep -Eq '^dependencies:' "$chart/Chart.yaml"; then
+  helm dependency list "$chart" >"$work/dependencies.txt" ||
+    die "helm dependency list $chart failed"
+  if awk 'NR > 1 && NF && $NF != "ok" && $NF != "unpacked" { found = 1 } END { exit !found }' \
+    "$work/dependencies.txt"; then
+    note "building the chart's dependencies"
+    helm dependency build "$chart" ||
+      die "helm dependency build $chart failed: commit the packaged dependencies in charts/"
+  fi
+fi
+
+args=(upgrade --install "$HELM_RELEASE" "$chart" --namespace "$NAMESPACE" --kube-context "$context")
+if [[ "$CREATE_NAMESPACE" == true ]]; then
+  args+=(--create-namespace)
+fi
+for file in "${values[@]}"; do
+  args+=(-f "$file")
+done
+for line in "${images[@]}"; do
+  IFS=$'\t' read -r name _archive digest <<<"$line"
+  if [[ ! "$digest" =~ $DIGEST_RE ]]; then
+    die "image $name has digest '$digest', which is not a sha256 digest"
+  fi
+  args+=(
+    --set-string "images.$name.repository=$ECR_REGISTRY/$ECR_PREFIX/$name"
+    --set-string "images.$name.digest=$digest"
+    --set-string "images.$name.tag=$version"
+  )
+done
+args+=(--atomic --wait --timeout "$HELM_TIMEOUT" --description "pipelinegen $version")
+
+note "helm ${args[*]}"
+if ! helm "${args[@]}"; then
+  printf '\nhelm history %s --namespace %s:\n' "$HELM_RELEASE" "$NAMESPACE" >&2
+  helm history "$HELM_RELEASE" --namespace "$NAMESPACE" --kube-context "$context" --max 10 >&2 ||
+    true
+  die "helm upgrade --install of $HELM_RELEASE $version in $CLUSTER/$NAMESPACE failed and was rolled back (--atomic); see the output above"
+fi
+note "$ENVIRONMENT: $HELM_RELEASE $version deployed to $CLUSTER/$NAMESPACE"

@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# lib.sh: helpers shared by the pipeline's scripts; sourced, never run on its own:
+#   here="$(cd "$(dirname "$0")" && pwd)"; source "$here/lib.sh"
+# Every failure ends with an `error: ...` line on stderr and a non-zero exit status.
+
+# A command that fails without saying why still ends the run with an `error:` line (commands
+# that report their own errors are followed by `|| exit` in the scripts, so they say it once).
+on_error() {
+  printf 'error: %s: line %s: %s failed (exit %s)\n' "${0##*/}" "$2" "$BASH_COMMAND" "$1" >&2
+}
+trap 'on_error $? $LINENO' ERR
+
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+note() {
+  printf '==> %s\n' "$*"
+}
+
+# require_env NAME... : fail, naming every missing one at once, when any is unset or empty.
+require_env() {
+  local name missing=()
+  for name in "$@"; do
+    if [[ -z "${!name:-}" ]]; then
+      missing+=("$name")
+    fi
+  done
+  if ((${#missing[@]} > 0)); then
+    die "missing environment variable(s): ${missing[*]} (see the header of $(basename "$0"))"
+  fi
+}
+
+# require_match NAME REGEX WHAT : fail unless the variable's value matches the (bash ERE) regex.
+require_match() {
+  local name="$1" regex="$2" what="$3"
+  if [[ ! "${!name}" =~ $regex ]]; then
+    die "$name='${!name}' is not $what"
+  fi
+}
+
+# require_cmd COMMAND... : fail when a command the script runs is not on PATH.
+require_cmd() {
+  local command
+  for command in "$@"; do
+    if ! command -v "$command" >/dev/null 2>&1; then
+      die "'$command' is not on PATH (the CodeBuild project's install phase installs it)"
+    fi
+  done
+}
+
+# require_skopeo_preserve_digests : skopeo copy learned --preserve-digests in 1.6.0; older
+# releases (Ubuntu 22.04's apt package is 1.4.1) would fail mid-push with "unknown flag".
+require_skopeo_preserve_digests() {
+  local help
+  help="$(skopeo copy --help 2>/dev/null || true)"
+  if [[ "$help" != *--preserve-digests* ]]; then
+    die "skopeo $(skopeo --version 2>/dev/null | awk '{print $NF}') has no 'copy --preserve-digests' (added in skopeo 1.6.0): install a newer skopeo"
+  fi
+}
+
+# Patterns the scripts check their inputs against before using them.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+readonly DIGEST_RE='^sha256:[0-9a-f]{64}$'
+# shellcheck disable=SC2034
+readonly SHA256_RE='^[0-9a-f]{64}$'
+# An ECR registry host, e.g. 111111111111.dkr.ecr.us-east-1.amazonaws.com
+# shellcheck disable=SC2034
+readonly REGISTRY_RE='^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$'
+# An ECR repository namespace (the project name, or the Marketplace seller prefix)
+# shellcheck disable=SC2034
+readonly REPOSITORY_PREFIX_RE='^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$'
+# An AWS region
+# shellcheck disable=SC2034
+readonly REGION_RE='^[a-z]{2}(-[a-z]+)+-[0-9]+$'

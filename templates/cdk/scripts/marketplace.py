@@ -1,0 +1,482 @@
+#!/usr/bin/env python3
+"""Publish a release as a new version of an AWS Marketplace container product.
+
+publish-marketplace.sh runs this (Python 3.9+, standard library only; `aws` on PATH):
+
+    python3 marketplace.py changeset --product-id prod-abc --version v1.2.3 \\
+        --title "Helm on Amazon EKS" --compatible-services EKS \\
+        --usage-instructions-file usage.md --image <marketplace image> ... > changeset.json
+    python3 marketplace.py publish --changeset changeset.json --product-id prod-abc \\
+        --version v1.2.3 --timeout 7200
+    python3 marketplace.py token --product-id prod-abc --version v1.2.3
+
+`changeset` writes the StartChangeSet `ChangeSet` list (one AddDeliveryOptions change for a
+ContainerProduct@1.0, with its DetailsDocument), checking the Catalog API's field limits first.
+`publish` starts the change set (retrying while another change set holds the product) and waits
+until it succeeds (exit 0), fails or is cancelled (its errors printed, exit 1), or the wait times
+out (exit 1). The client request token is derived from the product and the version, so running
+`publish` again for the same release starts nothing new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CATALOG = "AWSMarketplace"
+REGION = "us-east-1"  # the Catalog API's only endpoint
+REGISTRY = "709825985650.dkr.ecr.us-east-1.amazonaws.com"  # AWS Marketplace's own ECR registry
+ENTITY_TYPE = "ContainerProduct@1.0"
+CHANGE_TYPE = "AddDeliveryOptions"
+
+# Limits of the ContainerProduct@1.0 AddDeliveryOptions shapes (awslabs'
+# aws-marketplace-catalog-api-shapes-for-python: AddVersion, AddDeliveryOption,
+# AddDeliveryOptionsEcrDeliveryOptionDetails).
+MAX_VERSION_TITLE = 64
+MAX_RELEASE_NOTES = 30000
+MAX_DELIVERY_OPTION_TITLE = 72
+MAX_DESCRIPTION = 1000
+MAX_USAGE_INSTRUCTIONS = 4000
+MAX_IMAGE_URI = 1000
+MAX_IMAGES = 50
+MAX_SERVICES = 4
+COMPATIBLE_SERVICES = ("ECS", "EKS", "ECS-Anywhere", "EKS-Anywhere", "Bedrock-AgentCore")
+
+PRODUCT_ID = re.compile(r"^prod-[a-z0-9]+$")
+IMAGE = re.compile(
+    rf"^{re.escape(REGISTRY)}/[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+"
+    r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+)
+CHANGE_SET_NAME_UNSAFE = re.compile(r"[^\w\s+=.:@-]")
+
+FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+# StartChangeSet: another change set holds the product, or the API is busy; both pass.
+RETRY_START = ("ResourceInUseException", "ThrottlingException", "InternalServiceException")
+RETRY_DESCRIBE = ("ThrottlingException", "InternalServiceException")
+
+Runner = Callable[[Sequence[str]], Any]  # runs `aws <args>`, returns the parsed JSON output
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+Log = Callable[[str], None]
+
+
+class ChangeSetError(ValueError):
+    """The change set would break the Catalog API's rules; every problem, one per line."""
+
+
+class AwsError(Exception):
+    """An `aws` command failed; `code` is the service's error code when it gave one."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}" if code else message)
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def from_stderr(cls, stderr: str, returncode: int) -> AwsError:
+        text = stderr.strip()
+        found = re.search(
+            r"An error occurred \((\w+)\)(?: when calling the \w+ operation)?: (.*)", text
+        )
+        if found:
+            return cls(found.group(1), found.group(2).strip())
+        lines = text.splitlines()
+        return cls("", lines[-1] if lines else f"aws exited with status {returncode}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a change set ended: SUCCEEDED, FAILED, CANCELLED, or TIMEOUT (still running)."""
+
+    status: str
+    change_set_id: str
+    failure_code: str = ""
+    failure_description: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+def build_changeset(
+    product_id: str,
+    version: str,
+    release_notes: str,
+    title: str,
+    images: list[str],
+    compatible_services: list[str],
+    usage_instructions: str,
+    description: str | None,
+) -> list[dict[str, Any]]:
+    """The StartChangeSet `ChangeSet`: one AddDeliveryOptions change adding `version` with one
+    ECR delivery option. A missing description becomes the delivery option's title (the
+    Catalog API requires one)."""
+    description = title if description is None else description
+    problems = []
+    if not PRODUCT_ID.match(product_id):
+        problems.append(f"Identifier: {product_id!r} is not a product ID like prod-abc123")
+    for name, value, limit in (
+        ("VersionTitle", version, MAX_VERSION_TITLE),
+        ("ReleaseNotes", release_notes, MAX_RELEASE_NOTES),
+        ("DeliveryOptionTitle", title, MAX_DELIVERY_OPTION_TITLE),
+        ("Description", description, MAX_DESCRIPTION),
+        ("UsageInstructions", usage_instructions, MAX_USAGE_INSTRUCTIONS),
+    ):
+        problems.extend(_text_problems(name, value, limit))
+    problems.extend(_image_problems(images))
+    problems.extend(_service_problems(compatible_services))
+    if problems:
+        raise ChangeSetError("\n".join(problems))
+    details = {
+        "ContainerImages": list(images),
+        "CompatibleServices": list(compatible_services),
+        "Description": description,
+        "UsageInstructions": usage_instructions,
+    }
+    return [
+        {
+            "ChangeType": CHANGE_TYPE,
+            "Entity": {"Type": ENTITY_TYPE, "Identifier": product_id},
+            "DetailsDocument": {
+                "Version": {"VersionTitle": version, "ReleaseNotes": release_notes},
+                "DeliveryOptions": [
+                    {
+                        "DeliveryOptionTitle": title,
+                        "Details": {"EcrDeliveryOptionDetails": details},
+                    }
+                ],
+            },
+        }
+    ]
+
+
+def _text_problems(name: str, value: str, limit: int) -> list[str]:
+    if not value or value[0].isspace():
+        return [f"{name}: must not be empty or start with whitespace"]
+    if len(value) > limit:
+        return [f"{name}: {len(value)} characters; at most {limit}"]
+    return []
+
+
+def _image_problems(images: list[str]) -> list[str]:
+    if not 1 <= len(images) <= MAX_IMAGES:
+        return [f"ContainerImages: {len(images)} images; 1 to {MAX_IMAGES}"]
+    problems = []
+    for image in images:
+        if len(image) > MAX_IMAGE_URI:
+            problems.append(f"ContainerImages: {image[:60]}... is over {MAX_IMAGE_URI} characters")
+        elif not IMAGE.match(image):
+            problems.append(
+                f"ContainerImages: {image!r} is not <seller prefix>/<repository>:<tag> in the "
+                f"Marketplace registry {REGISTRY}"
+            )
+        elif image.rsplit(":", 1)[1] == "latest":
+            problems.append(f"ContainerImages: {image!r}: Marketplace rejects the 'latest' tag")
+    if len(set(images)) != len(images):
+        problems.append("ContainerImages: lists an image twice")
+    return problems
+
+
+def _service_problems(services: list[str]) -> list[str]:
+    if not 1 <= len(services) <= MAX_SERVICES:
+        return [f"CompatibleServices: {len(services)} services; 1 to {MAX_SERVICES}"]
+    problems = [
+        f"CompatibleServices: {service!r} is not one of {', '.join(COMPATIBLE_SERVICES)}"
+        for service in services
+        if service not in COMPATIBLE_SERVICES
+    ]
+    if len(set(services)) != len(services):
+        problems.append("CompatibleServices: lists a service twice")
+    return problems
+
+
+def client_token(product_id: str, version: str, attempt: int = 1) -> str:
+    """The StartChangeSet ClientRequestToken (64 hex characters): the same for the same product
+    and version, so a retried publication cannot add the version twice. `attempt` > 1 gives a
+    new token, to try again after a change set failed."""
+    if attempt < 1:
+        raise ValueError(f"attempt must be 1 or more, not {attempt}")
+    seed = f"pipelinegen:{product_id}:{version}" + (f":{attempt}" if attempt > 1 else "")
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()
+
+
+def change_set_name(product_id: str, version: str) -> str:
+    """A ChangeSetName (at most 100 of letters, digits, whitespace and `_+=.:@-`)."""
+    return CHANGE_SET_NAME_UNSAFE.sub("-", f"pipelinegen {product_id} {version}")[:100]
+
+
+def start(
+    changeset_file: Path,
+    *,
+    name: str,
+    token: str,
+    run: Runner,
+    sleep: Sleep,
+    log: Log,
+    attempts: int = 6,
+    delay: float = 60.0,
+    max_delay: float = 600.0,
+) -> str:
+    """Start the change set and return its ID, retrying (with exponential backoff, at most
+    `attempts` times) while another change set holds the product or the API is throttling."""
+    args = [
+        "marketplace-catalog",
+        "start-change-set",
+        "--region",
+        REGION,
+        "--catalog",
+        CATALOG,
+        "--change-set",
+        f"file://{changeset_file}",
+        "--change-set-name",
+        name,
+        "--client-request-token",
+        token,
+    ]
+    for attempt in range(1, attempts + 1):
+        try:
+            response = run(args)
+        except AwsError as error:
+            if error.code not in RETRY_START or attempt == attempts:
+                raise
+            log(f"{error}; trying again in {delay:.0f} s ({attempt}/{attempts - 1})")
+            sleep(delay)
+            delay = min(delay * 2, max_delay)
+            continue
+        change_set_id = response.get("ChangeSetId") if isinstance(response, dict) else None
+        if not isinstance(change_set_id, str) or not change_set_id:
+            raise AwsError("", f"StartChangeSet returned no ChangeSetId: {response!r}")
+        return change_set_id
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def describer(run: Runner) -> Callable[[str], Any]:
+    """DescribeChangeSet through `run`."""
+
+    def describe(change_set_id: str) -> Any:
+        return run(
+            [
+                "marketplace-catalog",
+                "describe-change-set",
+                "--region",
+                REGION,
+                "--catalog",
+                CATALOG,
+                "--change-set-id",
+                change_set_id,
+            ]
+        )
+
+    return describe
+
+
+def wait(
+    change_set_id: str,
+    describe: Callable[[str], Any],
+    sleep: Sleep,
+    timeout: float,
+    *,
+    interval: float = 60.0,
+    clock: Clock = time.monotonic,
+    log: Log = lambda _: None,
+) -> Outcome:
+    """Poll DescribeChangeSet until the change set ends or `timeout` seconds have passed."""
+    deadline = clock() + timeout
+    status = ""
+    while True:
+        try:
+            response = describe(change_set_id)
+        except AwsError as error:
+            if error.code not in RETRY_DESCRIBE:
+                raise
+            log(f"{error}; asking again")
+            response = None
+        if isinstance(response, dict):
+            if response.get("Status") != status:
+                status = str(response.get("Status"))
+                log(f"change set {change_set_id}: {status}")
+            if status in FINAL:
+                return _outcome(change_set_id, response)
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return Outcome("TIMEOUT", change_set_id, failure_description=f"still {status}")
+        sleep(min(interval, remaining))
+
+
+def _outcome(change_set_id: str, response: dict[str, Any]) -> Outcome:
+    errors = []
+    for change in response.get("ChangeSet") or []:
+        for detail in change.get("ErrorDetailList") or []:
+            errors.append(f"{detail.get('ErrorCode', '?')}: {detail.get('ErrorMessage', '')}")
+    return Outcome(
+        status=str(response["Status"]),
+        change_set_id=change_set_id,
+        failure_code=str(response.get("FailureCode") or ""),
+        failure_description=str(response.get("FailureDescription") or ""),
+        errors=errors,
+    )
+
+
+def publish(
+    changeset_file: Path,
+    *,
+    product_id: str,
+    version: str,
+    attempt: int,
+    timeout: float,
+    interval: float,
+    retry_delay: float = 60.0,
+    run: Runner,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+    log: Log,
+) -> Outcome:
+    """Start the change set and wait for it."""
+    change_set_id = start(
+        changeset_file,
+        name=change_set_name(product_id, version),
+        token=client_token(product_id, version, attempt),
+        run=run,
+        sleep=sleep,
+        log=log,
+        delay=retry_delay,
+    )
+    log(f"started change set {change_set_id} for {product_id} {version}")
+    return wait(
+        change_set_id,
+        describer(run),
+        sleep,
+        timeout,
+        interval=interval,
+        clock=clock,
+        log=log,
+    )
+
+
+def report(outcome: Outcome, *, attempt: int) -> list[str]:
+    """What to print about an outcome that is not a success, ending with an `error:` line."""
+    lines = []
+    if outcome.status != "TIMEOUT" and (outcome.failure_code or outcome.failure_description):
+        lines.append(f"{outcome.failure_code or outcome.status}: {outcome.failure_description}")
+    lines.extend(f"  {error}" for error in outcome.errors)
+    follow = (
+        "aws marketplace-catalog describe-change-set --region us-east-1 --catalog "
+        f"AWSMarketplace --change-set-id {outcome.change_set_id}"
+    )
+    if outcome.status == "TIMEOUT":
+        lines.append(
+            f"error: change set {outcome.change_set_id} has not finished "
+            f"({outcome.failure_description}); it goes on in AWS Marketplace: follow it with "
+            f"`{follow}`"
+        )
+    else:
+        lines.append(
+            f"error: change set {outcome.change_set_id} {outcome.status}; fix what the errors "
+            f"above say, then publish again with CHANGE_SET_ATTEMPT={attempt + 1} (a new "
+            "client request token) or release a new version"
+        )
+    return lines
+
+
+def run_aws(args: Sequence[str]) -> Any:
+    """Run `aws <args> --output json` and return its parsed output, or raise AwsError."""
+    result = subprocess.run(
+        ["aws", *args, "--output", "json"], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise AwsError.from_stderr(result.stderr, result.returncode)
+    return json.loads(result.stdout) if result.stdout.strip() else {}
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None, *, run: Runner = run_aws) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True)
+    changeset = commands.add_parser("changeset", help="write the change set JSON to stdout")
+    changeset.add_argument("--product-id", required=True)
+    changeset.add_argument("--version", required=True)
+    changeset.add_argument("--title", required=True, help="the delivery option title")
+    changeset.add_argument("--release-notes", default="", help="default: Release <version>")
+    changeset.add_argument("--image", action="append", default=[], help="repeat per image")
+    changeset.add_argument("--compatible-services", required=True, help="comma-separated")
+    changeset.add_argument("--usage-instructions-file", required=True, type=Path)
+    changeset.add_argument("--description", default="", help="default: the title")
+    token = commands.add_parser("token", help="print the client request token")
+    token.add_argument("--product-id", required=True)
+    token.add_argument("--version", required=True)
+    token.add_argument("--attempt", type=int, default=1)
+    publish_ = commands.add_parser("publish", help="start the change set and wait for it")
+    publish_.add_argument("--changeset", required=True, type=Path)
+    publish_.add_argument("--product-id", required=True)
+    publish_.add_argument("--version", required=True)
+    publish_.add_argument("--attempt", type=int, default=1)
+    publish_.add_argument("--timeout", type=float, default=7200.0, help="seconds")
+    publish_.add_argument("--interval", type=float, default=60.0, help="seconds between polls")
+    publish_.add_argument(
+        "--retry-delay", type=float, default=60.0, help="first wait while the product is busy"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "changeset":
+            try:
+                usage = args.usage_instructions_file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as error:
+                raise ChangeSetError(f"usage instructions: cannot read: {error}") from None
+            services = [s.strip() for s in args.compatible_services.split(",") if s.strip()]
+            changes = build_changeset(
+                product_id=args.product_id,
+                version=args.version,
+                release_notes=args.release_notes or f"Release {args.version}",
+                title=args.title,
+                images=args.image,
+                compatible_services=services,
+                usage_instructions=usage,
+                description=args.description or None,
+            )
+            print(json.dumps(changes, indent=2))
+        elif args.command == "token":
+            print(client_token(args.product_id, args.version, args.attempt))
+        else:
+            if args.attempt < 1:
+                raise ValueError(f"--attempt must be 1 or more, not {args.attempt}")
+            outcome = publish(
+                args.changeset,
+                product_id=args.product_id,
+                version=args.version,
+                attempt=args.attempt,
+                timeout=args.timeout,
+                interval=args.interval,
+                retry_delay=args.retry_delay,
+                run=run,
+                log=_stderr,
+            )
+            if not outcome.succeeded:
+                for line in report(outcome, attempt=args.attempt):
+                    _stderr(line)
+                return 1
+            print(f"change set {outcome.change_set_id} SUCCEEDED: {args.version} is published")
+    except ChangeSetError as error:
+        for line in str(error).splitlines():
+            _stderr(f"error: change set: {line}")
+        return 1
+    except (AwsError, ValueError) as error:
+        _stderr(f"error: {error}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

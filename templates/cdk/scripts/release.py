@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Read and check a release's manifest.json: the handoff contract, as the pipeline sees it.
+
+The pipeline's scripts run this in the extracted release zip (Python 3.9+, standard library
+only); it runs the same way locally, in a folder where the release zip was unzipped:
+
+    python3 release.py verify --expected-spec-sha256 <64 hex>  # the whole contract check
+    python3 release.py images        # "<name>\\t<archive>\\t<digest>" per image, archives checked
+    python3 release.py get version   # one field: version, project, chart, spec_sha256, git_sha
+
+Any problem prints one `error: ...` line (or a few, for a spec mismatch) and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+FORMAT = 1  # the manifest format this pipeline reads
+MANIFEST = "manifest.json"
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# A tag as the OCI distribution spec allows it: the release version becomes the image tag.
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# The spec's image names: they become ECR repository names and Helm value keys.
+IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
+FIELDS = ("version", "project", "chart", "spec_sha256", "git_sha")
+
+
+class ReleaseError(Exception):
+    """The release does not meet the contract; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    archive: str
+    digest: str
+
+
+def load(root: Path) -> dict[str, Any]:
+    """The manifest, with its format checked (and nothing else yet)."""
+    path = root / MANIFEST
+    if not path.is_file():
+        raise ReleaseError(
+            f"no {MANIFEST} in {root.resolve()}: this is not a pipelinegen release "
+            "(its zip holds manifest.json, images/, cdk/ and chart/ at the top)"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ReleaseError(f"{MANIFEST} is not valid JSON: {error}") from None
+    if not isinstance(manifest, dict):
+        raise ReleaseError(f"{MANIFEST} is not a JSON object")
+    if manifest.get("format") != FORMAT:
+        raise ReleaseError(
+            f"{MANIFEST} has format {manifest.get('format')!r}, but this pipeline reads format "
+            f"{FORMAT}: release with the pipelinegen version that generated this pipeline"
+        )
+    return manifest
+
+
+def check_spec(manifest: dict[str, Any], expected: str) -> None:
+    """The release was built from the spec this pipeline was synthesized from."""
+    actual = manifest.get("spec_sha256")
+    if not isinstance(actual, str) or not SHA256.match(actual):
+        raise ReleaseError(f"{MANIFEST} has no valid spec_sha256 (64 hex digits): {actual!r}")
+    if actual == expected:
+        return
+    version = manifest.get("version", "?")
+    raise ReleaseError(
+        f"release {version} was built from a spec with sha256 {actual}, but this pipeline was "
+        f"synthesized from a spec with sha256 {expected}.\n"
+        "The pipeline updated itself from this release's own cdk/ before this check, so the "
+        "two differ only when the release's CDK app and its images and manifest were not "
+        "compiled from the same pipeline.yaml (stale generated files were committed), or when "
+        "an older execution was retried after a newer release had updated the pipeline.\n"
+        "To fix: run `pipelinegen compile --check` in the repository at the release's commit. "
+        "If it fails, run `pipelinegen compile`, commit the outputs and release again with a "
+        "new tag. If it passes, run the pipeline on the latest release instead of retrying "
+        "this execution."
+    )
+
+
+def images(manifest: dict[str, Any]) -> list[Image]:
+    """The manifest's images, each field checked; the archives are not opened."""
+    release_version(manifest)
+    listed = manifest.get("images")
+    if not isinstance(listed, list) or not listed:
+        raise ReleaseError(f"{MANIFEST} lists no images")
+    found: list[Image] = []
+    for entry in listed:
+        if not isinstance(entry, dict):
+            raise ReleaseError(f"{MANIFEST} has an image entry that is not an object: {entry!r}")
+        name, archive, digest = entry.get("name"), entry.get("archive"), entry.get("digest")
+        if not isinstance(name, str) or not IMAGE_NAME.match(name):
+            raise ReleaseError(f"{MANIFEST} has an invalid image name {name!r}")
+        if any(image.name == name for image in found):
+            raise ReleaseError(f"{MANIFEST} lists image {name!r} twice")
+        if archive != f"images/{name}.oci.tar":
+            raise ReleaseError(
+                f"{MANIFEST}: image {name!r} has archive {archive!r}; "
+                f"expected 'images/{name}.oci.tar'"
+            )
+        if not isinstance(digest, str) or not DIGEST.match(digest):
+            raise ReleaseError(f"{MANIFEST}: image {name!r} has an invalid digest {digest!r}")
+        found.append(Image(name, archive, digest))
+    return found
+
+
+def release_version(manifest: dict[str, Any]) -> str:
+    """The release version, which becomes every image's tag."""
+    version = manifest.get("version")
+    if not isinstance(version, str) or not TAG.match(version):
+        raise ReleaseError(
+            f"{MANIFEST} version {version!r} cannot be an image tag (letters, digits, '_', '.', "
+            "'-', at most 128, not starting with '.' or '-'): release from a tag like v1.2.3"
+        )
+    return version
+
+
+def check_layout(root: Path, manifest: dict[str, Any]) -> None:
+    """The chart folder and every values file the manifest names are in the release."""
+    chart = manifest.get("chart")
+    if not isinstance(chart, str) or not (root / safe_path(chart) / "Chart.yaml").is_file():
+        raise ReleaseError(f"{MANIFEST} chart {chart!r} is not a chart folder in the release")
+    values = manifest.get("values")
+    if not isinstance(values, list):
+        raise ReleaseError(f"{MANIFEST} values is not a list")
+    for path in values:
+        if not isinstance(path, str) or not (root / safe_path(path)).is_file():
+            raise ReleaseError(f"{MANIFEST} values file {path!r} is not in the release")
+
+
+def check_archives(root: Path, listed: list[Image]) -> None:
+    """Every archive is there, and is the image the manifest describes."""
+    for image in listed:
+        path = root / image.archive
+        if not path.is_file():
+            raise ReleaseError(f"image archive {image.archive} is missing from the release")
+        actual = archive_digest(path)
+        if actual != image.digest:
+            raise ReleaseError(
+                f"{image.archive} holds {actual}, but {MANIFEST} says image {image.name!r} is "
+                f"{image.digest}: the release zip is inconsistent; release again"
+            )
+
+
+def archive_digest(path: Path) -> str:
+    """The digest of the one manifest or index an OCI archive's index.json names."""
+    try:
+        with tarfile.open(path) as tar:
+            names = set(tar.getnames())
+            member = next((n for n in ("index.json", "./index.json") if n in names), None)
+            if member is None:
+                raise ReleaseError(f"{path.name} is not an OCI archive: it has no index.json")
+            data = tar.extractfile(member)
+            index = json.load(data) if data else {}
+    except (tarfile.TarError, OSError, ValueError) as error:
+        raise ReleaseError(f"{path.name} is not a readable OCI archive: {error}") from None
+    manifests = index.get("manifests") if isinstance(index, dict) else None
+    if not isinstance(manifests, list) or len(manifests) != 1:
+        count = len(manifests) if isinstance(manifests, list) else 0
+        raise ReleaseError(
+            f"{path.name}: index.json names {count} images; a release archive holds exactly one"
+        )
+    digest = manifests[0].get("digest") if isinstance(manifests[0], dict) else None
+    if not isinstance(digest, str) or not DIGEST.match(digest):
+        raise ReleaseError(f"{path.name}: index.json has an invalid digest {digest!r}")
+    return digest
+
+
+def safe_path(path: str) -> PurePosixPath:
+    """A relative path inside the release, or an error."""
+    pure = PurePosixPath(path)
+    if not path or pure.is_absolute() or ".." in pure.parts or "\\" in path:
+        raise ReleaseError(f"{MANIFEST} names a path outside the release: {path!r}")
+    return pure
+
+
+def verify(root: Path, expected_spec_sha256: str) -> list[Image]:
+    """The whole contract check, in the order that gives the most useful first error."""
+    if not SHA256.match(expected_spec_sha256):
+        raise ReleaseError(f"the expected spec sha256 {expected_spec_sha256!r} is not 64 hex")
+    manifest = load(root)
+    check_spec(manifest, expected_spec_sha256)
+    listed = images(manifest)
+    check_layout(root, manifest)
+    check_archives(root, listed)
+    return listed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--root", type=Path, default=Path(), help="the extracted release")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("verify", help="the contract check")
+    check.add_argument("--expected-spec-sha256", required=True)
+    commands.add_parser("images", help="name, archive and digest of each image, tab-separated")
+    get = commands.add_parser("get", help="one field of the manifest")
+    get.add_argument("field", choices=FIELDS)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "verify":
+            listed = verify(args.root, args.expected_spec_sha256)
+            count = f"{len(listed)} image{'s' if len(listed) != 1 else ''}"
+            print(f"release {load(args.root)['version']}: contract check passed ({count})")
+        elif args.command == "images":
+            listed = images(load(args.root))
+            check_archives(args.root, listed)
+            for image in listed:
+                print(f"{image.name}\t{image.archive}\t{image.digest}")
+        else:
+            manifest = load(args.root)
+            value = manifest.get(args.field)
+            if args.field == "version":
+                value = release_version(manifest)
+            elif args.field == "chart":
+                check_layout(args.root, manifest)
+            if not isinstance(value, str) or not value or "\n" in value:
+                raise ReleaseError(f"{MANIFEST} has no valid {args.field}: {value!r}")
+            print(value)
+    except ReleaseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

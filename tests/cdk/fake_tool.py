@@ -1,0 +1,177 @@
+"""A stand-in for `aws`, `skopeo`, `helm` and `curl` on the scripts' PATH (installed under each of
+those names). It appends each call to $FAKE_LOG as one JSON line, and answers from $FAKE_CONFIG:
+
+    ecr_tags            {"<repository>:<tag>": "<digest>"}: tags already in ECR
+    missing_repos       ["<repository>"]: describe-images says RepositoryNotFoundException
+    remote_manifests    {"<image reference>": "<raw manifest>"}: what skopeo inspect --raw sees
+    push_digest         {"<destination>": "<digest>"}: what skopeo copy reports (default: the
+                        archive's own digest, as --preserve-digests gives)
+    old_skopeo          true: `skopeo copy --help` has no --preserve-digests
+    start               [response, ...]: StartChangeSet answers in turn ({"error": code} or JSON)
+    describe            [response, ...]: DescribeChangeSet answers in turn, the last one repeated
+    helm_upgrade_exit   helm upgrade's exit status
+    dependencies        {"<chart dependency>": "<status>"}: what helm dependency list shows
+    curl_file           the file curl "downloads"
+    fail                {"<tool> <first arg>": exit status}: fail that command
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+RECORDED_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN", "KUBECONFIG", "REGISTRY_AUTH_FILE")
+
+
+def main() -> int:
+    tool = Path(sys.argv[0]).name
+    argv = sys.argv[1:]
+    config: dict[str, Any] = json.loads(Path(os.environ["FAKE_CONFIG"]).read_text())
+    stdin = "" if sys.stdin is None or sys.stdin.isatty() else _read_stdin(tool, argv)
+    call = {
+        "tool": tool,
+        "argv": argv,
+        "env": {name: os.environ.get(name) for name in RECORDED_ENV},
+        "stdin": stdin,
+    }
+    with Path(os.environ["FAKE_LOG"]).open("a", encoding="utf-8") as log:
+        log.write(json.dumps(call) + "\n")
+    key = f"{tool} {argv[0] if argv else ''}"
+    if key in config.get("fail", {}):
+        print(f"{tool}: made to fail", file=sys.stderr)
+        return int(config["fail"][key])
+    return {"aws": aws, "skopeo": skopeo, "helm": helm, "curl": curl}[tool](argv, config)
+
+
+def _read_stdin(tool: str, argv: list[str]) -> str:
+    # Only the commands that read standard input in the scripts do so here.
+    if tool == "skopeo" and argv[:1] == ["login"]:
+        return sys.stdin.read()
+    return ""
+
+
+def option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def next_answer(config: dict[str, Any], name: str) -> Any:
+    state_path = Path(os.environ["FAKE_LOG"]).with_suffix(".state")
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    index = state.get(name, 0)
+    state[name] = index + 1
+    state_path.write_text(json.dumps(state))
+    answers = config[name]
+    return answers[min(index, len(answers) - 1)]
+
+
+def aws(argv: list[str], config: dict[str, Any]) -> int:
+    command = argv[:2]
+    if command == ["ecr", "get-login-password"]:
+        print("fake-password")
+    elif command == ["ecr", "describe-images"]:
+        repository = option(argv, "--repository-name")
+        tag = option(argv, "--image-ids").removeprefix("imageTag=")
+        if repository in config.get("missing_repos", []):
+            return error("RepositoryNotFoundException", "DescribeImages", "no such repository")
+        digest = config.get("ecr_tags", {}).get(f"{repository}:{tag}")
+        if digest is None:
+            return error(
+                "ImageNotFoundException",
+                "DescribeImages",
+                f"The image with imageId {{imageDigest:'null', imageTag:'{tag}'}} does not exist "
+                f"within the repository with name '{repository}' in the registry with id "
+                "'111111111111'",
+            )
+        print(digest)
+    elif command == ["sts", "assume-role"]:
+        print("ASIAFAKEKEY\tfake-secret\tfake-session-token")
+    elif command == ["eks", "update-kubeconfig"]:
+        Path(option(argv, "--kubeconfig")).write_text("apiVersion: v1\nkind: Config\n")
+    elif command == ["marketplace-catalog", "start-change-set"]:
+        return answer(next_answer(config, "start"), "StartChangeSet")
+    elif command == ["marketplace-catalog", "describe-change-set"]:
+        return answer(next_answer(config, "describe"), "DescribeChangeSet")
+    else:
+        print(f"fake aws: unexpected {argv}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def answer(response: dict[str, Any], operation: str) -> int:
+    if "error" in response:
+        return error(response["error"], operation, "made to fail")
+    print(json.dumps(response))
+    return 0
+
+
+def error(code: str, operation: str, message: str) -> int:
+    print(
+        f"\nAn error occurred ({code}) when calling the {operation} operation: {message}",
+        file=sys.stderr,
+    )
+    return 254
+
+
+def skopeo(argv: list[str], config: dict[str, Any]) -> int:
+    if argv == ["copy", "--help"]:
+        flags = "" if config.get("old_skopeo") else "      --preserve-digests   Preserve digests\n"
+        print(f"Usage:\n  skopeo copy [command options] SOURCE-IMAGE DESTINATION-IMAGE\n{flags}")
+    elif argv == ["--version"]:
+        print("skopeo version 1.4.1")
+    elif argv[:1] == ["login"]:
+        return 0
+    elif argv[:2] == ["inspect", "--raw"]:
+        manifest = config.get("remote_manifests", {}).get(argv[2].removeprefix("docker://"))
+        if manifest is None:
+            print("FATA[0001] Error parsing image name: manifest unknown", file=sys.stderr)
+            return 1
+        sys.stdout.write(manifest)
+    elif argv[:1] == ["--policy"] and argv[2:3] == ["copy"]:
+        source, destination = argv[-2], argv[-1].removeprefix("docker://")
+        with tarfile.open(source.removeprefix("oci-archive:")) as tar:
+            member = tar.extractfile("index.json")
+            assert member is not None
+            digest = json.load(member)["manifests"][0]["digest"]
+        digest = config.get("push_digest", {}).get(destination, digest)
+        Path(option(argv, "--digestfile")).write_text(digest)
+    else:
+        print(f"fake skopeo: unexpected {argv}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def helm(argv: list[str], config: dict[str, Any]) -> int:
+    if argv[:1] == ["version"]:
+        print("v3.21.4+g813176c")
+    elif argv[:1] == ["upgrade"]:
+        status = int(config.get("helm_upgrade_exit", 0))
+        if status:
+            print("Error: UPGRADE FAILED: context deadline exceeded", file=sys.stderr)
+        return status
+    elif argv[:1] == ["history"]:
+        print("REVISION\tSTATUS\n1\tdeployed\n2\tfailed\n3\tdeployed")
+    elif argv[:2] == ["dependency", "list"]:
+        print("NAME \tVERSION\tREPOSITORY                        \tSTATUS")
+        for name, status in config.get("dependencies", {}).items():
+            print(f"{name}\t1.0.0  \thttps://charts.example.com/stable\t{status}")
+        print()
+    elif argv[:2] == ["dependency", "build"]:
+        return 0
+    else:
+        print(f"fake helm: unexpected {argv}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def curl(argv: list[str], config: dict[str, Any]) -> int:
+    shutil.copyfile(config["curl_file"], option(argv, "--output"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,619 @@
+"""The scripts the pipeline's CodeBuild projects run, run for real: shellcheck-clean, and driven
+against fake releases with fake `aws`, `skopeo`, `helm` and `curl` that record their calls."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.cdk.conftest import (
+    REGISTRY,
+    SCRIPTS,
+    SPEC_SHA256,
+    VERSION,
+    Fakes,
+    digest_of,
+    oci_archive,
+    run_script,
+    write_manifest,
+)
+from tests.conftest import ROOT
+
+SHELLCHECK = ROOT / ".venv-tools" / "bin" / "shellcheck"
+SHELL_SCRIPTS = sorted(SCRIPTS.glob("*.sh"))
+RUNNABLE = [path for path in SHELL_SCRIPTS if path.name != "lib.sh"]  # lib.sh is sourced
+PUSH_ENV = {
+    "EXPECTED_SPEC_SHA256": SPEC_SHA256,
+    "ECR_REGISTRY": REGISTRY,
+    "ECR_PREFIX": "acme-platform",
+    "AWS_REGION": "us-east-1",
+}
+DEPLOY_ROLE = "arn:aws:iam::222222222222:role/acme-platform-deploy-staging"
+DEPLOY_ENV = {
+    "ENVIRONMENT": "staging",
+    "CLUSTER": "acme-staging",
+    "CLUSTER_REGION": "eu-west-1",
+    "NAMESPACE": "platform",
+    "DEPLOY_ROLE_ARN": DEPLOY_ROLE,
+    "HELM_RELEASE": "platform",
+    "ECR_REGISTRY": REGISTRY,
+    "ECR_PREFIX": "acme-platform",
+    "VALUES_FILES": "chart/deploy/helm/common.yaml chart/deploy/helm/values-staging.yaml",
+}
+MARKETPLACE = "709825985650.dkr.ecr.us-east-1.amazonaws.com"
+PUBLISH_ENV = {
+    "PRODUCT_ID": "prod-abcdefghijklm",
+    "SELLER_PREFIX": "acme",
+    "DELIVERY_OPTION_TITLE": "Helm on Amazon EKS",
+    "COMPATIBLE_SERVICES": "EKS,ECS",
+    "USAGE_INSTRUCTIONS_FILE": "marketplace/docs/usage.md",
+    "DESCRIPTION": "",
+    "MARKETPLACE_POLL_INTERVAL": "0",
+    "MARKETPLACE_RETRY_DELAY": "0",
+}
+
+
+def errors(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+
+
+def leftovers(release: Path) -> list[Path]:
+    """Temporary folders a script left beside the release (credentials live in them)."""
+    return sorted(p for p in release.parent.glob("tmp.*"))
+
+
+# --- shellcheck ------------------------------------------------------------------------------
+
+
+def test_every_script_is_shellcheck_clean() -> None:
+    if not SHELLCHECK.exists():
+        pytest.fail(f"{SHELLCHECK} is missing: run ./scripts/test, which installs the linters")
+    assert len(SHELL_SCRIPTS) >= 6
+    result = subprocess.run(
+        [str(SHELLCHECK), "-x", "--severity=style", *map(str, SHELL_SCRIPTS)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("script", RUNNABLE, ids=lambda p: p.name)
+def test_every_script_says_what_it_does_and_runs_strict(script: Path) -> None:
+    text = script.read_text()
+    assert text.startswith(f"#!/usr/bin/env bash\n# {script.name}: ")
+    assert "\nset -euo pipefail\n" in text
+    assert "# Environment:" in text or script.name == "verify-release.sh"
+
+
+# --- the contract check ----------------------------------------------------------------------
+
+
+def test_a_good_release_passes_the_contract_check(release: Path) -> None:
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"release {VERSION}: contract check passed (2 images)\n"
+
+
+def test_the_check_runs_from_inside_the_release_too(release: Path) -> None:
+    """As CodeBuild runs it: `bash cdk/scripts/...` with a relative path, siblings found."""
+    shutil.copytree(SCRIPTS, release / "cdk" / "scripts")
+    result = run_script("cdk/scripts/verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_missing_variable_is_named(release: Path) -> None:
+    result = run_script("verify-and-push.sh", cwd=release, env={"ECR_PREFIX": "acme-platform"})
+    assert result.returncode == 1
+    assert errors(result) == [
+        "error: missing environment variable(s): EXPECTED_SPEC_SHA256 ECR_REGISTRY AWS_REGION "
+        "(see the header of verify-and-push.sh)"
+    ]
+
+
+def test_a_release_from_another_spec_is_stopped_with_what_to_do(release: Path) -> None:
+    other = "6" * 64
+    result = run_script("verify-release.sh", cwd=release, env={"EXPECTED_SPEC_SHA256": other})
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"error: release {VERSION} was built from a spec with sha256 {SPEC_SHA256}, but this "
+        f"pipeline was synthesized from a spec with sha256 {other}.\n"
+    )
+    assert "stale generated files were committed" in result.stderr
+    assert "`pipelinegen compile --check`" in result.stderr
+
+
+def test_a_missing_archive_is_an_error(release: Path) -> None:
+    (release / "images" / "web.oci.tar").unlink()
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 1
+    assert errors(result) == ["error: image archive images/web.oci.tar is missing from the release"]
+
+
+def test_an_archive_with_another_image_is_an_error(release: Path) -> None:
+    oci_archive(release / "images" / "api.oci.tar", digest_of("other"))
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 1
+    assert errors(result) == [
+        f"error: images/api.oci.tar holds {digest_of('other')}, but manifest.json says image "
+        f"'api' is {digest_of('api')}: the release zip is inconsistent; release again"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(format=2), "manifest.json has format 2, but this pipeline reads"),
+        (lambda m: m.update(version="release/1"), "version 'release/1' cannot be an image tag"),
+        (lambda m: m["images"][0].update(archive="../x.tar"), "has archive '../x.tar'"),
+        (lambda m: m["images"][0].update(digest="sha256:abc"), "invalid digest 'sha256:abc'"),
+        (lambda m: m["images"].append(m["images"][0]), "lists image 'api' twice"),
+        (lambda m: m.update(chart="../../etc"), "names a path outside the release"),
+        (lambda m: m["values"].append("chart/none.yaml"), "'chart/none.yaml' is not in the"),
+    ],
+)
+def test_a_broken_manifest_is_an_error(release: Path, change: object, message: str) -> None:
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert callable(change)
+    change(manifest)
+    write_manifest(release, manifest)
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 1
+    assert len(errors(result)) == 1 and message in errors(result)[0], result.stderr
+
+
+def test_no_manifest_or_no_json_is_an_error(release: Path) -> None:
+    (release / "manifest.json").write_text("{not json")
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 1 and "manifest.json is not valid JSON" in result.stderr
+    (release / "manifest.json").unlink()
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 1 and "no manifest.json in" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_archive_that_is_not_an_oci_layout_is_an_error(release: Path) -> None:
+    (release / "images" / "web.oci.tar").write_text("not a tar")
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 1
+    assert "web.oci.tar is not a readable OCI archive" in result.stderr
+    with tarfile.open(release / "images" / "web.oci.tar", "w") as tar:
+        data = json.dumps({"manifests": [{"digest": digest_of("a")}, {"digest": digest_of("b")}]})
+        info = tarfile.TarInfo("index.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data.encode()))
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert "web.oci.tar: index.json names 2 images; a release archive holds exactly one" in (
+        result.stderr
+    )
+
+
+# --- the push --------------------------------------------------------------------------------
+
+
+def test_push_copies_what_is_missing_and_skips_what_is_there(release: Path, fakes: Fakes) -> None:
+    fakes.configure(ecr_tags={f"acme-platform/api:{VERSION}": digest_of("api")})
+    result = run_script("verify-and-push.sh", cwd=release, env=PUSH_ENV, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    policy = str(SCRIPTS / "policy.json")
+    copies = [argv for argv in fakes.argvs("skopeo") if "copy" in argv and "--help" not in argv]
+    assert len(copies) == 1
+    assert copies[0][:-3] == [
+        "--policy",
+        policy,
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--retry-times",
+        "3",
+        "--digestfile",
+    ]
+    assert copies[0][-2:] == [
+        "oci-archive:images/web.oci.tar",
+        f"docker://{REGISTRY}/acme-platform/web:{VERSION}",
+    ]
+    assert fakes.argvs("aws") == [
+        ["ecr", "get-login-password", "--region", "us-east-1"],
+        *(
+            [
+                "ecr",
+                "describe-images",
+                "--region",
+                "us-east-1",
+                "--repository-name",
+                f"acme-platform/{name}",
+                "--image-ids",
+                f"imageTag={VERSION}",
+                "--query",
+                "imageDetails[0].imageDigest",
+                "--output",
+                "text",
+            ]
+            for name in ("api", "web")
+        ),
+    ]
+    login = next(call for call in fakes.calls("skopeo") if call["argv"][0] == "login")
+    assert login["argv"] == ["login", "--username", "AWS", "--password-stdin", REGISTRY]
+    assert login["stdin"] == "fake-password\n"
+    assert login["env"]["REGISTRY_AUTH_FILE"].startswith(str(release.parent))
+    assert f"already holds {digest_of('api')}: skipped" in result.stdout
+    assert result.stdout.endswith(f"release {VERSION}: 1 image(s) pushed, 1 already in ECR\n")
+    assert leftovers(release) == []
+
+
+def test_policy_accepts_only_the_release_archives() -> None:
+    policy = json.loads((SCRIPTS / "policy.json").read_text())
+    assert policy == {
+        "default": [{"type": "reject"}],
+        "transports": {"oci-archive": {"": [{"type": "insecureAcceptAnything"}]}},
+    }
+
+
+def test_a_tag_with_another_digest_is_an_immutable_tag_clash(release: Path, fakes: Fakes) -> None:
+    fakes.configure(ecr_tags={f"acme-platform/web:{VERSION}": digest_of("old")})
+    result = run_script("verify-and-push.sh", cwd=release, env=PUSH_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert errors(result) == [
+        f"error: {REGISTRY}/acme-platform/web:{VERSION} already holds {digest_of('old')}, but "
+        f"this release's web is {digest_of('web')}: the repository's tags are immutable, so "
+        "release under a new version"
+    ]
+    assert leftovers(release) == []
+
+
+def test_push_stops_before_aws_when_the_contract_fails(release: Path, fakes: Fakes) -> None:
+    env = {**PUSH_ENV, "EXPECTED_SPEC_SHA256": "7" * 64}
+    result = run_script("verify-and-push.sh", cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 1 and "was built from a spec with sha256" in result.stderr
+    assert fakes.calls("aws") == [] and fakes.argvs("skopeo") == []
+
+
+def test_a_missing_repository_or_a_skopeo_too_old_is_explained(release: Path, fakes: Fakes) -> None:
+    fakes.configure(missing_repos=["acme-platform/api"])
+    result = run_script("verify-and-push.sh", cwd=release, env=PUSH_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert errors(result)[0].startswith("error: there is no ECR repository acme-platform/api")
+    fakes.configure(old_skopeo=True)
+    result = run_script("verify-and-push.sh", cwd=release, env=PUSH_ENV, fakes=fakes)
+    assert errors(result) == [
+        "error: skopeo 1.4.1 has no 'copy --preserve-digests' (added in skopeo 1.6.0): install "
+        "a newer skopeo"
+    ]
+
+
+def test_a_push_that_changes_the_digest_is_an_error(release: Path, fakes: Fakes) -> None:
+    destination = f"{REGISTRY}/acme-platform/api:{VERSION}"
+    fakes.configure(push_digest={destination: digest_of("changed")})
+    result = run_script("verify-and-push.sh", cwd=release, env=PUSH_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert errors(result) == [
+        f"error: pushed {destination} as '{digest_of('changed')}', but the release says "
+        f"{digest_of('api')}"
+    ]
+
+
+def test_a_failed_login_is_an_error(release: Path, fakes: Fakes) -> None:
+    fakes.configure(fail={"aws ecr": 255})
+    result = run_script("verify-and-push.sh", cwd=release, env=PUSH_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert errors(result) == [
+        f"error: could not log in to {REGISTRY} (does this role have ecr:GetAuthorizationToken?)"
+    ]
+
+
+# --- deploy ----------------------------------------------------------------------------------
+
+
+def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> None:
+    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    calls = fakes.calls("aws")
+    assert [call["argv"] for call in calls] == [
+        [
+            "sts",
+            "assume-role",
+            "--region",
+            "eu-west-1",
+            "--role-arn",
+            DEPLOY_ROLE,
+            "--role-session-name",
+            "pipelinegen-deploy-staging",
+            "--duration-seconds",
+            "3600",
+            "--query",
+            "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]",
+            "--output",
+            "text",
+        ],
+        [
+            "eks",
+            "update-kubeconfig",
+            "--region",
+            "eu-west-1",
+            "--name",
+            "acme-staging",
+            "--alias",
+            "pipelinegen-staging",
+            "--kubeconfig",
+            calls[1]["env"]["KUBECONFIG"],
+        ],
+    ]
+    assert calls[0]["env"]["AWS_ACCESS_KEY_ID"] is None  # the project's own credentials
+    assert calls[1]["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY"  # the deploy role's
+    assert calls[1]["env"]["AWS_SESSION_TOKEN"] == "fake-session-token"
+    helm = fakes.calls("helm")
+    assert [call["argv"][0] for call in helm] == ["version", "upgrade"]
+    assert helm[1]["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY"
+    assert helm[1]["env"]["KUBECONFIG"] == calls[1]["env"]["KUBECONFIG"]
+    sets = []
+    for name in ("api", "web"):
+        sets += [
+            "--set-string",
+            f"images.{name}.repository={REGISTRY}/acme-platform/{name}",
+            "--set-string",
+            f"images.{name}.digest={digest_of(name)}",
+            "--set-string",
+            f"images.{name}.tag={VERSION}",
+        ]
+    assert helm[1]["argv"] == [
+        "upgrade",
+        "--install",
+        "platform",
+        "chart/deploy/helm/platform",
+        "--namespace",
+        "platform",
+        "--kube-context",
+        "pipelinegen-staging",
+        "-f",
+        "chart/deploy/helm/common.yaml",
+        "-f",
+        "chart/deploy/helm/values-staging.yaml",
+        *sets,
+        "--atomic",
+        "--wait",
+        "--timeout",
+        "10m",
+        "--description",
+        f"pipelinegen {VERSION}",
+    ]
+    assert leftovers(release) == []
+
+
+def test_deploy_options_dependencies_and_no_values(release: Path, fakes: Fakes) -> None:
+    chart = release / "chart" / "deploy" / "helm" / "platform" / "Chart.yaml"
+    chart.write_text(chart.read_text() + "dependencies:\n  - name: redis\n  - name: db\n")
+    fakes.configure(dependencies={"redis": "ok", "db": "wrong version"})
+    env = {**DEPLOY_ENV, "VALUES_FILES": "", "HELM_TIMEOUT": "1h30m", "CREATE_NAMESPACE": "true"}
+    result = run_script("deploy.sh", cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    helm = fakes.argvs("helm")
+    assert helm[1:3] == [
+        ["dependency", "list", "chart/deploy/helm/platform"],
+        ["dependency", "build", "chart/deploy/helm/platform"],
+    ]
+    assert "-f" not in helm[3]
+    assert helm[3][8] == "--create-namespace"
+    assert helm[3][helm[3].index("--timeout") + 1] == "1h30m"
+
+
+def test_committed_dependencies_are_not_fetched_again(release: Path, fakes: Fakes) -> None:
+    chart = release / "chart" / "deploy" / "helm" / "platform" / "Chart.yaml"
+    chart.write_text(chart.read_text() + "dependencies:\n  - name: redis\n  - name: db\n")
+    fakes.configure(dependencies={"redis": "ok", "db": "unpacked"})
+    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    assert [argv[:2] for argv in fakes.argvs("helm")] == [
+        ["version", "--short"],
+        ["dependency", "list"],
+        ["upgrade", "--install"],
+    ]
+
+
+def test_a_failed_deploy_shows_the_history(release: Path, fakes: Fakes) -> None:
+    fakes.configure(helm_upgrade_exit=1)
+    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert fakes.argvs("helm")[-1] == [
+        "history",
+        "platform",
+        "--namespace",
+        "platform",
+        "--kube-context",
+        "pipelinegen-staging",
+        "--max",
+        "10",
+    ]
+    assert "2\tfailed" in result.stderr
+    assert errors(result) == [
+        f"error: helm upgrade --install of platform {VERSION} in acme-staging/platform failed "
+        "and was rolled back (--atomic); see the output above"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"VALUES_FILES": "chart/missing.yaml"}, "values file 'chart/missing.yaml' is not in"),
+        ({"VALUES_FILES": "../outside.yaml"}, "is not a path inside the release"),
+        ({"VALUES_FILES": "a.yaml,b.yaml"}, "has a comma"),
+        ({"HELM_TIMEOUT": "ten minutes"}, "HELM_TIMEOUT='ten minutes' is not a duration"),
+        ({"DEPLOY_ROLE_ARN": "deploy"}, "DEPLOY_ROLE_ARN='deploy' is not an IAM role ARN"),
+        ({"CLUSTER": ""}, "missing environment variable(s): CLUSTER"),
+    ],
+)
+def test_bad_deploy_input_is_refused_before_aws(
+    release: Path, fakes: Fakes, change: dict[str, str], message: str
+) -> None:
+    result = run_script("deploy.sh", cwd=release, env={**DEPLOY_ENV, **change}, fakes=fakes)
+    assert result.returncode == 1
+    assert len(errors(result)) == 1 and message in errors(result)[0], result.stderr
+    assert fakes.calls() == []
+
+
+def test_a_broken_digest_never_reaches_helm(release: Path, fakes: Fakes) -> None:
+    manifest = json.loads((release / "manifest.json").read_text())
+    manifest["images"][1]["digest"] = "sha256:x --set evil=1"
+    write_manifest(release, manifest)
+    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert "has an invalid digest" in result.stderr
+    assert fakes.calls("helm") == []
+
+
+# --- install-helm ----------------------------------------------------------------------------
+
+
+def helm_tarball(path: Path, version: str) -> str:
+    """A tarball laid out like Helm's, whose helm prints `version`; returns its sha256."""
+    script = f"#!/bin/sh\necho {version}\n".encode()
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("linux-amd64/helm")
+        info.size = len(script)
+        info.mode = 0o755
+        tar.addfile(info, io.BytesIO(script))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_install_helm_verifies_the_checksum(tmp_path: Path, fakes: Fakes) -> None:
+    tarball = tmp_path / "helm.tar.gz"
+    sha256 = helm_tarball(tarball, "v3.21.4")
+    fakes.configure(curl_file=str(tarball))
+    target = tmp_path / "bin"
+    target.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"HELM_VERSION": "v3.21.4", "HELM_SHA256": sha256, "INSTALL_DIR": str(target)}
+    result = run_script("install-helm.sh", cwd=work, env=env, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    assert fakes.argvs("curl")[0][-1] == "https://get.helm.sh/helm-v3.21.4-linux-amd64.tar.gz"
+    assert "--proto" in fakes.argvs("curl")[0]
+    assert (target / "helm").stat().st_mode & 0o777 == 0o755
+    (target / "helm").unlink()
+
+    result = run_script(
+        "install-helm.sh", cwd=work, env={**env, "HELM_SHA256": "0" * 64}, fakes=fakes
+    )
+    assert result.returncode == 1
+    assert errors(result) == [
+        f"error: helm-v3.21.4-linux-amd64.tar.gz has sha256 {sha256}, not the pinned "
+        f"{'0' * 64}: not installed"
+    ]
+    assert not (target / "helm").exists()
+
+
+def test_install_helm_checks_what_it_installed(tmp_path: Path, fakes: Fakes) -> None:
+    tarball = tmp_path / "helm.tar.gz"
+    sha256 = helm_tarball(tarball, "v3.20.0")
+    fakes.configure(curl_file=str(tarball))
+    env = {"HELM_VERSION": "v3.21.4", "HELM_SHA256": sha256, "INSTALL_DIR": str(tmp_path)}
+    result = run_script("install-helm.sh", cwd=tmp_path, env=env, fakes=fakes)
+    assert errors(result) == [f"error: {tmp_path}/helm says it is v3.20.0, not v3.21.4"]
+    result = run_script("install-helm.sh", cwd=tmp_path, env={"HELM_VERSION": "3.21"})
+    assert errors(result) == [
+        "error: missing environment variable(s): HELM_SHA256 (see the header of install-helm.sh)"
+    ]
+
+
+def test_the_documented_helm_pin_is_a_real_checksum() -> None:
+    text = (SCRIPTS / "install-helm.sh").read_text()
+    assert "61f88ab166748cb19604d7884cb100ae9ccb13804ddeb98e08af167eacbb6a14" in text
+
+
+# --- Marketplace -----------------------------------------------------------------------------
+
+
+def test_publish_copies_then_waits_for_the_change_set(release: Path, fakes: Fakes) -> None:
+    api = f"{MARKETPLACE}/acme/api:{VERSION}"
+    fakes.configure(
+        remote_manifests={api: "manifest of api"},
+        push_digest={api: digest_of("api")},
+        start=[{"error": "ResourceInUseException"}, {"ChangeSetId": "cs-1"}],
+        describe=[{"Status": "PREPARING"}, {"Status": "APPLYING"}, {"Status": "SUCCEEDED"}],
+    )
+    # The fake registry holds api under another digest than the release's: that is refused.
+    result = run_script("publish-marketplace.sh", cwd=release, env=PUBLISH_ENV, fakes=fakes)
+    remote = "sha256:" + hashlib.sha256(b"manifest of api").hexdigest()
+    assert errors(result) == [
+        f"error: {api} already holds {remote}, not this release's {digest_of('api')}: publish a "
+        "new version"
+    ]
+
+    fakes.log.unlink()
+    fakes.configure(
+        start=[{"error": "ResourceInUseException"}, {"ChangeSetId": "cs-1"}],
+        describe=[{"Status": "PREPARING"}, {"Status": "APPLYING"}, {"Status": "SUCCEEDED"}],
+    )
+    env = {**PUBLISH_ENV, "MARKETPLACE_RETRY_DELAY": "0"}
+    result = run_script("publish-marketplace.sh", cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    copies = [argv for argv in fakes.argvs("skopeo") if "copy" in argv and "--help" not in argv]
+    assert [argv[-1] for argv in copies] == [
+        f"docker://{MARKETPLACE}/acme/api:{VERSION}",
+        f"docker://{MARKETPLACE}/acme/web:{VERSION}",
+    ]
+    assert all(argv[3:5] == ["--all", "--preserve-digests"] for argv in copies)
+    aws = fakes.argvs("aws")
+    assert aws[0] == ["ecr", "get-login-password", "--region", "us-east-1"]
+    starts = [argv for argv in aws if argv[1] == "start-change-set"]
+    assert len(starts) == 2  # ResourceInUseException, then started
+    token = hashlib.sha256(f"pipelinegen:prod-abcdefghijklm:{VERSION}".encode()).hexdigest()
+    assert starts[1][starts[1].index("--client-request-token") + 1] == token
+    assert starts[1][starts[1].index("--change-set-name") + 1] == (
+        f"pipelinegen prod-abcdefghijklm {VERSION}"
+    )
+    assert [argv[1] for argv in aws].count("describe-change-set") == 3
+    assert result.stdout.endswith(f"change set cs-1 SUCCEEDED: {VERSION} is published\n")
+    assert leftovers(release) == []
+
+
+def test_a_failed_change_set_fails_the_publication(release: Path, fakes: Fakes) -> None:
+    failed = {
+        "Status": "FAILED",
+        "FailureCode": "CLIENT_ERROR",
+        "FailureDescription": "Validation failed",
+        "ChangeSet": [
+            {
+                "ErrorDetailList": [
+                    {"ErrorCode": "DUPLICATE_VERSION_TITLE", "ErrorMessage": "v1.2.3 exists"}
+                ]
+            }
+        ],
+    }
+    fakes.configure(start=[{"ChangeSetId": "cs-2"}], describe=[failed])
+    result = run_script("publish-marketplace.sh", cwd=release, env=PUBLISH_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert "CLIENT_ERROR: Validation failed\n  DUPLICATE_VERSION_TITLE: v1.2.3 exists\n" in (
+        result.stderr
+    )
+    assert errors(result)[0].startswith("error: change set cs-2 FAILED")
+
+
+def test_a_change_set_over_the_limits_fails_before_any_copy(release: Path, fakes: Fakes) -> None:
+    env = {**PUBLISH_ENV, "DELIVERY_OPTION_TITLE": "x" * 73, "COMPATIBLE_SERVICES": "Lambda"}
+    result = run_script("publish-marketplace.sh", cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 1
+    assert errors(result) == [
+        "error: change set: DeliveryOptionTitle: 73 characters; at most 72",
+        "error: change set: CompatibleServices: 'Lambda' is not one of ECS, EKS, ECS-Anywhere, "
+        "EKS-Anywhere, Bedrock-AgentCore",
+    ]
+    assert fakes.calls("aws") == []
+    assert [argv for argv in fakes.argvs("skopeo") if "copy" in argv and "--help" not in argv] == []
+
+
+def test_an_unexpected_failure_still_ends_with_an_error_line(release: Path, fakes: Fakes) -> None:
+    env = {**DEPLOY_ENV, "TMPDIR": str(release / "no-such-folder")}
+    result = run_script("deploy.sh", cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 1
+    (line,) = errors(result)
+    assert re.fullmatch(
+        r'error: deploy\.sh: line \d+: work="\$\(mktemp -d\)" failed \(exit 1\)', line
+    )
