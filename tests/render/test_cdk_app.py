@@ -217,3 +217,15 @@ def test_target_stacks_scope_the_deploy_role(synthesized: dict[str, Path]) -> No
     [policy] = entry["Properties"]["AccessPolicies"]
     assert policy["AccessScope"] == {"Type": "namespace", "Namespaces": ["platform"]}
     assert entry["Properties"]["ClusterName"] == "acme-prod"
+
+
+def test_tests_synthesize_with_the_versions_the_app_pins() -> None:
+    """The suite's aws-cdk-lib (constraints.txt) is the one the generated requirements pin."""
+    from pipelinegen.render.cdk.versions import AWS_CDK_LIB, CONSTRUCTS
+
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    )
+    assert (pins["aws-cdk-lib"], pins["constructs"]) == (AWS_CDK_LIB, CONSTRUCTS)
