@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from pipelinegen.cli import cli
-from pipelinegen.cli import synth as synth_command
 from tests.conftest import ROOT
 
 MINIMAL = ROOT / "examples" / "minimal" / "pipeline.yaml"
@@ -34,7 +33,7 @@ def test_synth_writes_the_templates_and_not_the_app(tmp_path: Path) -> None:
 def test_synth_says_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        synth_command.importlib.util,
+        importlib.util,
         "find_spec",
         lambda name: None if name == "aws_cdk" else real(name),
     )
