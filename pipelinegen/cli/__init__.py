@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from pipelinegen import __version__
-from pipelinegen.cli import compile, init, schema, synth, validate
+from pipelinegen.cli import compile, diff, init, schema, synth, validate
 from pipelinegen.errors import ExitCode, PipelinegenError, SpecError, UserError
 
 
@@ -62,6 +62,7 @@ def cli() -> None:
 cli.add_command(validate.command)
 cli.add_command(compile.command)
 cli.add_command(synth.command)
+cli.add_command(diff.command)
 cli.add_command(schema.command)
 cli.add_command(init.command)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pipelinegen import naming
 from pipelinegen.render.cdk import cdk_app
 from pipelinegen.render.github.ci import ci_workflow
+from pipelinegen.render.github.pr import pr_workflow
 from pipelinegen.render.github.release import release_plan, release_workflow
 from pipelinegen.render.header import GENERATED_BY, comment_header, with_header
 from pipelinegen.resources import data_dir, schema_path
@@ -38,6 +39,7 @@ def render(spec: Spec, source: Source) -> dict[str, str]:
     files = {
         naming.CI_WORKFLOW: ci_workflow(spec, header=header, spec_path=source.path),
         naming.RELEASE_WORKFLOW: release_workflow(spec, header=header),
+        naming.PR_WORKFLOW: pr_workflow(spec, header=header, spec_path=source.path),
         naming.RELEASE_PLAN: release_plan(
             spec, spec_sha256=source.sha256, generated_by=GENERATED_BY
         ),

@@ -29,6 +29,7 @@ class Step:
     inputs: dict[str, str | int | bool] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     run: str | None = None
+    condition: str = ""  # the step's `if:`
 
 
 @dataclass(frozen=True)

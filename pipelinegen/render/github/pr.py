@@ -1,0 +1,59 @@
+"""The pull-request workflow: `pipelinegen diff` as a job summary and a sticky comment."""
+
+from __future__ import annotations
+
+from pipelinegen import __version__, naming
+from pipelinegen.render.github.actions import action
+from pipelinegen.render.github.ci import STALE_CHECK_PYTHON
+from pipelinegen.render.github.jobs import READ_CONTENTS, Job, Permission, Step, checkout
+from pipelinegen.render.templating import render
+from pipelinegen.spec.models import Spec
+
+REPORT = "${{ runner.temp }}/pipelinegen-diff.md"
+SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+def pr_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
+    paths = [
+        spec_path,
+        f"{naming.WORKFLOWS_DIR}/pipelinegen-*.yml",
+        f"{naming.SCRIPTS_DIR}/**",
+        f"{naming.STATE_DIR}/**",
+        f"{naming.CDK_APP_DIR}/**",
+    ]
+    steps = [
+        checkout(full_history=True),  # the base revision, to compile it too
+        Step(
+            "Set up Python", action("actions/setup-python"), {"python-version": STALE_CHECK_PYTHON}
+        ),
+        Step(
+            f"Install pipelinegen {__version__}",
+            env={"PIPELINEGEN": f"pipelinegen=={__version__}"},
+            run='python -m pip install "$PIPELINEGEN"',
+        ),
+        Step(
+            "Compare with the base branch",
+            env={"SPEC": spec_path, "BASE_SHA": "${{ github.event.pull_request.base.sha }}"},
+            run=(
+                'report="$RUNNER_TEMP/pipelinegen-diff.md"\n'
+                "status=0\n"
+                'pipelinegen diff "$SPEC" --base "$BASE_SHA" --format markdown > "$report" '
+                "|| status=$?\n"
+                'cat "$report" >> "$GITHUB_STEP_SUMMARY"\n'
+                'exit "$status"\n'
+            ),
+        ),
+        Step(
+            "Comment on the pull request",
+            action("marocchino/sticky-pull-request-comment"),
+            {"header": "pipelinegen", "path": REPORT},
+            condition=f"${{{{ !cancelled() && {SAME_REPOSITORY} }}}}",
+        ),
+    ]
+    comment = Permission(
+        "pull-requests", "write", "to create or update the one comment that shows the diff"
+    )
+    job = Job("diff", 15, steps, permissions=[READ_CONTENTS, comment])
+    return render(
+        "github/pr.yml.j2", header=header, paths=paths, runner=spec.github.runner, jobs=[job]
+    )

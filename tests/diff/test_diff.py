@@ -1,0 +1,214 @@
+"""`pipelinegen diff` on real temporary git repositories."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipelinegen.cli import cli
+from pipelinegen.diff import report
+from pipelinegen.diff.compare import Comparison, FileChange, Side
+from tests.conftest import ROOT
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """The full example committed on main, then a feature branch checked out."""
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "full", root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "pipeline")
+    git(root, "checkout", "-q", "-b", "feature")
+    return root
+
+
+def edit(repo: Path, old: str, new: str) -> None:
+    spec = repo / "pipeline.yaml"
+    text = spec.read_text()
+    assert old in text, old
+    spec.write_text(text.replace(old, new, 1))
+
+
+def diff(repo: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["diff", str(repo / "pipeline.yaml"), *args])
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.stdout
+
+
+def changes(repo: Path) -> list[dict[str, str]]:
+    code, out = diff(repo, "--format", "json")
+    assert code == 0, out
+    return json.loads(out)["changes"]  # type: ignore[no-any-return]
+
+
+def test_no_change(repo: Path) -> None:
+    assert diff(repo, "--exit-code") == (
+        0,
+        "pipelinegen diff: "
+        + git(repo, "merge-base", "HEAD", "main").strip()[:12]
+        + " → working tree\nverdict: no change to the generated pipeline\n",
+    )
+
+
+def test_removed_approval_is_flagged_first(repo: Path) -> None:
+    edit(repo, "    approval: true\n", "")
+    edit(repo, "    preset: gitleaks\n", "    preset: gitleaks\n    timeout_minutes: 5\n")
+    found = changes(repo)
+    assert found[0] == {
+        "risk": "high",
+        "topic": "approval",
+        "message": "environment 'prod' no longer waits for a manual approval before deploying",
+    }
+    assert {
+        "risk": "low",
+        "topic": "check",
+        "message": "check 'secrets': timeout_minutes changes",
+    } in found
+
+
+def test_new_release_tag_pattern_is_a_trust_change(repo: Path) -> None:
+    edit(repo, 'release_tags: ["v*"]', 'release_tags: ["v*", "hotfix-*"]')
+    assert changes(repo) == [
+        {
+            "risk": "high",
+            "topic": "trust",
+            "message": "tags matching 'hotfix-*' now start releases and may assume the upload role",
+        }
+    ]
+
+
+def test_environment_in_a_new_account(repo: Path) -> None:
+    edit(
+        repo,
+        "environments:\n",
+        'environments:\n  - name: qa\n    account: "444444444444"\n'
+        "    cluster: acme-qa\n    namespace: platform\n",
+    )
+    assert changes(repo) == [
+        {
+            "risk": "high",
+            "topic": "trust",
+            "message": "AWS account 444444444444 is newly trusted (environment 'qa')",
+        },
+        {
+            "risk": "medium",
+            "topic": "environment",
+            "message": "environment 'qa' is added (account 444444444444, cluster acme-qa)",
+        },
+    ]
+    code, out = diff(repo, "--exit-code")
+    assert code == 1 and "modified  deploy/cdk/pipeline.json" in out
+
+
+def test_images_and_checks_added_and_removed(repo: Path) -> None:
+    edit(repo, "  - name: web\n    context: web\n    dockerfile: docker/Dockerfile\n", "")
+    edit(repo, "  - name: web-test\n", "  - name: e2e\n")
+    shutil.copytree(repo / "services" / "worker", repo / "services" / "jobs")
+    edit(repo, "images:\n", "images:\n  - name: jobs\n    context: services/jobs\n")
+    found = {(c["risk"], c["message"]) for c in changes(repo)}
+    assert ("medium", "image 'jobs' is added (linux/amd64)") in found
+    assert ("medium", "image 'web' is removed") in found
+    assert (
+        "medium",
+        "check 'web-test' (command) is removed: a required status check in "
+        "branch protection would never report",
+    ) in found
+    assert ("low", "check 'e2e' (command) is added") in found
+
+
+def test_new_adoption_shows_everything_added(repo: Path) -> None:
+    git(repo, "rm", "-q", "pipeline.yaml")
+    git(repo, "commit", "-q", "-m", "no spec yet")
+    git(repo, "checkout", "-q", "HEAD~1", "--", "pipeline.yaml")
+    code, out = diff(repo, "--base", "HEAD", "--format", "json")
+    result = json.loads(out)
+    assert code == 0 and result["base"]["present"] is False
+    assert {
+        "risk": "high",
+        "topic": "marketplace",
+        "message": "AWS Marketplace publishing is turned on (product prod-abcdefghijklm)",
+    } in result["changes"]
+    assert {f["status"] for f in result["files"]} == {"added"}
+
+
+def test_invalid_base_is_reported_and_the_head_still_shown(repo: Path) -> None:
+    edit(repo, "region: us-east-1\n\nrelease", "region: moon-1\n\nrelease")
+    git(repo, "commit", "-q", "-am", "broken")
+    edit(repo, "region: moon-1\n\nrelease", "region: us-east-1\n\nrelease")
+    code, out = diff(repo, "--base", "HEAD")
+    assert code == 0
+    assert "verdict: the spec is invalid at HEAD" in out
+    assert "pipeline.yaml@HEAD:16:11: 'moon-1' is not an AWS region" in out
+    assert "added     .github/workflows/pipelinegen-ci.yml" in out
+
+
+def test_invalid_head_fails(repo: Path) -> None:
+    edit(repo, "cluster: acme-prod", "cluster: -bad-")
+    code, out = diff(repo)
+    assert code == 1 and "working tree is invalid" in out
+
+
+def test_unknown_revision_is_a_user_error(repo: Path) -> None:
+    result = CliRunner().invoke(cli, ["diff", str(repo / "pipeline.yaml"), "--base", "nope"])
+    assert result.exit_code == 1 and "unknown revision 'nope'" in result.stderr
+
+
+def test_markdown_stays_within_a_comment(repo: Path) -> None:
+    side = Side("a", True, None, "", {}, ())
+    huge = tuple(FileChange(f"f{i}.yml", "modified", "+x\n" * 5000, 5000, 0) for i in range(10))
+    text = report.markdown(Comparison(side, side, (), huge), None)
+    assert len(text) <= 65_536
+    assert "more file diffs are left out to fit a comment" in text
+
+
+def test_markdown_for_a_risky_change(repo: Path) -> None:
+    edit(repo, "    approval: true\n", "")
+    code, out = diff(repo, "--format", "markdown")
+    assert code == 0
+    assert out.startswith("### ⚠️ pipelinegen: 1 high-risk change needs a careful review\n")
+    assert (
+        "| 🔴 high | approval | environment 'prod' no longer waits for a manual approval "
+        "before deploying |" in out
+    )
+    assert "<details><summary>Generated files: 2 changed</summary>" in out  # + spec sha256
+
+
+def test_synth_shows_the_new_stack_and_the_iam_that_trusts_it(repo: Path) -> None:
+    edit(
+        repo,
+        "environments:\n",
+        'environments:\n  - name: qa\n    account: "444444444444"\n'
+        "    cluster: acme-qa\n    namespace: platform\n",
+    )
+    code, out = diff(repo, "--synth", "--format", "json")
+    assert code == 0, out
+    cloudformation = json.loads(out)["cloudformation"]
+    assert cloudformation["stacks_added"] == ["acme-platform-target-qa"]
+    iam = cloudformation["iam"]
+    trust = [
+        row
+        for row in iam
+        if row["stack"] == "acme-platform-target-qa" and row["action"] == "sts:AssumeRole"
+    ]
+    assert trust and trust[0]["status"] == "added"
+    assert "acme-platform-deploy-qa-project" in trust[0]["condition"]
+    pulls = {
+        row["resource"]
+        for row in iam
+        if row["action"] == "ecr:BatchGetImage" and "444444444444" in row["principal"]
+    }
+    assert pulls == {"acme-platform/api", "acme-platform/web", "acme-platform/worker"}
