@@ -14,7 +14,7 @@ from typing import Any
 
 from ruamel.yaml import YAML, MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.constructor import ConstructorError, SafeConstructor
-from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.reader import ReaderError
 
 from pipelinegen.errors import Diagnostic, SpecError
@@ -63,19 +63,17 @@ class Document:
 
 
 def parse(text: str, file: str) -> Document:
-    """Parse `text`; raise SpecError on YAML syntax errors, record duplicate keys as problems."""
-    yaml = YAML(typ="safe", pure=True)
+    """Parse `text`; raise SpecError on YAML syntax errors, record duplicate keys as problems.
+
+    The C parser (ruamel.yaml.clib) composes a spec about five times faster than the pure one,
+    but words its errors more tersely; so a spec that fails to parse is parsed again by the pure
+    parser, whose messages and marks the diagnostics are made from.
+    """
     try:
-        with warnings.catch_warnings():
-            # Redefining an anchor is valid YAML: the later definition wins, as it should.
-            warnings.simplefilter("ignore", ReusedAnchorWarning)
-            root = yaml.compose(text)
-    except MarkedYAMLError as error:
-        raise SpecError([_syntax_diagnostic(error, file)]) from None
-    except ReaderError as error:
-        raise SpecError([_character_diagnostic(error, text, file)]) from None
-    except RecursionError:  # ruamel's composer recurses once per nesting level
-        raise SpecError([Diagnostic(file, 1, 1, _TOO_DEEP)]) from None
+        root = _compose(text, pure=False)
+    except (YAMLError, RecursionError):
+        root = _compose_or_raise(text, file)
+    yaml = YAML(typ="safe", pure=True)
     document = Document(file=file, data=None)
     if root is not None:
         document.data = _Builder(document, SafeConstructor(loader=yaml)).build(root, ())
@@ -96,6 +94,25 @@ _PROBLEMS = {
     ),
 }
 _OPENERS = {"while parsing a flow sequence": "'['", "while parsing a flow mapping": "'{'"}
+
+
+def _compose(text: str, *, pure: bool) -> Node | None:
+    with warnings.catch_warnings():
+        # Redefining an anchor is valid YAML: the later definition wins, as it should.
+        warnings.simplefilter("ignore", ReusedAnchorWarning)
+        root: Node | None = YAML(typ="safe", pure=pure).compose(text)
+        return root
+
+
+def _compose_or_raise(text: str, file: str) -> Node | None:
+    try:
+        return _compose(text, pure=True)
+    except MarkedYAMLError as error:
+        raise SpecError([_syntax_diagnostic(error, file)]) from None
+    except ReaderError as error:
+        raise SpecError([_character_diagnostic(error, text, file)]) from None
+    except RecursionError:  # ruamel's composer recurses once per nesting level
+        raise SpecError([Diagnostic(file, 1, 1, _TOO_DEEP)]) from None
 
 
 def _syntax_diagnostic(error: MarkedYAMLError, file: str) -> Diagnostic:

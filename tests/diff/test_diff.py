@@ -212,3 +212,15 @@ def test_synth_shows_the_new_stack_and_the_iam_that_trusts_it(repo: Path) -> Non
         if row["action"] == "ecr:BatchGetImage" and "444444444444" in row["principal"]
     }
     assert pulls == {"acme-platform/api", "acme-platform/web", "acme-platform/worker"}
+
+
+def test_environment_removed(repo: Path) -> None:
+    edit(
+        repo,
+        "  - name: dev\n    cluster: acme-dev\n    namespace: platform\n"
+        "    values: [deploy/helm/values-dev.yaml]\n",
+        "",
+    )
+    assert changes(repo) == [
+        {"risk": "medium", "topic": "environment", "message": "environment 'dev' is removed"}
+    ]
