@@ -22,7 +22,6 @@ class Side:
     label: str
     present: bool
     spec: Spec | None
-    text: str
     files: dict[str, str]
     diagnostics: tuple[Diagnostic, ...]
 
@@ -54,12 +53,12 @@ def load_side(
     """Validate and compile one side; a missing spec is an empty side, an invalid one keeps its
     diagnostics (and compiles to nothing)."""
     if text is None:
-        return Side(label, False, None, "", {}, ())
+        return Side(label, False, None, {}, ())
     try:
         spec = load(text, file=file, repository=repository)
     except SpecError as error:
-        return Side(label, True, None, text, {}, tuple(error.diagnostics))
-    return Side(label, True, spec, text, render(spec, Source(spec_path, text)), ())
+        return Side(label, True, None, {}, tuple(error.diagnostics))
+    return Side(label, True, spec, render(spec, Source(spec_path, text)), ())
 
 
 def compare(base: Side, head: Side) -> Comparison:

@@ -168,7 +168,7 @@ def test_unknown_revision_is_a_user_error(repo: Path) -> None:
 
 
 def test_markdown_stays_within_a_comment(repo: Path) -> None:
-    side = Side("a", True, None, "", {}, ())
+    side = Side("a", True, None, {}, ())
     huge = tuple(FileChange(f"f{i}.yml", "modified", "+x\n" * 5000, 5000, 0) for i in range(10))
     text = report.markdown(Comparison(side, side, (), huge), None)
     assert len(text) <= 65_536
