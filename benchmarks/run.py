@@ -1,84 +1,111 @@
-"""Whole-process benchmarks, measured side by side in one run so ratios hold on a noisy machine.
+"""Whole-process benchmarks of pipelinegen, measured side by side in one run (issue #6).
 
-Run: .venv/bin/python benchmarks/run.py [--runs N] [--write]
-Each command runs once to warm the caches, then N times interleaved with the others; the report
-gives median, min and max wall time, and each command's ratio to the import floor (the time to
-import pipelinegen's libraries and do nothing). --write saves the report to benchmarks/RESULTS.md.
+Run: .venv/bin/python benchmarks/run.py --write
+Every command runs once to warm the caches, then several times interleaved round-robin with the
+commands it is compared with; the report gives median, min and max wall times and the ratios of
+medians measured in the same run, so they hold on a noisy machine. It covers: start-up against
+the import floor, scaling with generated specs, diff against compile --check, synth against a
+plain synth, peak memory, and CodeBuild actions per release. --quick measures fewer runs at
+smaller scales (the bars it does not reach say "not measured"); --write saves the report to
+benchmarks/RESULTS.md. See benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-FLOOR = "import floor"
-BARS = {"validate full": 0.250}  # seconds, whole process (issue: validate under 250 ms)
+import cost
+import machine
+import suites
+from context import CLI, EXAMPLES, FULL, QUICK, ROOT, Context, Plan
+from report import Bar, Section, table
+from scaling import scaling
+from timing import CommandFailed
 
-
-def commands() -> dict[str, list[str]]:
-    cli = str(BIN / "pipelinegen")
-    examples = sorted(p.parent.name for p in (ROOT / "examples").glob("*/pipeline.yaml"))
-    measured = {FLOOR: [sys.executable, "-c", "import pydantic, jinja2, ruamel.yaml, click"]}
-    for name in examples:
-        spec = f"examples/{name}/pipeline.yaml"
-        measured[f"validate {name}"] = [cli, "validate", spec]
-        measured[f"compile --check {name}"] = [cli, "compile", "--check", spec]
-    return measured
-
-
-def measure(runs: int) -> dict[str, list[float]]:
-    todo = commands()
-    times: dict[str, list[float]] = {name: [] for name in todo}
-    for round_ in range(runs + 1):
-        for name, argv in todo.items():
-            start = time.perf_counter()
-            subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
-            if round_:  # round 0 is the warm-up
-                times[name].append(time.perf_counter() - start)
-    return times
-
-
-def report(times: dict[str, list[float]]) -> str:
-    floor = statistics.median(times[FLOOR])
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        f", {platform.system()} {platform.release()}. Runs per command: {len(times[FLOOR])}.",
-        "",
-        "| command | median | min | max | ratio to floor | bar |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        bar = BARS.get(name)
-        verdict = (
-            "" if bar is None else f"< {bar * 1000:.0f} ms: {'met' if median < bar else 'MISSED'}"
-        )
-        lines.append(
-            f"| {name} | {median * 1000:.0f} ms | {min(samples) * 1000:.0f} ms | "
-            f"{max(samples) * 1000:.0f} ms | {median / floor:.2f} | {verdict} |"
-        )
-    return "\n".join(lines) + "\n"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+COMMAND = ".venv/bin/python benchmarks/run.py"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--write", action="store_true", help="save to benchmarks/RESULTS.md")
-    args = parser.parse_args()
-    text = report(measure(args.runs))
+    args = _arguments()
+    plan = QUICK if args.quick else FULL
+    started = time.monotonic()
+    try:
+        sections = _measure(plan)
+    except CommandFailed as error:
+        sys.exit(f"benchmark aborted: {error}")
+    text = render(plan, sections, time.monotonic() - started)
     print(text, end="")
     if args.write:
-        (ROOT / "benchmarks" / "RESULTS.md").write_text(text, encoding="utf-8")
+        RESULTS.write_text(text, encoding="utf-8")
+        print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs, smaller scales")
+    parser.add_argument("--write", action="store_true", help=f"save to {RESULTS.name}")
+    return parser.parse_args()
+
+
+def _measure(plan: Plan) -> list[Section]:
+    with tempfile.TemporaryDirectory(prefix="pipelinegen-bench-") as work:
+        context = Context(plan, Path(work))
+        startup = suites.startup(context)
+        scaled = scaling(context)
+        diff = suites.diff(context)
+        synth = suites.synth(context)
+        memory = suites.peak_memory(context, scaled.largest)
+        shapes = [_example_shape(name) for name in EXAMPLES] + scaled.shapes
+        costs = cost.section(shapes, synth.assembly)
+        return [startup, scaled.section, diff, synth.section, memory, costs]
+
+
+def _example_shape(name: str) -> cost.Shape:
+    return cost.Shape.read(name, ROOT / "examples" / name / "deploy/cdk/pipeline.json")
+
+
+def render(plan: Plan, sections: list[Section], elapsed: float) -> str:
+    """The whole report, bars first."""
+    bars = [bar for section in sections for bar in section.bars]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Produced by `{COMMAND}{'' if plan is FULL else ' --quick'} --write` ({plan.name} "
+        f"run, {elapsed / 60:.1f} minutes). Whole processes, wall time; medians after a "
+        "warm-up, ratios of medians measured side by side in the same run.",
+        "",
+        "## Machine",
+        "",
+        *machine.describe(ROOT, CLI),
+        "",
+        "## Bars",
+        "",
+        _summary(bars),
+        "",
+        *_bar_table(bars),
+    ]
+    for section in sections:
+        lines += ["", f"## {section.title}", "", *section.lines]
+    return "\n".join(lines) + "\n"
+
+
+def _summary(bars: list[Bar]) -> str:
+    missed = [bar for bar in bars if bar.met is False]
+    unmeasured = sum(bar.met is None for bar in bars)
+    text = f"{len(bars) - len(missed) - unmeasured} of {len(bars)} bars met"
+    if missed:
+        text += f"; missed: {', '.join(f'#{bar.number} {bar.what}' for bar in missed)}"
+    return text + (f"; {unmeasured} not measured." if unmeasured else ".")
+
+
+def _bar_table(bars: list[Bar]) -> list[str]:
+    rows = [[str(bar.number), bar.what, bar.measured, bar.verdict] for bar in bars]
+    return table(("#", "bar", "measured", "verdict"), rows)
 
 
 if __name__ == "__main__":
