@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from pipelinegen import output
 from pipelinegen.cli.options import spec_argument
 from pipelinegen.cli.read import read_spec
 from pipelinegen.errors import ExitCode
@@ -27,7 +26,8 @@ from pipelinegen.errors import ExitCode
 def command(spec: Path, out: Path | None, check: bool) -> None:
     """Compile SPEC (default: pipeline.yaml) into the GitHub Actions workflows and the files
     they run. A failed compile writes nothing."""
-    from pipelinegen.render import Source, render  # jinja2 and the templates: compile's own cost
+    from pipelinegen import output  # compile's own cost, as are jinja2 and the templates
+    from pipelinegen.render import Source, render
 
     root = out if out is not None else spec.parent
     validated, text = read_spec(spec)

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from pipelinegen.errors import Diagnostic, SpecError
 from pipelinegen.spec import files, rules
-from pipelinegen.spec.diagnostics import describe
 from pipelinegen.spec.files import Repository
 from pipelinegen.spec.models import Spec
 from pipelinegen.spec.yaml import parse
@@ -34,6 +33,8 @@ def load(text: str, *, file: str, repository: Repository | None = None) -> Spec:
     try:
         spec = Spec.model_validate(document.data)
     except ValidationError as error:
+        from pipelinegen.spec.diagnostics import describe  # only invalid specs need the words
+
         problems.extend(describe(error.errors(include_url=False), Spec, document))
         raise SpecError(problems) from None
     if problems:
