@@ -3,12 +3,10 @@ and `curl` commands that record how the scripts call them."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.oci import oci_archive
 
 SCRIPTS = ROOT / "templates" / "cdk" / "scripts"
 FAKE_TOOL = Path(__file__).with_name("fake_tool.py")
@@ -27,25 +26,6 @@ IMAGES = ("api", "web")
 
 def digest_of(name: str) -> str:
     return f"sha256:{name.encode().hex():0>64}"
-
-
-def oci_archive(path: Path, digest: str) -> None:
-    """A minimal OCI image layout tarball whose index.json names one manifest."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    index = {
-        "schemaVersion": 2,
-        "manifests": [
-            {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": 100}
-        ],
-    }
-    with tarfile.open(path, "w") as tar:
-        for name, data in (
-            ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
-            ("index.json", json.dumps(index).encode()),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
 
 
 def write_manifest(root: Path, manifest: dict[str, Any]) -> None:

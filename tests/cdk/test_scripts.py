@@ -21,11 +21,11 @@ from tests.cdk.conftest import (
     VERSION,
     Fakes,
     digest_of,
-    oci_archive,
     run_script,
     write_manifest,
 )
 from tests.conftest import ROOT
+from tests.oci import oci_archive
 
 SHELLCHECK = ROOT / ".venv-tools" / "bin" / "shellcheck"
 SHELL_SCRIPTS = sorted(SCRIPTS.glob("*.sh"))

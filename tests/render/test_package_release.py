@@ -4,13 +4,11 @@ handoff zip the contract describes, byte for byte the same every time."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -18,25 +16,7 @@ import pytest
 
 from pipelinegen import naming
 from tests.conftest import ROOT
-
-
-def oci_archive(path: Path, digest: str) -> None:
-    """A minimal OCI image layout tarball whose index.json names one manifest."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    index = {
-        "schemaVersion": 2,
-        "manifests": [
-            {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest, "size": 100}
-        ],
-    }
-    with tarfile.open(path, "w") as tar:
-        for name, data in (
-            ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
-            ("index.json", json.dumps(index).encode()),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+from tests.oci import oci_archive
 
 
 @pytest.fixture

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from pipelinegen import __version__, naming
+from pipelinegen import naming
 from pipelinegen.render.github.actions import action, tool
 from pipelinegen.render.github.images import build_step, build_steps
-from pipelinegen.render.github.jobs import Job, Step, buildx, checkout, toolchains
+from pipelinegen.render.github.jobs import (
+    Job,
+    Step,
+    buildx,
+    checkout,
+    install_pipelinegen,
+    toolchains,
+)
 from pipelinegen.render.templating import render
 from pipelinegen.spec.models import CommandCheck, Image, PresetCheck, Spec
 
@@ -89,14 +96,7 @@ def _build(spec: Spec, image: Image) -> Job:
 def _stale_check(spec_path: str) -> Job:
     steps = [
         checkout(),
-        Step(
-            "Set up Python", action("actions/setup-python"), {"python-version": STALE_CHECK_PYTHON}
-        ),
-        Step(
-            f"Install pipelinegen {__version__}",
-            env={"PIPELINEGEN": f"pipelinegen=={__version__}"},
-            run='python -m pip install "$PIPELINEGEN"',
-        ),
+        *install_pipelinegen(STALE_CHECK_PYTHON),
         Step(
             "Check that the generated files are current",
             env={"SPEC": spec_path},

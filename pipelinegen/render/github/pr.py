@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from pipelinegen import __version__, naming
+from pipelinegen import naming
 from pipelinegen.render.github.actions import action
 from pipelinegen.render.github.ci import STALE_CHECK_PYTHON
-from pipelinegen.render.github.jobs import READ_CONTENTS, Job, Permission, Step, checkout
+from pipelinegen.render.github.jobs import (
+    READ_CONTENTS,
+    Job,
+    Permission,
+    Step,
+    checkout,
+    install_pipelinegen,
+)
 from pipelinegen.render.templating import render
 from pipelinegen.spec.models import Spec
 
@@ -23,14 +30,7 @@ def pr_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
     ]
     steps = [
         checkout(full_history=True),  # the base revision, to compile it too
-        Step(
-            "Set up Python", action("actions/setup-python"), {"python-version": STALE_CHECK_PYTHON}
-        ),
-        Step(
-            f"Install pipelinegen {__version__}",
-            env={"PIPELINEGEN": f"pipelinegen=={__version__}"},
-            run='python -m pip install "$PIPELINEGEN"',
-        ),
+        *install_pipelinegen(STALE_CHECK_PYTHON),
         Step(
             "Compare with the base branch",
             env={"SPEC": spec_path, "BASE_SHA": "${{ github.event.pull_request.base.sha }}"},
