@@ -295,7 +295,7 @@ def test_a_push_that_changes_the_digest_is_an_error(release: Path, fakes: Fakes)
     result = run_script("verify-and-push.sh", cwd=release, env=PUSH_ENV, fakes=fakes)
     assert result.returncode == 1
     assert errors(result) == [
-        f"error: pushed {destination} as '{digest_of('changed')}', but the release says "
+        f"error: copied {destination} as '{digest_of('changed')}', but the release says "
         f"{digest_of('api')}"
     ]
 

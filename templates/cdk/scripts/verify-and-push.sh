@@ -94,15 +94,8 @@ for line in "${images[@]}"; do
     die "$destination already holds $existing, but this release's $name is $digest: the repository's tags are immutable, so release under a new version"
   fi
   note "pushing $archive to $destination"
-  rm -f "$work/digest"
-  if ! skopeo --policy "$policy" copy --all --preserve-digests --retry-times 3 \
-    --digestfile "$work/digest" "oci-archive:$archive" "docker://$destination"; then
-    die "could not push $archive to $destination"
-  fi
-  pushed_digest="$(cat "$work/digest" 2>/dev/null || true)"
-  if [[ "$pushed_digest" != "$digest" ]]; then
-    die "pushed $destination as '$pushed_digest', but the release says $digest"
-  fi
+  copy_archive "$archive" "$destination" "$digest" "$policy" "$work" \
+    "could not push $archive to $destination"
   pushed=$((pushed + 1))
 done
 

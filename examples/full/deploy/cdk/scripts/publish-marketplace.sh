@@ -103,15 +103,8 @@ for line in "${images[@]}"; do
     die "$destination already holds $existing, not this release's $digest: publish a new version"
   fi
   note "copying $archive to $destination"
-  rm -f "$work/digest"
-  if ! skopeo --policy "$policy" copy --all --preserve-digests --retry-times 3 \
-    --digestfile "$work/digest" "oci-archive:$archive" "docker://$destination"; then
-    die "could not copy $archive to $destination (is $SELLER_PREFIX/$name a repository of product $PRODUCT_ID?)"
-  fi
-  pushed_digest="$(cat "$work/digest" 2>/dev/null || true)"
-  if [[ "$pushed_digest" != "$digest" ]]; then
-    die "copied $destination as '$pushed_digest', but the release says $digest"
-  fi
+  copy_archive "$archive" "$destination" "$digest" "$policy" "$work" \
+    "could not copy $archive to $destination (is $SELLER_PREFIX/$name a repository of product $PRODUCT_ID?)"
 done
 
 note "publishing $version of $PRODUCT_ID"
