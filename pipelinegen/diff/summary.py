@@ -145,7 +145,7 @@ def _marketplace(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change]:
 
 def _environments(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change]:
     before, after = _by_name(old, "environments"), _by_name(new, "environments")
-    for name in after.keys() - before.keys():
+    for name in sorted(after.keys() - before.keys()):
         environment = after[name]
         yield Change(
             "medium",
@@ -153,7 +153,7 @@ def _environments(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change]:
             f"environment '{name}' is added (account "
             f"{environment['account']}, cluster {environment['cluster']})",
         )
-    for name in before.keys() - after.keys():
+    for name in sorted(before.keys() - after.keys()):
         if not before[name]["approval"]:  # removals of approved environments are reported above
             yield Change("medium", "environment", f"environment '{name}' is removed")
     common = [name for name in before if name in after]
