@@ -46,10 +46,20 @@ class Context:
     python: Path = PYTHON
     cli: Path = CLI
 
-    def pipelinegen(self, label: str, *args: str, cwd: Path = ROOT, exit_code: int = 0) -> Command:
-        """A pipelinegen command with fixed arguments."""
+    def pipelinegen(
+        self, label: str, *args: str, cwd: Path = ROOT, exit_code: int = 0, cache: bool = True
+    ) -> Command:
+        """A pipelinegen command with fixed arguments; with the run's compile cache, or none."""
         argv = fixed(str(self.cli), *args)
-        return Command(label, argv, cwd, exit_codes=frozenset({exit_code}))
+        return Command(label, argv, cwd, self.environment(cache), frozenset({exit_code}))
+
+    def environment(self, cache: bool = True) -> dict[str, str]:
+        """The environment pipelinegen runs in: the compile cache in the scratch directory (so
+        no run depends on the user's), or turned off."""
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINEGEN_")}
+        if cache:
+            return {**environment, "PIPELINEGEN_CACHE_DIR": str(self.work / "cache")}
+        return {**environment, "PIPELINEGEN_NO_CACHE": "1"}
 
     def floor(self) -> Command:
         """Importing pipelinegen's libraries and doing nothing: the least a run can cost."""
@@ -69,7 +79,7 @@ class Context:
         def argv(run: int) -> list[str]:
             return [str(self.cli), "compile", "--out", str(outputs / f"run-{run}"), str(spec)]
 
-        return Command(label, argv, ROOT)
+        return Command(label, argv, ROOT, self.environment())
 
     def copy_example(self, name: str, as_name: str) -> Path:
         """A copy of an example repository (with its compiled outputs) in the scratch directory."""
@@ -80,7 +90,9 @@ class Context:
 
     def run(self, argv: list[str], cwd: Path) -> str:
         """Set-up work, not timed: run to completion, fail loudly, return stdout."""
-        result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            argv, cwd=cwd, env=self.environment(), capture_output=True, text=True, check=False
+        )
         if result.returncode != 0:
             raise CommandFailed(f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}")
         return result.stdout

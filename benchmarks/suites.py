@@ -30,13 +30,17 @@ GIT = (
 
 
 def startup(context: Context) -> Section:
-    """Bar 1: validate and compile --check on each example, against the import floor."""
+    """Bar 1: validate and compile --check on each example, against the import floor; also
+    compile --check with the compile cache off, for the record."""
     commands = [context.floor()]
+    uncached = []
     for name in EXAMPLES:
         spec = f"examples/{name}/pipeline.yaml"
         commands.append(context.pipelinegen(f"validate {name}", "validate", spec))
         commands.append(context.pipelinegen(f"compile --check {name}", "compile", "--check", spec))
-    timings = measure("start-up", commands, context.plan.runs)
+        label = f"compile --check {name}, no cache"
+        uncached.append(context.pipelinegen(label, "compile", "--check", spec, cache=False))
+    timings = measure("start-up", [*commands, *uncached], context.plan.runs)
     floor = timings[FLOOR]
     section = Section("1. Start-up: each example against the import floor")
     section.lines = [
@@ -44,13 +48,24 @@ def startup(context: Context) -> Section:
         f"libraries and doing nothing. {context.plan.runs} runs per command after a warm-up, "
         "interleaved; the ratio is of medians.",
         "",
+        "`compile --check` runs as users run it, with the compile cache (README, “The compile "
+        "cache”): the warm-up run fills it, as the `compile` before a commit does, and each "
+        "measured run then hashes the generated files and re-checks the paths the spec names, "
+        "without loading the models or the templates. The rows marked “no cache” "
+        "(`PIPELINEGEN_NO_CACHE=1`) validate and render every time, as the first check after "
+        "a spec or pipelinegen changes does; no bar applies to them.",
+        "",
         *table((*TIMING_HEADERS, f"{TIMES} floor"), _rows(timings, floor)),
     ]
     limit = f"≤ {STARTUP_LIMIT}{TIMES} floor"
     section.bars = [
-        at_most(1, f"`{t.label}` {limit}", t.median / floor.median, STARTUP_LIMIT)
-        for t in timings.values()
-        if t.label != FLOOR
+        at_most(
+            1,
+            f"`{command.label}` {limit}",
+            timings[command.label].median / floor.median,
+            STARTUP_LIMIT,
+        )
+        for command in commands[1:]
     ]
     return section
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite golden files (schema, spec reference, catalogue expectations) from the code",
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The compile cache of this test session (also for the commands tests start): it never
+    reads or fills the user's."""
+    directory = tmp_path_factory.mktemp("compile-cache")
+    saved = {
+        k: os.environ.pop(k)
+        for k in ("PIPELINEGEN_CACHE_DIR", "PIPELINEGEN_NO_CACHE")
+        if k in os.environ
+    }
+    os.environ["PIPELINEGEN_CACHE_DIR"] = str(directory)
+    yield directory
+    del os.environ["PIPELINEGEN_CACHE_DIR"]
+    os.environ.update(saved)
 
 
 @pytest.fixture

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from pipelinegen import cache
 from pipelinegen.cli.options import spec_argument
-from pipelinegen.cli.read import read_spec
+from pipelinegen.cli.read import read_spec, read_text
 from pipelinegen.errors import ExitCode
+from pipelinegen.spec.repository import WorkingTree
 
 
 @click.command("compile")
@@ -26,13 +28,23 @@ from pipelinegen.errors import ExitCode
 def command(spec: Path, out: Path | None, check: bool) -> None:
     """Compile SPEC (default: pipeline.yaml) into the GitHub Actions workflows and the files
     they run. A failed compile writes nothing."""
-    from pipelinegen import output  # compile's own cost, as are jinja2 and the templates
+    root = out if out is not None else spec.parent
+    text = read_text(spec)
+    spec_path = _relative(spec, root)
+    cached = cache.entry(spec, root, spec_path, text)
+    tree = WorkingTree(spec.parent)
+    if check and cached is not None and (count := cached.current(root, tree)) is not None:
+        click.echo(f"{count} generated files are current")
+        return
+
+    from pipelinegen import output  # the full way: models, jinja2 and the templates
     from pipelinegen.render import Source, render
 
-    root = out if out is not None else spec.parent
-    validated, text = read_spec(spec)
-    source = Source(path=_relative(spec, root), text=text)
-    files = render(validated, source)
+    recording = cache.Recording(tree)
+    validated, _ = read_spec(spec, text, recording)
+    files = render(validated, Source(path=spec_path, text=text))
+    if cached is not None:
+        cached.store(files, recording.answers)
     if check:
         report = output.stale(root, files)
         for line in report:

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelinegen.errors import UserError
-from pipelinegen.spec.files import WorkingTree
-from pipelinegen.spec.load import load
-from pipelinegen.spec.models import Spec
+from pipelinegen.spec.repository import Repository, WorkingTree
+
+if TYPE_CHECKING:
+    from pipelinegen.spec.models import Spec
 
 
-def read_spec(path: Path) -> tuple[Spec, str]:
-    """Load `path`, checking the paths it names against its own folder (the repository root).
-    Returns the spec and the text it was read from."""
+def read_text(path: Path) -> str:
+    """The spec's text, or a UserError saying why there is none."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{path}: no such file", "create one with 'pipelinegen init'") from None
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot read: {error}") from None
-    return load(text, file=str(path), repository=WorkingTree(path.parent)), text
+
+
+def read_spec(
+    path: Path, text: str | None = None, repository: Repository | None = None
+) -> tuple[Spec, str]:
+    """Load `path` (or `text`, already read from it), checking the paths it names against its
+    own folder, the repository root (or against `repository`). Returns the spec and its text."""
+    from pipelinegen.spec.load import load  # the models: compile's cached path needs none
+
+    text = read_text(path) if text is None else text
+    repository = WorkingTree(path.parent) if repository is None else repository
+    return load(text, file=str(path), repository=repository), text

@@ -10,9 +10,9 @@ from pipelinegen import naming
 from pipelinegen.diff.summary import Change, summarize
 from pipelinegen.errors import Diagnostic, SpecError
 from pipelinegen.render import Source, render
-from pipelinegen.spec.files import Repository
 from pipelinegen.spec.load import load
 from pipelinegen.spec.models import Spec
+from pipelinegen.spec.repository import Repository
 
 
 @dataclass(frozen=True)

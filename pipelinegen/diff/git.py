@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelinegen.errors import UserError
-from pipelinegen.spec.files import Kind
+from pipelinegen.spec.repository import Kind
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Git:
 
 @dataclass(frozen=True)
 class GitTree:
-    """A revision as a `spec.files.Repository`, so path checks run against it."""
+    """A revision as a `spec.repository.Repository`, so path checks run against it."""
 
     git: Git
     commit: str

@@ -7,7 +7,7 @@ from pathlib import Path
 from pipelinegen.diff.compare import Side, load_side
 from pipelinegen.diff.git import Git
 from pipelinegen.errors import UserError
-from pipelinegen.spec.files import WorkingTree
+from pipelinegen.spec.repository import WorkingTree
 
 
 def load_sides(spec: Path, *, base: str | None, head: str | None) -> tuple[Side, Side]:

@@ -101,6 +101,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(data_dir("templates")),
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=jinja2.FileSystemBytecodeCache("/tmp/pgcache"),
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

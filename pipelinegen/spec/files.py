@@ -1,55 +1,20 @@
-"""Checks of the paths a spec names against the repository it lives in.
-
-The repository is behind a small protocol so the same checks run on a working tree (`validate`,
-`compile`) and, later, on a git revision (`diff`), without the spec stage touching the disk itself.
-"""
+"""Checks of the paths a spec names against the repository it lives in (see `repository`)."""
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 from pipelinegen.errors import Diagnostic
 from pipelinegen.spec.models import Image
+from pipelinegen.spec.repository import Kind, Repository
 from pipelinegen.spec.rules import is_file_reference, items, section, usage_instructions_length
 from pipelinegen.spec.types import escapes, is_relative
 from pipelinegen.spec.yaml import Document
 from pipelinegen.spec.yaml import Path as DataPath
 
-Kind = Literal["file", "directory"]
 Wanted = Kind | Literal["chart"]  # a chart is a directory with a Chart.yaml
-
-
-class Repository(Protocol):
-    """Read access to the repository, by repository-relative POSIX path."""
-
-    def kind(self, path: str) -> Kind | None:
-        """'file', 'directory', or None when nothing is there."""
-
-    def read_text(self, path: str) -> str:
-        """The file's text (UTF-8)."""
-
-
-@dataclass(frozen=True)
-class WorkingTree:
-    """A repository checked out at `root`."""
-
-    root: Path
-
-    def kind(self, path: str) -> Kind | None:
-        target = self.root / path
-        try:
-            if target.is_file():
-                return "file"
-            return "directory" if target.is_dir() else None
-        except OSError:  # a name too long for the file system, say: nothing can be there
-            return None
-
-    def read_text(self, path: str) -> str:
-        return (self.root / path).read_text(encoding="utf-8")
 
 
 def check(document: Document, repository: Repository) -> list[Diagnostic]:

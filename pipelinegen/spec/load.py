@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from pipelinegen.errors import Diagnostic, SpecError
 from pipelinegen.spec import files, rules
-from pipelinegen.spec.files import Repository
 from pipelinegen.spec.models import Spec
+from pipelinegen.spec.repository import Repository
 from pipelinegen.spec.yaml import parse
 
 EXTENSION_PREFIX = "x-"  # top-level keys for YAML anchors, as in Docker Compose; ignored

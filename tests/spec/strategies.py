@@ -22,8 +22,8 @@ from pydantic import BaseModel
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from pipelinegen.spec.files import Kind, WorkingTree
 from pipelinegen.spec.models import Spec
+from pipelinegen.spec.repository import Kind, WorkingTree
 from pipelinegen.spec.types import Explain
 
 EXAMPLES = FilePath(__file__).resolve().parents[2] / "examples"

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from pipelinegen.cli import cli
 from pipelinegen.errors import Diagnostic, SpecError
-from pipelinegen.spec.files import WorkingTree
 from pipelinegen.spec.load import load
+from pipelinegen.spec.repository import WorkingTree
 from tests.conftest import ROOT, check_golden
 
 INVALID = ROOT / "tests" / "invalid"

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from pipelinegen.cli import cli
 from pipelinegen.errors import Diagnostic, ExitCode, SpecError
-from pipelinegen.spec.files import Repository, WorkingTree
 from pipelinegen.spec.load import load
 from pipelinegen.spec.models import Spec
+from pipelinegen.spec.repository import Repository, WorkingTree
 from tests.spec import strategies
 
 FILE = "pipeline.yaml"
