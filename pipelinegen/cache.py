@@ -96,12 +96,12 @@ class Entry:
 def entry(spec: Path, root: Path, spec_path: str, text: str) -> Entry | None:
     """The entry for compiling `text` (the spec at `spec`, named `spec_path` in the output) into
     `root`; None when the cache is off."""
-    directory = _directory()
+    directory = location()
     if directory is None:
         return None
-    location = _sha256(f"{spec.resolve()}\0{root.resolve()}")
+    where = _sha256(f"{spec.resolve()}\0{root.resolve()}")
     key = _sha256(f"{generator()}\0{spec_path}\0{text}")
-    return Entry(directory / "compile" / f"{location[:32]}.json", key)
+    return Entry(directory / "compile" / f"{where[:32]}.json", key)
 
 
 @functools.cache
@@ -123,7 +123,8 @@ def generator() -> str:
     return digest.hexdigest()
 
 
-def _directory() -> Path | None:
+def location() -> Path | None:
+    """The cache directory; None when the cache is off."""
     if os.environ.get("PIPELINEGEN_NO_CACHE"):
         return None
     if configured := os.environ.get("PIPELINEGEN_CACHE_DIR"):

@@ -4,17 +4,25 @@ Templates only lay out text. Values go through `yaml` (a scalar or a flow list/m
 that is unambiguous, JSON-quoted otherwise) or `block` (a literal block scalar for scripts), so no
 spec string can change the structure of a generated file. The delimiters are `[[ ]]` and
 `[% %]`, so GitHub's own `${{ }}` expressions stay literal in workflow templates.
+
+Compiled templates are kept in the compile cache's directory (see pipelinegen.cache), keyed by
+each template's source and by this module and jinja2's version (which decide the compiled code).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import pickle
 import re
+from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
+from pipelinegen import cache
 from pipelinegen.resources import data_dir
 
 # A plain (unquoted) scalar is written only where no YAML 1.1 or 1.2 reader (GitHub's included)
@@ -96,12 +104,38 @@ def yaml_block(text: str, indent: int) -> str:
     return f"|{chomp}\n" + "\n".join(pad + line if line else "" for line in lines)
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """jinja2's on-disk cache of compiled templates, where a cache that cannot be read or
+    written only means compiling again."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            Path(self.directory).mkdir(parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    directory = cache.location()
+    if directory is None:
+        return None
+    compiler = hashlib.sha256(jinja2.__version__.encode() + Path(__file__).read_bytes())
+    return _CompiledTemplates(str(directory / "templates" / compiler.hexdigest()[:16]))
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(data_dir("templates")),
+        bytecode_cache=_compiled_templates(),
         undefined=jinja2.StrictUndefined,
-        bytecode_cache=jinja2.FileSystemBytecodeCache("/tmp/pgcache"),
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

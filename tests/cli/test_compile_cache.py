@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from pipelinegen import cache, naming
 from pipelinegen.cli import cli
+from pipelinegen.resources import data_dir
 from tests.conftest import ROOT
 
 Change = Callable[[Path], None]
@@ -37,8 +38,14 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return repo
 
 
-def _edit(path: str, text: str) -> Change:
-    return lambda repo: (repo / path).write_text(text)
+def _edit(path: str, content: str | bytes) -> Change:
+    def change(repo: Path) -> None:
+        if isinstance(content, bytes):
+            (repo / path).write_bytes(content)
+        else:
+            (repo / path).write_text(content)
+
+    return change
 
 
 def _remove(path: str) -> Change:
@@ -92,9 +99,7 @@ CHANGES: dict[str, Change] = {
     "the chart unmade": _remove("deploy/helm/platform/Chart.yaml"),
     "the chart folder made a file": _chart_made_a_file,
     "the usage instructions grown too long": _edit("docs/marketplace-usage.md", "x" * 100_000),
-    "the usage instructions not UTF-8": lambda repo: (
-        ((repo / "docs/marketplace-usage.md").write_bytes(b"\xff\xfe")) and None
-    ),
+    "the usage instructions not UTF-8": _edit("docs/marketplace-usage.md", b"\xff\xfe"),
     "the cache entry damaged": _damage_entries,
     "the cache entry garbage": _garble_entries,
 }
@@ -142,7 +147,7 @@ def test_a_cache_that_cannot_be_written_changes_nothing(
 def test_the_key_covers_pipelinegen_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A changed template (or module, or schema) is another generator: no entry matches."""
     for name in ("templates", "schemas"):
-        shutil.copytree(cache.data_dir(name), tmp_path / name)
+        shutil.copytree(data_dir(name), tmp_path / name)
     monkeypatch.setattr(cache, "data_dir", lambda name: tmp_path / name)
     before = cache.generator.__wrapped__()
     assert cache.generator.__wrapped__() == before

@@ -1,18 +1,24 @@
 """The filters through which every value enters a template: whatever the value, the YAML read
-back is that value, so no spec string can change a generated file's structure."""
+back is that value, so no spec string can change a generated file's structure. And the cache of
+compiled templates, which can only ever save time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jinja2.bccache import bc_magic as BC_MAGIC
 from ruamel.yaml import YAML
 
-from pipelinegen.render.templating import yaml_block, yaml_scalar
+from pipelinegen.render.templating import environment, render, yaml_block, yaml_scalar
 
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=80)
+INIT_VALUES = {"schema": "s.json", "name": "app", "repository": "acme/app"}
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 
 
@@ -88,3 +94,45 @@ def test_block_keeps_scripts_readable() -> None:
 def test_tricky_scalars_read_back(value: str) -> None:
     assert read(f"key: {yaml_scalar(value)}\n") == {"key": value}
     assert read(f"key: {yaml_block(value, 2)}\n") == {"key": value}
+
+
+@pytest.fixture
+def fresh_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """environment() built anew, with its compiled templates under `tmp_path`."""
+    monkeypatch.setenv("PIPELINEGEN_CACHE_DIR", str(tmp_path))
+    environment.cache_clear()
+    yield tmp_path
+    environment.cache_clear()
+
+
+def test_compiled_templates_are_kept_and_reused(
+    fresh_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = render("init/pipeline.yaml.j2", **INIT_VALUES)
+    assert len(list((fresh_environment / "templates").glob("*/__jinja2_*.cache"))) == 1
+    environment.cache_clear()
+
+    def no_compiling(*_: object) -> None:
+        raise AssertionError("the template was compiled again")
+
+    monkeypatch.setattr(jinja2.Environment, "_parse", no_compiling)
+    assert render("init/pipeline.yaml.j2", **INIT_VALUES) == expected
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage", BC_MAGIC + b"garbage"])
+def test_a_damaged_compiled_template_is_compiled_again(
+    fresh_environment: Path, damage: bytes
+) -> None:
+    expected = render("init/pipeline.yaml.j2", **INIT_VALUES)
+    for compiled in (fresh_environment / "templates").glob("*/__jinja2_*.cache"):
+        compiled.write_bytes(damage)
+    environment.cache_clear()
+    assert render("init/pipeline.yaml.j2", **INIT_VALUES) == expected
+
+
+def test_a_cache_that_cannot_be_written_only_means_compiling(
+    fresh_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (fresh_environment / "file").write_text("a file where the cache folder would be\n")
+    monkeypatch.setenv("PIPELINEGEN_CACHE_DIR", str(fresh_environment / "file" / "cache"))
+    assert render("init/pipeline.yaml.j2", **INIT_VALUES).startswith("#")
