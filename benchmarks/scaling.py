@@ -118,7 +118,9 @@ def _description(context: Context, scaled: dict[int, Path]) -> list[str]:
         "",
         "`compile (write)` is `pipelinegen compile --out <new folder>`: every file written, on "
         "every run. `compile --check` runs on the generated repository after one compile in "
-        f"place. {context.plan.runs} runs per command after a warm-up, interleaved. "
+        "place, so it takes the compile cache's short way: it hashes the generated files and "
+        f"re-checks the paths the spec names. {context.plan.runs} runs per command after a "
+        "warm-up, interleaved. "
         "“Above floor” is the median less the import floor's: the work that grows with the spec.",
         "",
     ]

@@ -4,11 +4,12 @@ not validate and render again (it is what pre-commit runs on every commit).
 A compile is a function of the spec's text, its path as the generated files name it, pipelinegen
 itself (code, templates, schema, and the libraries that shape the output), and the answers the
 repository gave to the path checks (is `Dockerfile` a file? what does the usage file hold?).
-Each entry keys on the first three and stores the fourth, with the digest of every generated
-file. `compile --check` with a matching entry asks the repository the same questions, hashes the
-files on disk, and is done. Anything else (no entry, another key, another answer, a file that
-differs) takes the full way, which writes the report: the cache makes `--check` faster, never
-more lenient. Every compile that validates refreshes its entry.
+Each entry keys on the first three and stores the fourth, with the digest of the record of
+generated files (naming.RECORD), which lists every other generated file with its digest.
+`compile --check` with a matching entry asks the repository the same questions, hashes the
+record and the files it lists, and is done. Anything else (no entry, another key, another
+answer, a file that differs) takes the full way, which writes the report: the cache makes
+`--check` faster, never more lenient. Every compile that validates refreshes its entry.
 
 Entries live in $PIPELINEGEN_CACHE_DIR, else $XDG_CACHE_HOME/pipelinegen, else
 ~/.cache/pipelinegen: one small JSON file per spec and output root, replaced atomically.
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelinegen import naming
 from pipelinegen.resources import PACKAGE, data_dir
 from pipelinegen.spec.repository import Kind, Repository
 
@@ -62,27 +64,31 @@ class Entry:
 
     def current(self, root: Path, repository: Repository) -> int | None:
         """The number of generated files, if the entry matches, the repository answers as it
-        did, and every generated file on disk is what the compile produced; else None."""
+        did, and every generated file on disk is what the compile produced; else None.
+
+        The record on disk must be the one the compile produced; then the files it lists, with
+        their digests, are exactly the generated files."""
         stored = _load(self.file)
         if stored is None or stored.get("key") != self.key:
             return None
         try:
-            answers, digests = stored["answers"], stored["files"]
-            if not all(_answers(repository, *answer) for answer in answers):
+            if not all(_answers(repository, *answer) for answer in stored["answers"]):
                 return None
-            for path, digest in digests.items():
+            record = (root / naming.RECORD).read_text(encoding="utf-8")
+            if _sha256(record) != stored["record"]:
+                return None
+            files: dict[str, str] = json.loads(record)["files"]
+            for path, digest in files.items():
                 if _sha256((root / path).read_text(encoding="utf-8")) != digest:
                     return None
-        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
             return None  # a file gone or unreadable, or a damaged entry: the full way tells
-        return len(digests)
+        return len(files) + 1  # and the record
 
     def store(self, files: dict[str, str], answers: list[tuple[str, str, str | None]]) -> None:
-        entry = {
-            "key": self.key,
-            "answers": answers,
-            "files": {path: _sha256(text) for path, text in files.items()},
-        }
+        """Remember the compile that produced `files` (its record among them), having asked
+        the repository `answers`."""
+        entry = {"key": self.key, "answers": answers, "record": _sha256(files[naming.RECORD])}
         temporary = self.file.with_name(f"{self.file.name}.{os.getpid()}.tmp")
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
