@@ -8,7 +8,7 @@ import click
 
 from pipelinegen import cache
 from pipelinegen.cli.options import spec_argument
-from pipelinegen.cli.read import read_spec, read_text
+from pipelinegen.cli.read import read_text
 from pipelinegen.errors import ExitCode
 from pipelinegen.spec.repository import WorkingTree
 
@@ -39,9 +39,10 @@ def command(spec: Path, out: Path | None, check: bool) -> None:
 
     from pipelinegen import output  # the full way: models, jinja2 and the templates
     from pipelinegen.render import Source, render
+    from pipelinegen.spec.load import load
 
     recording = cache.Recording(tree)
-    validated, _ = read_spec(spec, text, recording)
+    validated = load(text, file=str(spec), repository=recording)
     files = render(validated, Source(path=spec_path, text=text))
     if cached is not None:
         cached.store(files, recording.answers)

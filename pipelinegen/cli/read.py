@@ -1,4 +1,4 @@
-"""Reading the spec from disk: the one place the CLI turns a path into a validated Spec."""
+"""Reading the spec from disk, with the messages for a missing or unreadable file."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelinegen.errors import UserError
-from pipelinegen.spec.repository import Repository, WorkingTree
+from pipelinegen.spec.repository import WorkingTree
 
 if TYPE_CHECKING:
     from pipelinegen.spec.models import Spec
@@ -22,13 +22,10 @@ def read_text(path: Path) -> str:
         raise UserError(f"{path}: cannot read: {error}") from None
 
 
-def read_spec(
-    path: Path, text: str | None = None, repository: Repository | None = None
-) -> tuple[Spec, str]:
-    """Load `path` (or `text`, already read from it), checking the paths it names against its
-    own folder, the repository root (or against `repository`). Returns the spec and its text."""
+def read_spec(path: Path) -> tuple[Spec, str]:
+    """Load `path`, checking the paths it names against its own folder (the repository root).
+    Returns the spec and the text it was read from."""
     from pipelinegen.spec.load import load  # the models: compile's cached path needs none
 
-    text = read_text(path) if text is None else text
-    repository = WorkingTree(path.parent) if repository is None else repository
-    return load(text, file=str(path), repository=repository), text
+    text = read_text(path)
+    return load(text, file=str(path), repository=WorkingTree(path.parent)), text

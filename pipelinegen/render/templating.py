@@ -123,6 +123,7 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
 
 
 def _compiled_templates() -> jinja2.BytecodeCache | None:
+    """The cache of compiled templates for this jinja2 and this module; None when off."""
     directory = cache.location()
     if directory is None:
         return None
