@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelinegen import naming
+from pipelinegen import naming, record
 from pipelinegen.resources import PACKAGE, data_dir
 from pipelinegen.spec.repository import Kind, Repository
 
@@ -51,7 +51,7 @@ class Recording:
 
     def read_text(self, path: str) -> str:
         text = self.inner.read_text(path)
-        self.answers.append(("text", path, _sha256(text)))
+        self.answers.append(("text", path, record.digest(text)))
         return text
 
 
@@ -74,12 +74,12 @@ class Entry:
         try:
             if not all(_answers(repository, *answer) for answer in stored["answers"]):
                 return None
-            record = (root / naming.RECORD).read_text(encoding="utf-8")
-            if _sha256(record) != stored["record"]:
+            text = (root / naming.RECORD).read_text(encoding="utf-8")
+            if record.digest(text) != stored["record"]:
                 return None
-            files: dict[str, str] = json.loads(record)["files"]
+            files = record.listed(text)
             for path, digest in files.items():
-                if _sha256((root / path).read_text(encoding="utf-8")) != digest:
+                if record.digest((root / path).read_text(encoding="utf-8")) != digest:
                     return None
         except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
             return None  # a file gone or unreadable, or a damaged entry: the full way tells
@@ -88,7 +88,7 @@ class Entry:
     def store(self, files: dict[str, str], answers: list[tuple[str, str, str | None]]) -> None:
         """Remember the compile that produced `files` (its record among them), having asked
         the repository `answers`."""
-        entry = {"key": self.key, "answers": answers, "record": _sha256(files[naming.RECORD])}
+        entry = {"key": self.key, "answers": answers, "record": record.digest(files[naming.RECORD])}
         temporary = self.file.with_name(f"{self.file.name}.{os.getpid()}.tmp")
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
@@ -105,8 +105,8 @@ def entry(spec: Path, root: Path, spec_path: str, text: str) -> Entry | None:
     directory = location()
     if directory is None:
         return None
-    where = _sha256(f"{spec.resolve()}\0{root.resolve()}")
-    key = _sha256(f"{generator()}\0{spec_path}\0{text}")
+    where = record.digest(f"{spec.resolve()}\0{root.resolve()}")
+    key = record.digest(f"{generator()}\0{spec_path}\0{text}")
     return Entry(directory / "compile" / f"{where[:32]}.json", key)
 
 
@@ -155,9 +155,5 @@ def _answers(repository: Repository, question: str, path: str, answer: str | Non
     if question == "kind":
         return repository.kind(path) == answer
     if question == "text":
-        return _sha256(repository.read_text(path)) == answer
+        return record.digest(repository.read_text(path)) == answer
     return False
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

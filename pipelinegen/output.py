@@ -10,12 +10,10 @@ compile leaves the repository as it was.
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelinegen import naming
+from pipelinegen import naming, record
 from pipelinegen.errors import UserError
 
 DIFF_LINES = 40
@@ -45,7 +43,7 @@ def plan(root: Path, files: dict[str, str]) -> Changes:
             changes.write[path] = text
     for path in sorted(set(owned) - set(files)):
         current = _read(root / path)
-        if current is not None and _sha256(current) != owned[path]:
+        if current is not None and record.digest(current) != owned[path]:
             conflicts.append(path)
         elif current is not None:
             changes.delete.append(path)
@@ -97,13 +95,8 @@ def stale(root: Path, files: dict[str, str]) -> list[str]:
 
 
 def _recorded(root: Path) -> dict[str, str]:
-    """path → sha256 from the last compile's record ({} if there is none, or it is unreadable)."""
-    text = _read(root / naming.RECORD)
-    try:
-        files = json.loads(text)["files"] if text else {}
-    except (ValueError, KeyError, TypeError):
-        return {}
-    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+    """path → digest from the last compile's record ({} if there is none, or it is unreadable)."""
+    return record.listed(_read(root / naming.RECORD))
 
 
 def _read(path: Path) -> str | None:
@@ -113,10 +106,6 @@ def _read(path: Path) -> str | None:
         return None
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"cannot read {path}: {error}") from None
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _diff(path: str, current: str, text: str) -> list[str]:

@@ -7,11 +7,9 @@ writes the result (see pipelinegen.output).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 
-from pipelinegen import naming
+from pipelinegen import naming, record
 from pipelinegen.render.cdk import cdk_app
 from pipelinegen.render.github.ci import ci_workflow
 from pipelinegen.render.github.pr import pr_workflow
@@ -30,7 +28,7 @@ class Source:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        return record.digest(self.text)
 
 
 def render(spec: Spec, source: Source) -> dict[str, str]:
@@ -47,23 +45,10 @@ def render(spec: Spec, source: Source) -> dict[str, str]:
         naming.SCHEMA_COPY: schema_path().read_text(encoding="utf-8"),
     }
     files.update(cdk_app(spec, spec_path=source.path, spec_sha256=source.sha256))
-    files[naming.RECORD] = record(files, source)
+    files[naming.RECORD] = record.compose(
+        files, spec=source.path, spec_sha256=source.sha256, generated_by=GENERATED_BY
+    )
     return dict(sorted(files.items()))
-
-
-def record(files: dict[str, str], source: Source) -> str:
-    """What was generated, with content hashes: a later compile deletes what it no longer
-    generates, and never overwrites what it did not write."""
-    document = {
-        "generated_by": GENERATED_BY,
-        "spec": source.path,
-        "spec_sha256": source.sha256,
-        "files": {
-            path: hashlib.sha256(text.encode("utf-8")).hexdigest()
-            for path, text in sorted(files.items())
-        },
-    }
-    return json.dumps(document, indent=2) + "\n"
 
 
 def _static(name: str) -> str:
