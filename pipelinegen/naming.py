@@ -27,6 +27,7 @@ PACKAGE_SCRIPT = f"{SCRIPTS_DIR}/package-release.py"
 STATE_DIR = ".pipelinegen"
 RECORD = f"{STATE_DIR}/generated.json"
 SCHEMA_COPY = f"{STATE_DIR}/pipeline.schema.json"
+DIAGRAM = f"{STATE_DIR}/pipeline.md"  # the pipeline as a Mermaid diagram
 CDK_APP_DIR = "deploy/cdk"
 CDK_SPEC = f"{CDK_APP_DIR}/pipeline.json"
 INLINE_USAGE = "marketplace-usage.md"  # inline usage instructions, written into the CDK app

@@ -34,3 +34,12 @@ def listed(text: str | None) -> dict[str, str]:
     except (ValueError, KeyError, TypeError):
         return {}
     return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def spec_digest(text: str | None) -> str | None:
+    """The spec sha256 a record's text names (None if there is none, or it is unreadable)."""
+    try:
+        value = json.loads(text)["spec_sha256"] if text else None
+    except (ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None

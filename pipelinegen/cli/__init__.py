@@ -16,7 +16,8 @@ import click
 from pipelinegen import __version__
 from pipelinegen.errors import ExitCode, PipelinegenError, SpecError, UserError
 
-VERBS = ("compile", "diff", "init", "schema", "synth", "validate")  # each pipelinegen.cli.<verb>
+# Each verb is the module pipelinegen.cli.<verb>.
+VERBS = ("compile", "diff", "graph", "init", "schema", "synth", "validate")
 
 
 class _Cli(click.Group):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 
@@ -13,14 +13,15 @@ from pipelinegen.cli.options import spec_argument
 from pipelinegen.errors import ExitCode, UserError
 
 FORMATS = ("text", "markdown", "json")
+RISKS = ("high", "medium", "low")
 
 
 @click.command("diff")
 @spec_argument
 @click.option(
     "--base",
-    help="The revision to compare from. Default: the merge base with the "
-    "default branch when it can be found, else HEAD.",
+    help="The revision to compare from. Default: the merge base of HEAD and the default "
+    "branch (origin's, else the local one); never a guess.",
 )
 @click.option("--head", help="The revision to compare to. Default: the working tree.")
 @click.option(
@@ -37,6 +38,18 @@ FORMATS = ("text", "markdown", "json")
     help="Also synthesize both sides and show CloudFormation and IAM changes.",
 )
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are changes, like git diff.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(RISKS),
+    help="Exit 1 when a change of this risk or higher is found (for CI gates).",
+)
+@click.option(
+    "--fetch/--no-fetch",
+    default=True,
+    show_default=True,
+    help="In a shallow clone, fetch history from origin to find the merge base; with "
+    "--no-fetch, stop and print the git fetch to run instead.",
+)
 def command(
     spec: Path,
     base: str | None,
@@ -44,18 +57,26 @@ def command(
     output_format: str,
     synth: bool,
     exit_code: bool,
+    fail_on: str | None,
+    fetch: bool,
 ) -> None:
-    """Compare the pipeline SPEC (default: pipeline.yaml) compiles to at two revisions.
+    """Compare what the pipeline SPEC (default: pipeline.yaml) compiles to at two revisions,
+    and the generated files committed at the head with what its spec compiles to.
 
     Both sides compile in memory from git; nothing is written. Exits 1 when the head side is
-    invalid (or, with --exit-code, when anything changed).
+    invalid, when there is no merge base to compare with, with --fail-on when a change of
+    that risk or higher is found, or with --exit-code when anything changed.
     """
     from pipelinegen.diff import report
     from pipelinegen.diff.compare import compare
+    from pipelinegen.diff.rules import Risk
     from pipelinegen.diff.sides import load_sides
 
-    base_side, head_side = load_sides(spec, base=base, head=head)
-    comparison = compare(base_side, head_side)
+    def say(message: str) -> None:
+        click.echo(f"pipelinegen diff: {message}", err=True)
+
+    base_side, head_side, committed = load_sides(spec, base=base, head=head, fetch=fetch, say=say)
+    comparison = compare(base_side, head_side, committed)
     cloudformation = _synth_diff(base_side.files, head_side.files) if synth else None
     if output_format == "json":
         click.echo(json.dumps(report.as_dict(comparison, cloudformation), indent=2))
@@ -64,7 +85,13 @@ def command(
     else:
         click.echo(report.text(comparison, cloudformation), nl=False)
     cloudformation_changed = cloudformation is not None and not cloudformation.empty
-    if head_side.diagnostics or (exit_code and (comparison.changed or cloudformation_changed)):
+    risk = next((r for r in get_args(Risk) if r == fail_on), None)
+    failed = risk is not None and bool(comparison.at_least(risk))
+    if (
+        head_side.diagnostics
+        or failed
+        or (exit_code and (comparison.changed or cloudformation_changed))
+    ):
         raise click.exceptions.Exit(ExitCode.FAILURE)
 
 

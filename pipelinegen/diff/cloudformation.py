@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any, Literal, TypeAlias
 
+from pipelinegen import markdown
+
 Templates: TypeAlias = Mapping[str, Mapping[str, Any]]
 """Stack name -> template JSON, as in a cloud assembly's `<stack>.template.json` files."""
 
@@ -728,21 +730,15 @@ def _row(cells: Sequence[str]) -> str:
 
 
 def _cell(text: str) -> str:
-    """Plain table cell text: a `|` would end the cell and a newline the row."""
-    return text.replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
+    """Plain table cell text, escaped (pipelinegen.markdown): no `|`, HTML or link gets out;
+    a line break is `<br>` (a cell is one line)."""
+    return "<br>".join(markdown.escape(line) for line in text.splitlines())
 
 
 def _code(text: str) -> str:
     """Values as code spans, so `*` in an action or ARN is not read as emphasis; one span per
     line (a code span cannot hold a line break), `|` escaped (GitHub unescapes it in spans)."""
-    return "<br>".join(_code_span(line) for line in text.splitlines() if line)
-
-
-def _code_span(text: str) -> str:
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
+    return "<br>".join(markdown.code(line, in_table=True) for line in text.splitlines() if line)
 
 
 def as_json(diff: CloudFormationDiff) -> dict[str, Any]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
 
-from pipelinegen import naming
-from pipelinegen.diff.summary import Change, summarize
+from pipelinegen.diff.generated import Committed, Drift, FileChange, drift, file_changes
+from pipelinegen.diff.rules import RISK_ORDER, Change, Delta, Risk, View, summarize
 from pipelinegen.errors import Diagnostic, SpecError
 from pipelinegen.render import Source, render
 from pipelinegen.spec.load import load
@@ -27,24 +25,20 @@ class Side:
 
 
 @dataclass(frozen=True)
-class FileChange:
-    path: str
-    status: Literal["added", "removed", "modified"]
-    diff: str
-    added: int
-    removed: int
-
-
-@dataclass(frozen=True)
 class Comparison:
     base: Side
     head: Side
     changes: tuple[Change, ...]
     files: tuple[FileChange, ...]
+    drift: Drift = field(default_factory=Drift)
 
     @property
     def changed(self) -> bool:
         return bool(self.changes or self.files)
+
+    def at_least(self, risk: Risk) -> list[Change]:
+        """The changes of `risk` or higher."""
+        return [c for c in self.changes if RISK_ORDER[c.risk] <= RISK_ORDER[risk]]
 
 
 def load_side(
@@ -61,35 +55,14 @@ def load_side(
     return Side(label, True, spec, render(spec, Source(spec_path, text)), ())
 
 
-def compare(base: Side, head: Side) -> Comparison:
+def compare(base: Side, head: Side, committed: Committed | None = None) -> Comparison:
     """An invalid side has no meaning to compare: its diagnostics are the report. A missing
-    side (a new adoption, or a removed spec) compares as empty, so everything is added."""
+    side (a new adoption, or a removed spec) compares as empty, so everything is added. With
+    `committed`, the head revision's generated files are compared with the head's compile."""
+    found = drift(head.files, committed) if committed is not None and head.spec else Drift()
     valid = all(side.spec is not None or not side.present for side in (base, head))
-    changes = summarize(base.spec, head.spec) if valid else []
-    return Comparison(base, head, tuple(changes), tuple(_file_changes(base.files, head.files)))
-
-
-def _file_changes(before: dict[str, str], after: dict[str, str]) -> list[FileChange]:
-    """Per generated file, a unified diff. The record of generated files is bookkeeping and
-    changes with every spec edit, so it is left out."""
-    changes = []
-    for path in sorted((before.keys() | after.keys()) - {naming.RECORD}):
-        old, new = before.get(path), after.get(path)
-        if old == new:
-            continue
-        lines = list(
-            difflib.unified_diff(
-                (old or "").splitlines(),
-                (new or "").splitlines(),
-                f"a/{path}",
-                f"b/{path}",
-                lineterm="",
-            )
-        )
-        added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
-        removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
-        status: Literal["added", "removed", "modified"] = (
-            "added" if old is None else "removed" if new is None else "modified"
-        )
-        changes.append(FileChange(path, status, "\n".join(lines), added, removed))
-    return changes
+    delta = Delta(View.of(base.spec), View.of(head.spec), found)
+    changes = summarize(delta) if valid else summarize(Delta(View.of(None), View.of(None), found))
+    return Comparison(
+        base, head, tuple(changes), tuple(file_changes(base.files, head.files)), found
+    )

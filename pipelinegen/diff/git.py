@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +38,54 @@ class Git:
         result = _git(self.root, "merge-base", a, b, check=False)
         return result.stdout.strip() or None
 
+    def tracked(self, folder: Path) -> list[str]:
+        """The files git tracks under `folder`, relative to it."""
+        listing = _git(folder, "ls-files", "-z", "--", ".").stdout
+        return [path for path in listing.split("\0") if path]
+
+    def shallow(self) -> bool:
+        """Whether this is a shallow clone (`git clone --depth`, GitHub's default checkout)."""
+        result = _git(self.root, "rev-parse", "--is-shallow-repository", check=False)
+        return result.stdout.strip() == "true"
+
+    def has_remote(self, name: str) -> bool:
+        return name in _git(self.root, "remote", check=False).stdout.split()
+
+    def fetch(self, *args: str) -> bool:
+        """`git fetch --no-tags ARGS`, never prompting for credentials; whether it worked."""
+        result = _git(self.root, "fetch", "--quiet", "--no-tags", *args, check=False, network=True)
+        return result.returncode == 0
+
+    def read_many(self, commit: str, paths: Iterable[str]) -> dict[str, bytes | None]:
+        """Each path's bytes at `commit` (None where there is none), in one `git cat-file`."""
+        wanted = list(paths)
+        if not wanted:
+            return {}
+        request = "".join(f"{commit}:{path}\n" for path in wanted).encode()
+        try:
+            output = subprocess.run(
+                ["git", "cat-file", "--batch"],
+                cwd=self.root,
+                input=request,
+                capture_output=True,
+                check=True,
+            ).stdout
+        except (OSError, subprocess.CalledProcessError) as error:
+            raise UserError(f"cannot read files at {commit[:12]}: {error}") from None
+        found: dict[str, bytes | None] = {}
+        offset = 0
+        for path in wanted:
+            end = output.index(b"\n", offset)
+            header = output[offset:end].split()
+            offset = end + 1
+            if len(header) != 3 or header[1] != b"blob":
+                found[path] = None
+                continue
+            size = int(header[2])
+            found[path] = output[offset : offset + size]
+            offset += size + 1  # the content, then a newline
+        return found
+
     def show(self, commit: str, path: str) -> str | None:
         """The file's text at `commit`, or None when it does not exist there."""
         result = _git(self.root, "show", f"{commit}:{path}", check=False)
@@ -44,9 +94,11 @@ class Git:
     def tree(self, commit: str, *, under: str = ".") -> GitTree:
         """The revision's files, seen from folder `under` (a spec's paths are relative to its
         folder)."""
-        listing = _git(self.root, "ls-tree", "-r", "-z", "--name-only", commit).stdout
-        files = frozenset(filter(None, listing.split("\0")))
-        return GitTree(self, commit, "" if under == "." else f"{under}/", files)
+        listing = _git(self.root, "ls-tree", "-r", "-z", commit).stdout
+        entries = [entry.split("\t", 1) for entry in listing.split("\0") if "\t" in entry]
+        files = frozenset(path for _, path in entries)
+        links = frozenset(path for meta, path in entries if meta.startswith("120000 "))
+        return GitTree(self, commit, "" if under == "." else f"{under}/", files, links)
 
 
 @dataclass(frozen=True)
@@ -57,6 +109,7 @@ class GitTree:
     commit: str
     prefix: str
     files: frozenset[str]
+    links: frozenset[str]  # symbolic links (mode 120000): their text is where they point
     directories: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -74,11 +127,27 @@ class GitTree:
         return self.git.show(self.commit, posixpath.normpath(self.prefix + path)) or ""
 
 
-def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+FETCH_TIMEOUT = 300  # seconds for one `git fetch`
+
+
+def _git(
+    cwd: Path, *args: str, check: bool = True, network: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run git; `network` calls never prompt (GIT_TERMINAL_PROMPT=0) and time out."""
+    environment = {**os.environ, "GIT_TERMINAL_PROMPT": "0"} if network else None
     try:
         result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            errors="surrogateescape",  # a hostile checkout may name files in any bytes
+            check=False,
+            env=environment,
+            timeout=FETCH_TIMEOUT if network else None,
         )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(["git", *args], 1, "", "timed out")
     except OSError as error:
         raise UserError(f"cannot run git: {error}", "diff needs git on PATH") from None
     if check and result.returncode != 0:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pipelinegen import naming, record
 from pipelinegen.render.cdk import cdk_app
+from pipelinegen.render.diagram import diagram_document
 from pipelinegen.render.github.ci import ci_workflow
 from pipelinegen.render.github.pr import pr_workflow
 from pipelinegen.render.github.release import release_plan, release_workflow
@@ -43,6 +44,7 @@ def render(spec: Spec, source: Source) -> dict[str, str]:
         ),
         naming.PACKAGE_SCRIPT: with_header(_static("scripts/package-release.py"), source.path),
         naming.SCHEMA_COPY: schema_path().read_text(encoding="utf-8"),
+        naming.DIAGRAM: diagram_document(spec, spec_path=source.path),
     }
     files.update(cdk_app(spec, spec_path=source.path, spec_sha256=source.sha256))
     files[naming.RECORD] = record.compose(

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from pipelinegen.cli import cli
 from pipelinegen.diff import report
-from pipelinegen.diff.compare import Comparison, FileChange, Side
+from pipelinegen.diff.compare import Comparison, Side
+from pipelinegen.diff.generated import FileChange
 from tests.conftest import ROOT
 
 
@@ -43,7 +44,15 @@ def edit(repo: Path, old: str, new: str) -> None:
     spec.write_text(text.replace(old, new, 1))
 
 
-def diff(repo: Path, *args: str) -> tuple[int, str]:
+def recompile(repo: Path) -> None:
+    """Compile the working tree's spec, as its author would before committing (an invalid spec
+    compiles to nothing)."""
+    CliRunner().invoke(cli, ["compile", str(repo / "pipeline.yaml")])
+
+
+def diff(repo: Path, *args: str, compiled: bool = True) -> tuple[int, str]:
+    if compiled:
+        recompile(repo)
     result = CliRunner().invoke(cli, ["diff", str(repo / "pipeline.yaml"), *args])
     assert "Traceback" not in result.output, result.output
     return result.exit_code, result.stdout
@@ -71,12 +80,14 @@ def test_removed_approval_is_flagged_first(repo: Path) -> None:
     assert found[0] == {
         "risk": "high",
         "topic": "approval",
+        "rule": "approval-removed",
         "message": "environment 'prod' no longer waits for a manual approval before deploying",
     }
     assert {
         "risk": "low",
         "topic": "check",
-        "message": "check 'secrets': timeout_minutes changes",
+        "rule": "check-changed",
+        "message": "check 'secrets': 'timeout_minutes' changes",
     } in found
 
 
@@ -86,6 +97,7 @@ def test_new_release_tag_pattern_is_a_trust_change(repo: Path) -> None:
         {
             "risk": "high",
             "topic": "trust",
+            "rule": "release-tags-added",
             "message": "tags matching 'hotfix-*' now start releases and may assume the upload role",
         }
     ]
@@ -102,12 +114,14 @@ def test_environment_in_a_new_account(repo: Path) -> None:
         {
             "risk": "high",
             "topic": "trust",
-            "message": "AWS account 444444444444 is newly trusted (environment 'qa')",
+            "rule": "account-trusted",
+            "message": "AWS account '444444444444' is newly trusted (environment 'qa')",
         },
         {
             "risk": "medium",
             "topic": "environment",
-            "message": "environment 'qa' is added (account 444444444444, cluster acme-qa)",
+            "rule": "environment-added",
+            "message": "environment 'qa' is added (account '444444444444', cluster 'acme-qa')",
         },
     ]
     code, out = diff(repo, "--exit-code")
@@ -140,7 +154,8 @@ def test_new_adoption_shows_everything_added(repo: Path) -> None:
     assert {
         "risk": "high",
         "topic": "marketplace",
-        "message": "AWS Marketplace publishing is turned on (product prod-abcdefghijklm)",
+        "rule": "marketplace-on",
+        "message": "AWS Marketplace publishing is turned on (product 'prod-abcdefghijklm')",
     } in result["changes"]
     assert {f["status"] for f in result["files"]} == {"added"}
 
@@ -179,12 +194,12 @@ def test_markdown_for_a_risky_change(repo: Path) -> None:
     edit(repo, "    approval: true\n", "")
     code, out = diff(repo, "--format", "markdown")
     assert code == 0
-    assert out.startswith("### ⚠️ pipelinegen: 1 high-risk change needs a careful review\n")
+    assert out.startswith("### ⚠️ pipelinegen: 2 high-risk changes need a careful review\n")
     assert (
-        "| 🔴 high | approval | environment 'prod' no longer waits for a manual approval "
+        "| 🔴 high | approval | environment `prod` no longer waits for a manual approval "
         "before deploying |" in out
     )
-    assert "<details><summary>Generated files: 2 changed</summary>" in out  # + spec sha256
+    assert "<details><summary>Generated files: 3 changed</summary>" in out  # + sha256, diagram
 
 
 def test_synth_shows_the_new_stack_and_the_iam_that_trusts_it(repo: Path) -> None:
@@ -222,5 +237,10 @@ def test_environment_removed(repo: Path) -> None:
         "",
     )
     assert changes(repo) == [
-        {"risk": "medium", "topic": "environment", "message": "environment 'dev' is removed"}
+        {
+            "risk": "medium",
+            "topic": "environment",
+            "rule": "environment-removed",
+            "message": "environment 'dev' is removed",
+        }
     ]

@@ -1,0 +1,597 @@
+"""What a change means, and how risky it is: one table of rules (RULES), each with a test.
+
+**high** is for what lets something reach an environment, an AWS account or AWS Marketplace with
+fewer approvals before it than before, or widens who may start a release: an approval removed,
+approvals reordered so a stage runs before them, an environment retargeted to another
+environment's cluster or account, Marketplace publishing moved ahead of an approval, a new
+trusted account, tag pattern or repository, and committed generated files that are not what the
+spec compiles to (what runs is what is committed). The approvals before each stage come from
+pipelinegen.graph.flow, the same model the diagram draws. **medium** changes what is deployed or
+where without reaching past an approval; **low** changes how CI builds and checks.
+
+A rule is a row: an id (stable, in the JSON output), its risk and topic, one line on what it
+catches (the README's table is generated from it), and a function from both sides to messages.
+Messages keep the values apart from the wording (`Message`), so every report can quote them in
+its own way (Markdown puts them in code spans, which nothing inside can leave).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pipelinegen.diff.generated import Drift
+from pipelinegen.graph.flow import Flow, flow
+from pipelinegen.render.cdk import resolved
+from pipelinegen.spec.models import CommandCheck, Spec
+
+Risk = Literal["high", "medium", "low"]
+RISK_ORDER: dict[Risk, int] = {"high": 0, "medium": 1, "low": 2}
+Topic = Literal[
+    "generated", "approval", "trust", "marketplace", "environment", "image", "check", "setting"
+]
+
+
+@dataclass(frozen=True)
+class Message:
+    """Wording with `{}` where each value goes; the values stay raw until a report quotes them."""
+
+    template: str
+    values: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return self.template.format(*(f"'{value}'" for value in self.values))
+
+
+def say(template: str, *values: object) -> Message:
+    return Message(template, tuple(map(str, values)))
+
+
+@dataclass(frozen=True)
+class Change:
+    risk: Risk
+    topic: Topic
+    rule: str
+    said: Message
+
+    @property
+    def message(self) -> str:
+        return self.said.text
+
+
+@dataclass(frozen=True)
+class View:
+    """One side: the spec (None when missing or invalid), its flow, and the spec resolved as
+    the stacks read it (pipeline.json), plus what only CI sees."""
+
+    spec: Spec | None
+    flow: Flow | None
+    resolved: dict[str, Any] = field(hash=False)
+
+    @classmethod
+    def of(cls, spec: Spec | None) -> View:
+        if spec is None:
+            return cls(None, None, {})
+        view = resolved(spec, spec_sha256="")
+        view["images"] = {image.name: image.model_dump(mode="json") for image in spec.images}
+        view["checks"] = {check.name: check.model_dump(mode="json") for check in spec.checks}
+        view["check_kinds"] = {
+            check.name: "command" if isinstance(check, CommandCheck) else check.preset
+            for check in spec.checks
+        }
+        view["runner"] = spec.github.runner
+        view["default_branch"] = spec.github.default_branch
+        view["chart"] = spec.helm.chart
+        return cls(spec, flow(spec), view)
+
+    def environments(self) -> dict[str, dict[str, Any]]:
+        return {e["name"]: e for e in self.resolved.get("environments", [])}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.resolved.get(key, default)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What a rule looks at: both sides, and the head revision's drift from its compile."""
+
+    old: View
+    new: View
+    drift: Drift = field(default_factory=Drift)
+
+    @property
+    def both(self) -> bool:
+        return self.old.spec is not None and self.new.spec is not None
+
+
+Finder = Callable[[Delta], Iterable[Message]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    risk: Risk
+    topic: Topic
+    catches: str  # one line for the README's table
+    find: Finder
+
+
+def summarize(delta: Delta) -> list[Change]:
+    """Every change from old to new (either may be missing), riskiest first, in table order."""
+    changes = [
+        Change(rule.risk, rule.topic, rule.id, message)
+        for rule in RULES
+        for message in rule.find(delta)
+    ]
+    return sorted(changes, key=lambda change: RISK_ORDER[change.risk])
+
+
+# --- generated files ----------------------------------------------------------------------------
+
+
+def _hand_edited(delta: Delta) -> Iterator[Message]:
+    edited = [change.path for change in delta.drift.edited]
+    if edited and delta.drift.recompile:
+        yield say(
+            "the committed generated files were compiled from another version of the spec, or "
+            "edited by hand: not what the spec compiles to (run pipelinegen compile): {}",
+            ", ".join(edited),
+        )
+        return
+    for path in edited:
+        yield say("{} is edited by hand: not what the spec compiles to", path)
+
+
+def _missing(delta: Delta) -> Iterator[Message]:
+    for path in delta.drift.missing:
+        yield say("{} is missing: the spec compiles to it (run pipelinegen compile)", path)
+
+
+def _unread(delta: Delta) -> Iterator[Message]:
+    for path in delta.drift.unread:
+        yield say(
+            "{} is a symbolic link or not UTF-8 text: not what the spec compiles to (not read)",
+            path,
+        )
+
+
+def _foreign(delta: Delta) -> Iterator[Message]:
+    for path in delta.drift.extra:
+        yield say(
+            "{} is not generated by pipelinegen, but sits among what it generates "
+            "(it runs in CI or ships in the release)",
+            path,
+        )
+
+
+# --- approvals: what a release passes before each stage -----------------------------------------
+
+
+def _approvals(gates: tuple[str, ...]) -> str:
+    return ", ".join(gates) if gates else "none"
+
+
+def _approval_removed(delta: Delta) -> Iterator[Message]:
+    old, new = delta.old.environments(), delta.new.environments()
+    for name, environment in old.items():
+        if environment["approval"] and name in new and not new[name]["approval"]:
+            yield say("environment {} no longer waits for a manual approval before deploying", name)
+
+
+def _fewer_approvals_before(delta: Delta) -> Iterator[Message]:
+    """Approvals removed or moved so an environment runs after fewer of them (its own approval
+    is _approval_removed's)."""
+    if not (delta.old.flow and delta.new.flow):
+        return
+    for deploy in delta.new.flow.deploys:
+        before = delta.old.flow.deploy(deploy.environment)
+        if before is None:
+            continue
+        old_gates = tuple(g for g in before.gates if g != deploy.environment)
+        new_gates = tuple(g for g in deploy.gates if g != deploy.environment)
+        if len(new_gates) < len(old_gates):
+            yield say(
+                "environment {} now deploys after fewer approvals: {} (before: {})",
+                deploy.environment,
+                _approvals(new_gates),
+                _approvals(old_gates),
+            )
+
+
+def _retargeted_past_approvals(delta: Delta) -> Iterator[Message]:
+    """An environment pointed at a cluster (or account) that other environments reached only
+    after more approvals: what it deploys now lands there with fewer."""
+    if not (delta.old.flow and delta.new.flow):
+        return
+    old = delta.old.flow
+    for deploy in delta.new.flow.deploys:
+        before = old.deploy(deploy.environment)
+        target = deploy.target
+        if before is not None and before.target == target:
+            continue
+        reached = old.gates_to(target)
+        if reached is not None and len(deploy.gates) < len(reached):
+            yield say(
+                "environment {} now deploys to cluster {} (account {}, {}), which releases "
+                "reached only after approvals {}; now after {}",
+                deploy.environment,
+                target.cluster,
+                target.account,
+                target.region,
+                _approvals(reached),
+                _approvals(deploy.gates),
+            )
+            continue
+        if before is not None and before.target.account == target.account:
+            continue
+        reached = old.gates_to_account(target.account)
+        if reached is not None and len(deploy.gates) < len(reached):
+            yield say(
+                "environment {} now deploys into account {}, which releases reached only after "
+                "approvals {}; now after {}",
+                deploy.environment,
+                target.account,
+                _approvals(reached),
+                _approvals(deploy.gates),
+            )
+
+
+def _marketplace_ahead(delta: Delta) -> Iterator[Message]:
+    old = delta.old.flow.marketplace if delta.old.flow else None
+    new = delta.new.flow.marketplace if delta.new.flow else None
+    if old and new and len(new.gates) < len(old.gates):
+        yield say(
+            "AWS Marketplace publishing now runs after {} (approvals: {}); before, after {} "
+            "(approvals: {})",
+            new.after,
+            _approvals(new.gates),
+            old.after,
+            _approvals(old.gates),
+        )
+
+
+def _approval_added(delta: Delta) -> Iterator[Message]:
+    old, new = delta.old.environments(), delta.new.environments()
+    for name, environment in new.items():
+        if environment["approval"] and name in old and not old[name]["approval"]:
+            yield say("environment {} now waits for a manual approval", name)
+
+
+# --- trust --------------------------------------------------------------------------------------
+
+
+def _accounts(view: View) -> dict[str, str | None]:
+    """Account → the first environment that uses it (None: the tooling account)."""
+    found: dict[str, str | None] = {}
+    if view.get("account"):
+        found[view.get("account")] = None
+    for environment in view.get("environments", []):
+        found.setdefault(environment["account"], environment["name"])
+    return found
+
+
+def _new_accounts(delta: Delta) -> Iterator[Message]:
+    before, after = _accounts(delta.old), _accounts(delta.new)
+    for account in sorted(set(after) - set(before)):
+        environment = after[account]
+        if environment is None:
+            yield say("AWS account {} is newly trusted (the tooling account)", account)
+        else:
+            yield say("AWS account {} is newly trusted (environment {})", account, environment)
+
+
+def _new_regions(delta: Delta) -> Iterator[Message]:
+    seen = {e["region"] for e in delta.old.get("environments", [])} | {delta.old.get("region")}
+    for environment in delta.new.get("environments", []):
+        if environment["region"] not in seen:
+            yield say(
+                "region {} is newly used (environment {})",
+                environment["region"],
+                environment["name"],
+            )
+            seen.add(environment["region"])
+
+
+def _tags(view: View) -> list[str]:
+    return list(view.get("github", {}).get("release_tags", []))
+
+
+def _tags_added(delta: Delta) -> Iterator[Message]:
+    before = _tags(delta.old)
+    for pattern in _tags(delta.new):
+        if pattern not in before:
+            yield say("tags matching {} now start releases and may assume the upload role", pattern)
+
+
+def _tags_removed(delta: Delta) -> Iterator[Message]:
+    after = _tags(delta.new)
+    if delta.both:
+        for pattern in _tags(delta.old):
+            if pattern not in after:
+                yield say("tags matching {} no longer start releases", pattern)
+
+
+def _github_changed(key: str, what: str) -> Finder:
+    def find(delta: Delta) -> Iterator[Message]:
+        before, after = delta.old.get("github", {}), delta.new.get("github", {})
+        if delta.both and before.get(key) != after.get(key):
+            yield say(f"the trusted {what} changes from {{}} to {{}}", before[key], after[key])
+
+    return find
+
+
+# --- Marketplace --------------------------------------------------------------------------------
+
+
+def _marketplace_on(delta: Delta) -> Iterator[Message]:
+    before, after = delta.old.get("marketplace"), delta.new.get("marketplace")
+    if after and not before:
+        yield say("AWS Marketplace publishing is turned on (product {})", after["product_id"])
+
+
+def _marketplace_off(delta: Delta) -> Iterator[Message]:
+    if delta.old.get("marketplace") and not delta.new.get("marketplace"):
+        yield say("AWS Marketplace publishing is turned off")
+
+
+def _marketplace_product(delta: Delta) -> Iterator[Message]:
+    before, after = delta.old.get("marketplace"), delta.new.get("marketplace")
+    if before and after and before["product_id"] != after["product_id"]:
+        yield say(
+            "AWS Marketplace publishing moves to another product: {} to {}",
+            before["product_id"],
+            after["product_id"],
+        )
+
+
+def _marketplace_settings(delta: Delta) -> Iterator[Message]:
+    before, after = delta.old.get("marketplace"), delta.new.get("marketplace")
+    if before and after:
+        changed = sorted(k for k in after if k != "product_id" and before.get(k) != after.get(k))
+        if changed:
+            yield say("Marketplace settings change: {}", ", ".join(changed))
+
+
+def _marketplace_moved(delta: Delta) -> Iterator[Message]:
+    old = delta.old.flow.marketplace if delta.old.flow else None
+    new = delta.new.flow.marketplace if delta.new.flow else None
+    if old and new and old.after != new.after and len(new.gates) >= len(old.gates):
+        yield say(
+            "AWS Marketplace publishing moves from after {} to after {}", old.after, new.after
+        )
+
+
+# --- environments -------------------------------------------------------------------------------
+
+
+def _environments_added(delta: Delta) -> Iterator[Message]:
+    before, after = delta.old.environments(), delta.new.environments()
+    for name in sorted(after.keys() - before.keys()):
+        environment = after[name]
+        yield say(
+            "environment {} is added (account {}, cluster {})",
+            name,
+            environment["account"],
+            environment["cluster"],
+        )
+
+
+def _environments_removed(delta: Delta) -> Iterator[Message]:
+    before, after = delta.old.environments(), delta.new.environments()
+    for name in sorted(before.keys() - after.keys()):
+        if before[name]["approval"]:
+            yield say("environment {}, which required a manual approval, is removed", name)
+        else:
+            yield say("environment {} is removed", name)
+
+
+def _environments_reordered(delta: Delta) -> Iterator[Message]:
+    before, after = delta.old.environments(), delta.new.environments()
+    common = [name for name in before if name in after]
+    order = [name for name in after if name in before]
+    if common != order:
+        yield say("environments are reordered: {}", " → ".join(order))
+
+
+_TARGET_KEYS = ("account", "region", "cluster", "namespace")
+
+
+def _environments_retargeted(delta: Delta) -> Iterator[Message]:
+    before, after = delta.old.environments(), delta.new.environments()
+    for name in before.keys() & after.keys():
+        keys = [k for k in _TARGET_KEYS if before[name][k] != after[name][k]]
+        if keys:
+            wording = ", ".join(f"{key} {{}} → {{}}" for key in keys)
+            values = [v for k in keys for v in (before[name][k], after[name][k])]
+            yield say(f"environment {{}} moves: {wording}", name, *values)
+
+
+def _environment_values(delta: Delta) -> Iterator[Message]:
+    before, after = delta.old.environments(), delta.new.environments()
+    for name in sorted(before.keys() & after.keys()):
+        if before[name]["values"] != after[name]["values"]:
+            yield say(
+                "environment {}: Helm values files change from {} to {}",
+                name,
+                _show(before[name]["values"]),
+                _show(after[name]["values"]),
+            )
+
+
+# --- images and checks --------------------------------------------------------------------------
+
+
+def _images(view: View) -> dict[str, dict[str, Any]]:
+    return dict(view.get("images", {}))
+
+
+def _images_added(delta: Delta) -> Iterator[Message]:
+    before, after = _images(delta.old), _images(delta.new)
+    for name in sorted(after.keys() - before.keys()):
+        platforms = ", ".join(after[name]["platforms"])  # values of a Literal: our wording
+        yield say(f"image {{}} is added ({platforms})", name)
+
+
+def _images_removed(delta: Delta) -> Iterator[Message]:
+    before, after = _images(delta.old), _images(delta.new)
+    for name in sorted(before.keys() - after.keys()):
+        yield say("image {} is removed", name)
+
+
+def _image_changes(*, platforms: bool) -> Finder:
+    def find(delta: Delta) -> Iterator[Message]:
+        before, after = _images(delta.old), _images(delta.new)
+        for name in sorted(before.keys() & after.keys()):
+            for key in sorted(after[name]):
+                if (key == "platforms") == platforms and before[name][key] != after[name][key]:
+                    yield say(
+                        f"image {{}}: {key} changes from {{}} to {{}}",
+                        name,
+                        _show(before[name][key]),
+                        _show(after[name][key]),
+                    )
+
+    return find
+
+
+def _checks(view: View) -> dict[str, dict[str, Any]]:
+    return dict(view.get("checks", {}))
+
+
+def _kind(delta: Delta, name: str) -> str:
+    """'command', or the preset's name (a Literal: our wording, safe in a template)."""
+    return str({**delta.old.get("check_kinds", {}), **delta.new.get("check_kinds", {})}[name])
+
+
+def _checks_removed(delta: Delta) -> Iterator[Message]:
+    before, after = _checks(delta.old), _checks(delta.new)
+    for name in sorted(before.keys() - after.keys()):
+        yield say(
+            f"check {{}} ({_kind(delta, name)}) is removed: a required status check in branch "
+            "protection would never report",
+            name,
+        )
+
+
+def _checks_added(delta: Delta) -> Iterator[Message]:
+    before, after = _checks(delta.old), _checks(delta.new)
+    for name in sorted(after.keys() - before.keys()):
+        yield say(f"check {{}} ({_kind(delta, name)}) is added", name)
+
+
+def _checks_changed(delta: Delta) -> Iterator[Message]:
+    before, after = _checks(delta.old), _checks(delta.new)
+    for name in sorted(before.keys() & after.keys()):
+        changed = sorted(k for k in after[name] if before[name].get(k) != after[name][k])
+        if changed:
+            yield say("check {}: {} changes", name, ", ".join(changed))
+
+
+# --- pipeline-wide settings ---------------------------------------------------------------------
+
+
+def _setting(key: str, what: str) -> Finder:
+    """A pipeline-wide value, as resolved: a changed default shows as the value it changes."""
+
+    def find(delta: Delta) -> Iterator[Message]:
+        before, after = delta.old.get(key), delta.new.get(key)
+        if delta.both and before != after:
+            yield say(f"{what} changes from {{}} to {{}}", _show(before), _show(after))
+
+    return find
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items() if v is not None) or "{}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+RULES: tuple[Rule, ...] = (
+    # generated files: what runs is what is committed
+    Rule("hand-edited", "high", "generated",
+         "a committed generated file is not what the spec compiles to", _hand_edited),
+    Rule("generated-missing", "high", "generated",
+         "a file the spec compiles to is not committed", _missing),
+    Rule("generated-unread", "high", "generated",
+         "a generated file is a symbolic link or not UTF-8 text (never read)", _unread),
+    Rule("foreign-file", "high", "generated",
+         "a file pipelinegen does not generate sits among what it generates", _foreign),
+    # approvals: fewer of them before a stage
+    Rule("approval-removed", "high", "approval",
+         "an environment no longer waits for its manual approval", _approval_removed),
+    Rule("fewer-approvals-before", "high", "approval",
+         "approvals removed or reordered so an environment deploys after fewer of them",
+         _fewer_approvals_before),
+    Rule("retargeted-past-approvals", "high", "approval",
+         "an environment now deploys to another environment's cluster or account, which "
+         "releases reached only after more approvals", _retargeted_past_approvals),
+    Rule("marketplace-ahead", "high", "marketplace",
+         "Marketplace publishing moves ahead of an approval", _marketplace_ahead),
+    Rule("approval-added", "low", "approval",
+         "an environment now waits for a manual approval", _approval_added),
+    # trust: who may start a release, and where it may reach
+    Rule("account-trusted", "high", "trust", "a newly trusted AWS account", _new_accounts),
+    Rule("release-tags-added", "high", "trust",
+         "a tag pattern that may now start releases (and assume the upload role)", _tags_added),
+    Rule("repository-changed", "high", "trust",
+         "the GitHub repository trusted to upload releases changes",
+         _github_changed("repository", "GitHub repository")),
+    Rule("oidc-provider-changed", "high", "trust", "the trusted OIDC provider changes",
+         _github_changed("oidc_provider_arn", "OIDC provider")),
+    Rule("release-tags-removed", "medium", "trust",
+         "a tag pattern no longer starts releases", _tags_removed),
+    Rule("region-added", "medium", "trust", "a region newly used", _new_regions),
+    # Marketplace
+    Rule("marketplace-on", "high", "marketplace",
+         "Marketplace publishing is turned on", _marketplace_on),
+    Rule("marketplace-product", "high", "marketplace",
+         "Marketplace publishing moves to another product", _marketplace_product),
+    Rule("marketplace-off", "medium", "marketplace",
+         "Marketplace publishing is turned off", _marketplace_off),
+    Rule("marketplace-moved", "medium", "marketplace",
+         "Marketplace publishing follows another environment, behind as many approvals",
+         _marketplace_moved),
+    Rule("marketplace-settings", "medium", "marketplace",
+         "other Marketplace settings change", _marketplace_settings),
+    # environments
+    Rule("environment-added", "medium", "environment",
+         "an environment is added", _environments_added),
+    Rule("environment-removed", "medium", "environment",
+         "an environment is removed", _environments_removed),
+    Rule("environments-reordered", "medium", "environment",
+         "environments are reordered", _environments_reordered),
+    Rule("environment-retargeted", "medium", "environment",
+         "an environment's account, region, cluster or namespace changes",
+         _environments_retargeted),
+    Rule("environment-values", "medium", "environment",
+         "an environment's Helm values files change", _environment_values),
+    # images and checks
+    Rule("image-added", "medium", "image", "an image is added", _images_added),
+    Rule("image-removed", "medium", "image", "an image is removed", _images_removed),
+    Rule("image-platforms", "medium", "image", "an image's platforms change",
+         _image_changes(platforms=True)),
+    Rule("image-build", "low", "image",
+         "an image's build settings change (context, Dockerfile, arguments, target)",
+         _image_changes(platforms=False)),
+    Rule("check-removed", "medium", "check",
+         "a check is removed (its required status check would never report)", _checks_removed),
+    Rule("check-added", "low", "check", "a check is added", _checks_added),
+    Rule("check-changed", "low", "check", "a check's command or settings change",
+         _checks_changed),
+    # pipeline-wide settings
+    Rule("project-renamed", "medium", "setting", "the project name changes (every stack name)",
+         _setting("project", "name")),
+    Rule("release-location", "medium", "setting", "the release bucket or key changes",
+         _setting("release", "release bucket and key")),
+    Rule("runner", "low", "setting", "the runner changes", _setting("runner", "runner")),
+    Rule("default-branch", "low", "setting", "the default branch changes",
+         _setting("default_branch", "default branch")),
+    Rule("chart", "low", "setting", "the Helm chart changes", _setting("chart", "Helm chart")),
+    Rule("helm", "low", "setting", "the Helm release or version changes",
+         _setting("helm", "Helm release")),
+)  # fmt: skip
