@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from pipelinegen.spec.models import Spec
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p.parent for p in (ROOT / "examples").glob("*/pipeline.yaml"))
@@ -50,3 +55,29 @@ def check_golden(path: Path, actual: str, *, regenerate: bool) -> None:
     assert actual == expected, (
         f"{path.relative_to(ROOT)} is out of date; regenerate it with: pytest --regenerate"
     )
+
+
+def full_spec(*edits: tuple[str, str]) -> Spec:
+    """The full example's spec with each `(old, new)` replaced once (old must be there)."""
+    from pipelinegen.spec.load import load
+
+    text = (ROOT / "examples" / "full" / "pipeline.yaml").read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return load(text, file="pipeline.yaml")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def init_repo(root: Path, branch: str = "main") -> None:
+    """Make `root` a git repository on `branch` with everything in it committed."""
+    git(root, "init", "-q", "-b", branch)
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "pipeline")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,7 @@ from pipelinegen.cli import cli
 from pipelinegen.diff import report
 from pipelinegen.diff.compare import Comparison, Side
 from pipelinegen.diff.generated import FileChange
-from tests.conftest import ROOT
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
-    ).stdout
+from tests.conftest import ROOT, git, init_repo
 
 
 @pytest.fixture
@@ -28,11 +21,7 @@ def repo(tmp_path: Path) -> Path:
     """The full example committed on main, then a feature branch checked out."""
     root = tmp_path / "repo"
     shutil.copytree(ROOT / "examples" / "full", root)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "pipeline")
+    init_repo(root)
     git(root, "checkout", "-q", "-b", "feature")
     return root
 

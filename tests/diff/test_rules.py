@@ -8,11 +8,9 @@ import pytest
 
 from pipelinegen.diff.generated import Drift, FileChange
 from pipelinegen.diff.rules import RULES, Change, Delta, Rule, View, summarize
-from pipelinegen.spec.load import load
 from pipelinegen.spec.models import Spec
-from tests.conftest import ROOT
+from tests.conftest import full_spec
 
-FULL = (ROOT / "examples" / "full" / "pipeline.yaml").read_text()
 PROD = (
     '  - name: prod\n    account: "333333333333"\n    region: us-west-2\n    cluster: acme-prod\n'
     "    namespace: platform\n    values: [deploy/helm/values-prod.yaml]\n    approval: true\n"
@@ -28,12 +26,7 @@ STAGING = (
 )
 
 
-def spec(*edits: tuple[str, str]) -> Spec:
-    text = FULL
-    for old, new in edits:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return load(text, file="pipeline.yaml")
+spec = full_spec
 
 
 BASE = spec()

@@ -13,13 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pipelinegen.cli import cli
-from tests.conftest import ROOT
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
-    ).stdout
+from tests.conftest import ROOT, git, init_repo
 
 
 def commit_all(repo: Path, message: str) -> None:
@@ -40,10 +34,7 @@ def upstream(tmp_path: Path) -> Path:
     that drops prod's approval, adds an image and trusts every tag (compiled and committed)."""
     root = tmp_path / "upstream"
     shutil.copytree(ROOT / "examples" / "full", root)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    commit_all(root, "pipeline")
+    init_repo(root)
     git(root, "checkout", "-q", "-b", "risky")
     edit(root, "    approval: true\n", "")
     edit(root, 'release_tags: ["v*"]', 'release_tags: ["v*", "*"]')
@@ -135,10 +126,7 @@ def test_a_base_commit_missing_from_a_shallow_clone(clone: Path, upstream: Path)
 def test_no_default_branch_is_an_error_not_a_guess(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     shutil.copytree(ROOT / "examples" / "minimal", root)
-    git(root, "init", "-q", "-b", "work")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    commit_all(root, "pipeline")
+    init_repo(root, "work")
     result = run(root)
     assert result.exit_code == 1 and result.stdout == ""
     assert "cannot find the default branch: neither origin/main nor main exists" in (result.stderr)
@@ -148,10 +136,7 @@ def test_no_default_branch_is_an_error_not_a_guess(tmp_path: Path) -> None:
 def test_unrelated_histories_have_no_merge_base(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     shutil.copytree(ROOT / "examples" / "minimal", root)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    commit_all(root, "pipeline")
+    init_repo(root)
     git(root, "checkout", "-q", "--orphan", "other")
     commit_all(root, "unrelated")
     result = run(root)

@@ -11,23 +11,15 @@ from pipelinegen import naming
 from pipelinegen.cli import cli
 from pipelinegen.graph.flow import Target, flow
 from pipelinegen.graph.mermaid import _escape, changed, graph, render
-from pipelinegen.spec.load import load
-from pipelinegen.spec.models import Spec
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, full_spec
 
-FULL = (ROOT / "examples" / "full" / "pipeline.yaml").read_text()
 DEV = (
     "  - name: dev\n    cluster: acme-dev\n    namespace: platform\n"
     "    values: [deploy/helm/values-dev.yaml]\n"
 )
 
 
-def spec(*edits: tuple[str, str]) -> Spec:
-    text = FULL
-    for old, new in edits:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return load(text, file="pipeline.yaml")
+spec = full_spec
 
 
 def test_the_approvals_before_each_stage() -> None:
