@@ -30,6 +30,9 @@ SCHEMA_COPY = f"{STATE_DIR}/pipeline.schema.json"
 DIAGRAM = f"{STATE_DIR}/pipeline.md"  # the pipeline as a Mermaid diagram
 CDK_APP_DIR = "deploy/cdk"
 CDK_SPEC = f"{CDK_APP_DIR}/pipeline.json"
+# The release version's grammar and limits, one file that the release workflow runs on the tag
+# and the pipeline's contract check imports.
+RELEASE_VERSION_SCRIPT = f"{CDK_APP_DIR}/scripts/release_version.py"
 INLINE_USAGE = "marketplace-usage.md"  # inline usage instructions, written into the CDK app
 
 RELEASE_FORMAT = 1  # the handoff zip's manifest format version

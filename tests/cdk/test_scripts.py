@@ -152,7 +152,7 @@ def test_an_archive_with_another_image_is_an_error(release: Path) -> None:
     ("change", "message"),
     [
         (lambda m: m.update(format=2), "manifest.json has format 2, but this pipeline reads"),
-        (lambda m: m.update(version="release/1"), "version 'release/1' cannot be an image tag"),
+        (lambda m: m.update(version="release/1"), "version 'release/1' is not valid: '/' cannot"),
         (lambda m: m["images"][0].update(archive="../x.tar"), "has archive '../x.tar'"),
         (lambda m: m["images"][0].update(digest="sha256:abc"), "invalid digest 'sha256:abc'"),
         (lambda m: m["images"].append(m["images"][0]), "lists image 'api' twice"),

@@ -35,7 +35,9 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def package(root: Path, out: str = "dist/release.zip") -> subprocess.CompletedProcess[str]:
+def package(
+    root: Path, out: str = "dist/release.zip", version: str = "v1.2.3"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -48,7 +50,7 @@ def package(root: Path, out: str = "dist/release.zip") -> subprocess.CompletedPr
             out,
         ],
         cwd=root,
-        env={**os.environ, "RELEASE_VERSION": "v1.2.3", "GIT_SHA": "f" * 40},
+        env={**os.environ, "RELEASE_VERSION": version, "GIT_SHA": "f" * 40},
         capture_output=True,
         text=True,
         check=False,
@@ -126,3 +128,18 @@ def test_missing_or_broken_archive_is_a_clear_error(repo: Path) -> None:
     result = package(repo)
     assert result.returncode == 1 and "is not an OCI archive" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_version_the_pipeline_would_refuse_is_never_packaged(repo: Path) -> None:
+    """Packaged locally or in the workflow, by the CDK app's own release_version.py."""
+    result = package(repo, version="v1.2.3+build.7")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "package-release: release version 'v1.2.3+build.7' is not valid: '+' cannot be in an "
+        "image tag"
+    )
+    assert not (repo / "dist/release.zip").exists()
+    (repo / naming.RELEASE_VERSION_SCRIPT).unlink()
+    result = package(repo)
+    assert result.returncode == 1
+    assert f"missing {naming.RELEASE_VERSION_SCRIPT}: run `pipelinegen compile`" in result.stderr

@@ -67,7 +67,12 @@ def test_release_is_serial_uncached_and_uploads_to_the_fixed_key(
     compiled: dict[str, Path], name: str
 ) -> None:
     release = load(compiled[name] / naming.RELEASE_WORKFLOW)
-    assert release["concurrency"] == {"group": "pipelinegen-release", "cancel-in-progress": False}
+    # Every release waits its turn: without `queue: max` a newer pending run cancels the older.
+    assert release["concurrency"] == {
+        "group": "pipelinegen-release",
+        "cancel-in-progress": False,
+        "queue": "max",
+    }
     text = (compiled[name] / naming.RELEASE_WORKFLOW).read_text()
     assert "cache" not in text.replace("cache-poisoning", "")
     package = release["jobs"]["package"]

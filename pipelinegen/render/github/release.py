@@ -19,11 +19,12 @@ from pipelinegen.spec.rules import is_file_reference
 
 DIST = "dist"
 IMAGE_JOB_PREFIX = "image-"
+VERSION_JOB = "version"
 
 
 def release_workflow(spec: Spec, *, header: str) -> str:
     images = [_image(spec, image) for image in spec.images]
-    jobs = [*images, _package(spec, needs=[job.id for job in images])]
+    jobs = [_version(), *images, _package(spec, needs=[job.id for job in images])]
     return render(
         "github/release.yml.j2",
         header=header,
@@ -63,6 +64,18 @@ def _marketplace_files(spec: Spec) -> list[str]:
     return [posixpath.normpath(usage)] if usage and is_file_reference(usage) else []
 
 
+def _version() -> Job:
+    """Refuse a tag the pipeline would refuse later (an image tag with '+', a version over a
+    limit), before anything is built or uploaded: the CDK app's own release_version.py, the same
+    file the contract check in CodeBuild imports, so both sides apply one grammar."""
+    check = Step(
+        "Check the release version",
+        env={"RELEASE_VERSION": "${{ github.ref_name }}"},
+        run=f'python3 {naming.RELEASE_VERSION_SCRIPT} "$RELEASE_VERSION"',
+    )
+    return Job(VERSION_JOB, 5, [checkout(), check])
+
+
 def _image(spec: Spec, image: Image) -> Job:
     """Build one image as an OCI archive (multi-arch index), without attestations: AWS
     Marketplace rejects the attestation manifests buildx would add. No cache: a release is
@@ -90,7 +103,7 @@ def _image(spec: Spec, image: Image) -> Job:
             },
         ),
     ]
-    return Job(f"{IMAGE_JOB_PREFIX}{image.name}", 60, steps)
+    return Job(f"{IMAGE_JOB_PREFIX}{image.name}", 60, steps, needs=[VERSION_JOB])
 
 
 def _package(spec: Spec, *, needs: list[str]) -> Job:

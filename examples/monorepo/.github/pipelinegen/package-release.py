@@ -9,15 +9,18 @@ too (Python 3.9+, standard library only):
     RELEASE_VERSION=v1.2.3 GIT_SHA="$(git rev-parse HEAD)" python3 package-release.py \\
         --plan release-plan.json --images dist/images --out dist/release.zip
 
-The zip holds manifest.json, images/<image>.oci.tar, cdk/ (the CDK app), chart/ (the chart and
-the values files at their repository paths) and marketplace/ (usage instructions kept in a
-file). Entries are sorted and timestamps fixed, so the
-same inputs always give the same bytes.
+It refuses a RELEASE_VERSION the pipeline would refuse, by the CDK app's own
+release_version.py (the one definition of the version grammar, which the pipeline's contract
+check imports too). The zip holds manifest.json, images/<image>.oci.tar, cdk/ (the CDK app),
+chart/ (the chart and the values files at their repository paths) and marketplace/ (usage
+instructions kept in a file). Entries are sorted and timestamps fixed, so the same inputs always
+give the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -61,6 +64,7 @@ def package(
     *, plan: dict[str, Any], images: Path, root: Path, out: Path, version: str, git_sha: str
 ) -> dict[str, Any]:
     """Write the zip at `out` and return its manifest."""
+    check_version(root / plan["cdk"] / "scripts" / "release_version.py", version)
     entries: dict[str, Path] = {}
     described = []
     for image in plan["images"]:
@@ -87,6 +91,18 @@ def package(
     }
     _write_zip(out, manifest, entries)
     return manifest
+
+
+def check_version(rules: Path, version: str) -> None:
+    """Refuse a version by the rules in `rules` (the CDK app's release_version.py)."""
+    loaded = importlib.util.spec_from_file_location("release_version", rules)
+    if not rules.is_file() or loaded is None or loaded.loader is None:
+        raise PackagingError(f"missing {rules}: run `pipelinegen compile`")
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    problems: list[str] = module.explain(version)
+    if problems:
+        raise PackagingError("; ".join(problems))
 
 
 def image_digest(archive: Path) -> str:

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import release_version as versions  # the version grammar the release workflow checks too
+
 FORMAT = 1  # the manifest format this pipeline reads
 MANIFEST = "manifest.json"
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-# A tag as the OCI distribution spec allows it: the release version becomes the image tag.
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # The spec's image names: they become ECR repository names and Helm value keys.
 IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
 FIELDS = ("version", "project", "chart", "spec_sha256", "git_sha")
@@ -117,13 +117,14 @@ def images(manifest: dict[str, Any]) -> list[Image]:
 
 
 def release_version(manifest: dict[str, Any]) -> str:
-    """The release version, which becomes every image's tag."""
+    """The release version, which becomes every image's tag: checked with the same rules the
+    release workflow applied to the tag before it uploaded anything (release_version.py)."""
     version = manifest.get("version")
-    if not isinstance(version, str) or not TAG.match(version):
-        raise ReleaseError(
-            f"{MANIFEST} version {version!r} cannot be an image tag (letters, digits, '_', '.', "
-            "'-', at most 128, not starting with '.' or '-'): release from a tag like v1.2.3"
-        )
+    if not isinstance(version, str):
+        raise ReleaseError(f"{MANIFEST} has no version string: {version!r}")
+    found = versions.explain(version)
+    if found:
+        raise ReleaseError(f"{MANIFEST}: " + "; ".join(found))
     return version
 
 
