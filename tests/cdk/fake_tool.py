@@ -10,6 +10,10 @@ those names). It appends each call to $FAKE_LOG as one JSON line, and answers fr
     start               [response, ...]: StartChangeSet answers in turn ({"error": code} or JSON)
     describe            [response, ...]: DescribeChangeSet answers in turn, the last one repeated
     helm_upgrade_exit   helm upgrade's exit status
+    history             [{"revision", "status", "description"}, ...]: what helm history -o json
+                        shows before an upgrade ran; null: the release does not exist (default)
+    history_after       the same after an upgrade ran (default: history)
+    rollback_exit       helm rollback's exit status
     dependencies        {"<chart dependency>": "<status>"}: what helm dependency list shows
     curl_file           the file curl "downloads"
     fail                {"<tool> <first arg>": exit status}: fail that command
@@ -153,8 +157,25 @@ def helm(argv: list[str], config: dict[str, Any]) -> int:
         if status:
             print("Error: UPGRADE FAILED: context deadline exceeded", file=sys.stderr)
         return status
+    elif argv[:1] == ["history"] and "json" in argv:
+        upgraded = any(
+            json.loads(line)["argv"][:1] == ["upgrade"]
+            for line in Path(os.environ["FAKE_LOG"]).read_text().splitlines()
+        )
+        entries = config.get("history")
+        if upgraded:
+            entries = config.get("history_after", entries)
+        if entries is None:
+            print("Error: release: not found", file=sys.stderr)
+            return 1
+        print(json.dumps(entries))
     elif argv[:1] == ["history"]:
         print("REVISION\tSTATUS\n1\tdeployed\n2\tfailed\n3\tdeployed")
+    elif argv[:1] == ["rollback"]:
+        status = int(config.get("rollback_exit", 0))
+        if status:
+            print("Error: timed out waiting for the condition", file=sys.stderr)
+        return status
     elif argv[:2] == ["dependency", "list"]:
         print("NAME \tVERSION\tREPOSITORY                        \tSTATUS")
         for name, status in config.get("dependencies", {}).items():

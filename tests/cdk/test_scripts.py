@@ -350,7 +350,20 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
     assert calls[1]["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY"  # the deploy role's
     assert calls[1]["env"]["AWS_SESSION_TOKEN"] == "fake-session-token"
     helm = fakes.calls("helm")
-    assert [call["argv"][0] for call in helm] == ["version", "upgrade"]
+    assert [call["argv"][0] for call in helm] == ["version", "history", "upgrade"]
+    assert helm[1]["argv"] == [
+        "history",
+        "platform",
+        "--namespace",
+        "platform",
+        "--kube-context",
+        "pipelinegen-staging",
+        "--max",
+        "20",
+        "--output",
+        "json",
+    ]
+    helm = helm[1:]
     assert helm[1]["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY"
     assert helm[1]["env"]["KUBECONFIG"] == calls[1]["env"]["KUBECONFIG"]
     sets = []
@@ -399,9 +412,10 @@ def test_deploy_options_dependencies_and_no_values(release: Path, fakes: Fakes) 
         ["dependency", "list", "chart/deploy/helm/platform"],
         ["dependency", "build", "chart/deploy/helm/platform"],
     ]
-    assert "-f" not in helm[3]
-    assert helm[3][8] == "--create-namespace"
-    assert helm[3][helm[3].index("--timeout") + 1] == "1h30m"
+    assert helm[3][0] == "history"
+    assert "-f" not in helm[4]
+    assert helm[4][8] == "--create-namespace"
+    assert helm[4][helm[4].index("--timeout") + 1] == "1h30m"
 
 
 def test_committed_dependencies_are_not_fetched_again(release: Path, fakes: Fakes) -> None:
@@ -413,29 +427,131 @@ def test_committed_dependencies_are_not_fetched_again(release: Path, fakes: Fake
     assert [argv[:2] for argv in fakes.argvs("helm")] == [
         ["version", "--short"],
         ["dependency", "list"],
+        ["history", "platform"],
         ["upgrade", "--install"],
     ]
 
 
-def test_a_failed_deploy_shows_the_history(release: Path, fakes: Fakes) -> None:
-    fakes.configure(helm_upgrade_exit=1)
+def deployed(revision: int, description: str = "Upgrade complete") -> dict[str, object]:
+    return {"revision": revision, "status": "deployed", "description": description}
+
+
+def entry(revision: int, status: str) -> dict[str, object]:
+    return {"revision": revision, "status": status, "description": "Upgrade"}
+
+
+HISTORY = ["history", "platform", "--namespace", "platform", "--kube-context"]
+ROLLED_BACK = [entry(1, "superseded"), entry(2, "failed"), deployed(3, "Rollback to 1")]
+
+
+@pytest.mark.parametrize(
+    ("after", "what"),
+    [
+        (
+            ROLLED_BACK,
+            "it was rolled back: revision 3 is deployed again with the previous release's chart "
+            "and values; see the output above",
+        ),
+        (
+            [deployed(1), entry(2, "failed")],
+            "revision 2 is failed and was NOT rolled back: run `helm rollback platform 1 "
+            "--namespace platform`",
+        ),
+        (
+            [deployed(1), entry(2, "pending-upgrade")],
+            "it is left pending-upgrade at revision 2 and was NOT rolled back: retrying this "
+            "stage recovers it, or run `helm rollback platform 1 --namespace platform`",
+        ),
+        (
+            None,
+            "the release does not exist: the failed first install was removed, so nothing is "
+            "deployed",
+        ),
+        (
+            [entry(1, "failed")],
+            "revision 1 is failed and was NOT rolled back: run `helm uninstall platform "
+            "--namespace platform` (no revision was ever deployed)",
+        ),
+    ],
+)
+def test_a_failed_deploy_says_what_actually_happened(
+    release: Path, fakes: Fakes, after: list[dict[str, object]] | None, what: str
+) -> None:
+    """The message comes from helm history after the failure, never from the flags used."""
+    fakes.configure(helm_upgrade_exit=1, history=[deployed(1)], history_after=after)
     result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 1
-    assert fakes.argvs("helm")[-1] == [
-        "history",
+    assert fakes.argvs("helm")[-2][:6] == [*HISTORY, "pipelinegen-staging"]
+    assert fakes.argvs("helm")[-2][-2:] == ["--max", "10"]
+    assert "2\tfailed" in result.stderr  # the history table, for the reader
+    assert errors(result) == [
+        f"error: helm upgrade --install of platform {VERSION} in acme-staging/platform failed; "
+        + what
+    ]
+
+
+@pytest.mark.parametrize("status", ["pending-upgrade", "pending-install", "pending-rollback"])
+def test_a_release_left_pending_is_rolled_back_before_the_upgrade(
+    release: Path, fakes: Fakes, status: str
+) -> None:
+    """A Helm run killed midway leaves the release pending-*, which blocks every upgrade."""
+    fakes.configure(history=[entry(1, "superseded"), deployed(2), entry(3, status)])
+    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    helm = fakes.argvs("helm")
+    assert [argv[0] for argv in helm] == ["version", "history", "rollback", "upgrade"]
+    assert helm[2] == [
+        "rollback",
         "platform",
+        "2",
         "--namespace",
         "platform",
         "--kube-context",
         "pipelinegen-staging",
-        "--max",
-        "10",
+        "--wait",
+        "--timeout",
+        "10m",
     ]
-    assert "2\tfailed" in result.stderr
+    assert f"release platform is {status} at revision 3" in result.stdout
+    assert "release platform rolled back to revision 2" in result.stdout
+
+
+def test_a_pending_release_that_cannot_be_rolled_back_stops_with_the_command(
+    release: Path, fakes: Fakes
+) -> None:
+    fakes.configure(
+        history=[deployed(1), entry(2, "pending-upgrade")],
+        rollback_exit=1,
+    )
+    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert "upgrade" not in [argv[0] for argv in fakes.argvs("helm")]
     assert errors(result) == [
-        f"error: helm upgrade --install of platform {VERSION} in acme-staging/platform failed "
-        "and was rolled back (--atomic); see the output above"
+        "error: release platform in acme-staging/platform was pending-upgrade at revision 2; "
+        "rolling it back to revision 1 failed (helm history now says: 2 pending-upgrade 1 "
+        f"change); {VERSION} was not deployed. Run `helm rollback platform 1 --namespace "
+        "platform --wait --timeout 10m` and retry this stage"
     ]
+
+
+def test_a_pending_first_install_stops_with_the_command(release: Path, fakes: Fakes) -> None:
+    fakes.configure(history=[entry(1, "pending-install")])
+    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert [argv[0] for argv in fakes.argvs("helm")] == ["version", "history"]
+    assert errors(result) == [
+        "error: release platform in acme-staging/platform is pending-install at revision 1 and "
+        "was never deployed, so there is nothing to roll back to; nothing was changed. Check "
+        "that no one else is deploying it, then run `helm uninstall platform --namespace "
+        "platform` (it deletes what the unfinished install created) and retry this stage"
+    ]
+
+
+def test_an_unreadable_history_does_not_block_the_deploy(release: Path, fakes: Fakes) -> None:
+    fakes.configure(fail={"helm history": 1})
+    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    assert [argv[0] for argv in fakes.argvs("helm")] == ["version", "history", "upgrade"]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,13 @@
 # was pushed (images.<name>.repository, .digest and .tag), waiting until the workloads are ready
 # and rolling back when they are not (--atomic).
 #
+# A release left pending-install, pending-upgrade or pending-rollback (a Helm process killed or
+# timed out midway) blocks every later upgrade with "another operation is in progress". The
+# pipeline runs one execution at a time (QUEUED), so no other deploy of this release can be
+# running: such a release is first rolled back to its last deployed revision; with none to go
+# back to, the deploy stops and prints the exact command to run. Every failure says what Helm's
+# history shows actually happened.
+#
 # It first assumes DEPLOY_ROLE_ARN (the role in the environment's account that may describe the
 # cluster and has an EKS access entry), and runs everything after as that role: `aws eks
 # update-kubeconfig --role-arn` would only use the role for the cluster token, and describe the
@@ -94,6 +101,80 @@ note "connecting to EKS cluster $CLUSTER ($CLUSTER_REGION)"
 aws eks update-kubeconfig --region "$CLUSTER_REGION" --name "$CLUSTER" --alias "$context" \
   --kubeconfig "$KUBECONFIG" || die "could not get a kubeconfig for EKS cluster $CLUSTER"
 
+# release_state: set $state to "<last revision> <its status> <last deployed revision or ->
+# <how the last revision came about>" from helm history, "absent" when the release does not
+# exist, or "unknown" when the history cannot be read.
+release_state() {
+  local history="$work/history.json"
+  if ! helm history "$HELM_RELEASE" --namespace "$NAMESPACE" --kube-context "$context" \
+    --max 20 --output json >"$history" 2>"$work/history.err"; then
+    if grep -q 'release: not found' "$work/history.err"; then
+      state=absent
+    else
+      state=unknown
+    fi
+    return 0
+  fi
+  state="$(python3 -c '
+import json, sys
+entries = sorted(json.load(open(sys.argv[1])) or [], key=lambda e: e["revision"])
+if not entries:
+    print("absent")
+    sys.exit()
+last = entries[-1]
+deployed = [e["revision"] for e in entries[:-1] if e["status"] in ("deployed", "superseded")]
+if last["status"] == "deployed":
+    deployed = [last["revision"]]
+how = "rollback" if str(last.get("description", "")).startswith("Rollback to") else "change"
+print(last["revision"], last["status"], deployed[-1] if deployed else "-", how)
+' "$history")" || state=unknown
+}
+
+# recover_pending_release: roll a release left pending-* back to its last deployed revision, or
+# stop with the exact command to run; a release in any other state is left as it is.
+recover_pending_release() {
+  local state revision status deployed _how command
+  release_state
+  read -r revision status deployed _how <<<"$state"
+  case "$status" in
+    pending-install | pending-upgrade | pending-rollback) ;;
+    *) return 0 ;;
+  esac
+  if [[ "$deployed" == - ]]; then
+    command="helm uninstall $HELM_RELEASE --namespace $NAMESPACE"
+    die "release $HELM_RELEASE in $CLUSTER/$NAMESPACE is $status at revision $revision and was never deployed, so there is nothing to roll back to; nothing was changed. Check that no one else is deploying it, then run \`$command\` (it deletes what the unfinished install created) and retry this stage"
+  fi
+  note "release $HELM_RELEASE is $status at revision $revision (a Helm run was interrupted): rolling back to revision $deployed"
+  if ! helm rollback "$HELM_RELEASE" "$deployed" --namespace "$NAMESPACE" --kube-context "$context" \
+    --wait --timeout "$HELM_TIMEOUT"; then
+    command="helm rollback $HELM_RELEASE $deployed --namespace $NAMESPACE --wait --timeout $HELM_TIMEOUT"
+    release_state
+    die "release $HELM_RELEASE in $CLUSTER/$NAMESPACE was $status at revision $revision; rolling it back to revision $deployed failed (helm history now says: ${state}); $version was not deployed. Run \`$command\` and retry this stage"
+  fi
+  note "release $HELM_RELEASE rolled back to revision $deployed"
+}
+
+# after_failure: what helm history says happened after a failed upgrade, in words.
+after_failure() {
+  local state revision status deployed how
+  release_state
+  case "$state" in
+    absent) echo "the release does not exist: the failed first install was removed, so nothing is deployed" && return ;;
+    unknown) echo "its state is unknown (helm history could not be read); see the output above" && return ;;
+  esac
+  read -r revision status deployed how <<<"$state"
+  local back="\`helm rollback $HELM_RELEASE $deployed --namespace $NAMESPACE\`"
+  if [[ "$deployed" == - ]]; then
+    back="\`helm uninstall $HELM_RELEASE --namespace $NAMESPACE\` (no revision was ever deployed)"
+  fi
+  case "$status:$how" in
+    deployed:rollback) echo "it was rolled back: revision $revision is deployed again with the previous release's chart and values; see the output above" ;;
+    deployed:*) echo "revision $revision is deployed, but helm reported a failure; see the output above" ;;
+    pending-*) echo "it is left $status at revision $revision and was NOT rolled back: retrying this stage recovers it, or run $back" ;;
+    *) echo "revision $revision is $status and was NOT rolled back: run $back" ;;
+  esac
+}
+
 helm version --short || die "helm does not run"
 # Dependencies committed in charts/ are used as they are; the others are fetched (a dependency
 # from an http(s) repository needs the repository reachable from CodeBuild: commit the packaged
@@ -129,11 +210,13 @@ for line in "${images[@]}"; do
 done
 args+=(--atomic --wait --timeout "$HELM_TIMEOUT" --description "pipelinegen $version")
 
+recover_pending_release
+
 note "helm ${args[*]}"
 if ! helm "${args[@]}"; then
   printf '\nhelm history %s --namespace %s:\n' "$HELM_RELEASE" "$NAMESPACE" >&2
   helm history "$HELM_RELEASE" --namespace "$NAMESPACE" --kube-context "$context" --max 10 >&2 ||
     true
-  die "helm upgrade --install of $HELM_RELEASE $version in $CLUSTER/$NAMESPACE failed and was rolled back (--atomic); see the output above"
+  die "helm upgrade --install of $HELM_RELEASE $version in $CLUSTER/$NAMESPACE failed; $(after_failure)"
 fi
 note "$ENVIRONMENT: $HELM_RELEASE $version deployed to $CLUSTER/$NAMESPACE"
