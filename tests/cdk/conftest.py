@@ -101,7 +101,7 @@ def fakes(tmp_path: Path) -> Fakes:
     folder = tmp_path / "fakebin"
     folder.mkdir()
     source = FAKE_TOOL.read_text()
-    for tool in ("aws", "skopeo", "helm", "curl"):
+    for tool in ("aws", "skopeo", "helm", "curl", "npm", "cdk"):
         path = folder / tool
         path.write_text(f"#!{sys.executable}\n{source}")
         path.chmod(0o755)

@@ -1,5 +1,6 @@
-"""A stand-in for `aws`, `skopeo`, `helm` and `curl` on the scripts' PATH (installed under each of
-those names). It appends each call to $FAKE_LOG as one JSON line, and answers from $FAKE_CONFIG:
+"""A stand-in for `aws`, `skopeo`, `helm`, `curl`, `npm` and `cdk` on the scripts' PATH
+(installed under each of those names). It appends each call to $FAKE_LOG as one JSON line, and
+answers from $FAKE_CONFIG:
 
     ecr_tags            {"<repository>:<tag>": "<digest>"}: tags already in ECR
     missing_repos       ["<repository>"]: describe-images says RepositoryNotFoundException
@@ -16,6 +17,8 @@ those names). It appends each call to $FAKE_LOG as one JSON line, and answers fr
     rollback_exit       helm rollback's exit status
     dependencies        {"<chart dependency>": "<status>"}: what helm dependency list shows
     curl_file           the file curl "downloads"
+    npm_tarball         the file `npm pack` "downloads" (named as npm names it); `npm install
+                        --global <tarball>` then makes `cdk --version` print the tarball's version
     fail                {"<tool> <first arg>": exit status}: fail that command
 """
 
@@ -49,7 +52,8 @@ def main() -> int:
     if key in config.get("fail", {}):
         print(f"{tool}: made to fail", file=sys.stderr)
         return int(config["fail"][key])
-    return {"aws": aws, "skopeo": skopeo, "helm": helm, "curl": curl}[tool](argv, config)
+    tools = {"aws": aws, "skopeo": skopeo, "helm": helm, "curl": curl, "npm": npm, "cdk": cdk}
+    return tools[tool](argv, config)
 
 
 def _read_stdin(tool: str, argv: list[str]) -> str:
@@ -191,6 +195,28 @@ def helm(argv: list[str], config: dict[str, Any]) -> int:
 
 def curl(argv: list[str], config: dict[str, Any]) -> int:
     shutil.copyfile(config["curl_file"], option(argv, "--output"))
+    return 0
+
+
+def npm(argv: list[str], config: dict[str, Any]) -> int:
+    installed = Path(os.environ["FAKE_LOG"]).with_suffix(".cdk")
+    if argv[:1] == ["pack"]:
+        version = argv[1].removeprefix("aws-cdk@")
+        shutil.copyfile(config["npm_tarball"], f"aws-cdk-{version}.tgz")
+    elif argv[:2] == ["install", "--global"]:
+        installed.write_text(Path(argv[-1]).name.removeprefix("aws-cdk-").removesuffix(".tgz"))
+    else:
+        print(f"fake npm: unexpected {argv}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cdk(argv: list[str], config: dict[str, Any]) -> int:
+    installed = Path(os.environ["FAKE_LOG"]).with_suffix(".cdk")
+    if argv != ["--version"] or not installed.exists():
+        print(f"fake cdk: unexpected {argv}", file=sys.stderr)
+        return 2
+    print(f"{installed.read_text()} (build 0000000)")
     return 0
 
 

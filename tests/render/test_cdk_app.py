@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,6 @@ def test_pipeline_shape(synthesized: dict[str, Path]) -> None:
     stages = [stage["Name"] for stage in properties["Stages"]]
     assert stages == [
         "Source",
-        "Synth",
         "UpdatePipeline",
         "Release",
         "Deploy-dev",
@@ -160,7 +160,7 @@ def test_pipeline_shape(synthesized: dict[str, Path]) -> None:
     source = properties["Stages"][0]["Actions"][0]["Configuration"]
     assert source["PollForSourceChanges"] is False
     assert source["S3ObjectKey"] == "releases/acme-platform.zip"
-    prod = properties["Stages"][6]["Actions"]
+    prod = properties["Stages"][5]["Actions"]
     assert [a["ActionTypeId"]["Category"] for a in prod] == ["Approval", "Build"]
     [rule] = resources(template, "AWS::Events::Rule")
     assert rule["Properties"]["EventPattern"] == {
@@ -175,7 +175,7 @@ def test_pipeline_shape(synthesized: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("name", SPECS)
 def test_codebuild_actions_per_release(synthesized: dict[str, Path], name: str) -> None:
-    """3 (synth, self-mutate, push) + one per environment + one for Marketplace."""
+    """2 (synth with self-mutation, push) + one per environment + one for Marketplace."""
     spec = json.loads((synthesized[name].parent / "deploy/cdk/pipeline.json").read_text())
     template = load(synthesized[name], "pipeline")
     [pipeline] = resources(template, "AWS::CodePipeline::Pipeline")
@@ -185,7 +185,7 @@ def test_codebuild_actions_per_release(synthesized: dict[str, Path], name: str) 
         for a in s["Actions"]
         if a["ActionTypeId"]["Provider"] == "CodeBuild"
     ]
-    expected = 3 + len(spec["environments"]) + (1 if spec["marketplace"] else 0)
+    expected = 2 + len(spec["environments"]) + (1 if spec["marketplace"] else 0)
     assert len(builds) == expected
     for project in resources(template, "AWS::CodeBuild::Project"):
         assert project["Properties"]["Environment"]["PrivilegedMode"] is False
@@ -220,12 +220,90 @@ def test_target_stacks_scope_the_deploy_role(synthesized: dict[str, Path]) -> No
 
 
 def test_tests_synthesize_with_the_versions_the_app_pins() -> None:
-    """The suite's aws-cdk-lib (constraints.txt) is the one the generated requirements pin."""
-    from pipelinegen.render.cdk.versions import AWS_CDK_LIB, CONSTRUCTS
+    """The suite's aws-cdk-lib and everything it pulls in (constraints.txt) are the versions the
+    generated requirements pin, each with a hash."""
+    from pipelinegen.render.cdk.versions import APP_REQUIREMENTS
 
-    pins = dict(
-        line.split("==")
-        for line in (ROOT / "constraints.txt").read_text().splitlines()
-        if "==" in line
-    )
-    assert (pins["aws-cdk-lib"], pins["constructs"]) == (AWS_CDK_LIB, CONSTRUCTS)
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pins = {
+        normal(name): version
+        for name, version in (
+            line.split("==")
+            for line in (ROOT / "constraints.txt").read_text().splitlines()
+            if "==" in line
+        )
+    }
+    assert {normal(name): pins[normal(name)] for name, _, _ in APP_REQUIREMENTS} == {
+        normal(name): version for name, version, _ in APP_REQUIREMENTS
+    }
+    text = (ROOT / "examples/full/deploy/cdk/requirements.txt").read_text()
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert len(lines) == len(APP_REQUIREMENTS)
+    assert all(re.fullmatch(r"\S+==\S+ --hash=sha256:[0-9a-f]{64}", line) for line in lines)
+
+
+def buildspecs(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each CodeBuild project's buildspec, by the project's logical id."""
+    return {
+        logical_id: json.loads(resource["Properties"]["Source"]["BuildSpec"])
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CodeBuild::Project"
+    }
+
+
+def commands(buildspec: dict[str, Any]) -> list[str]:
+    return [c for phase in buildspec["phases"].values() for c in phase["commands"]]
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_no_build_runs_apt_or_an_unpinned_download(synthesized: dict[str, Path], name: str) -> None:
+    """Every tool comes from a script that checks a pinned sha256 (install-cdk.sh,
+    install-skopeo.sh, install-helm.sh) or a hash-pinned requirements file."""
+    for logical_id, buildspec in buildspecs(load(synthesized[name], "pipeline")).items():
+        for command in commands(buildspec):
+            assert not re.search(r"\b(apt|apt-get|curl|wget)\b", command), (logical_id, command)
+            assert "npm install" not in command and "npx" not in command, (logical_id, command)
+            if "pip install" in command:
+                assert "--require-hashes" in command, (logical_id, command)
+
+
+def test_the_release_names_the_cdk_cli_the_pipeline_installs(synthesized: dict[str, Path]) -> None:
+    """No CLI version is fixed in the deployed pipeline: UpdatePipeline reads it from the
+    release's own cdk/pipeline.json, so a release that needs a newer CLI brings it."""
+    from pipelinegen.render.cdk.versions import CDK_CLI
+
+    template = load(synthesized["example-full"], "pipeline")
+    [update] = [b for i, b in buildspecs(template).items() if i.startswith("UpdatePipeline")]
+    assert commands(update)[0] == "bash cdk/scripts/install-cdk.sh"
+    assert CDK_CLI["version"] not in json.dumps(template)
+    spec = json.loads((synthesized["example-full"].parent / "deploy/cdk/pipeline.json").read_text())
+    assert spec["cdk_cli"] == CDK_CLI
+
+
+def test_tools_are_installed_once_and_passed_on(synthesized: dict[str, Path]) -> None:
+    """skopeo and Helm are installed by the Push action and reach every later action as the
+    Tools artifact; no later action downloads them again."""
+    template = load(synthesized["example-full"], "pipeline")
+    [pipeline] = resources(template, "AWS::CodePipeline::Pipeline")
+    found = {
+        action["Name"]: action
+        for stage in pipeline["Properties"]["Stages"]
+        for action in stage["Actions"]
+    }
+    assert found["Push"]["OutputArtifacts"] == [{"Name": "Tools"}]
+    for name in ("Helm", "Publish"):
+        inputs = [a["Name"] for a in found[name]["InputArtifacts"]]
+        assert inputs == ["Release", "Tools"]
+    installs = [
+        command
+        for buildspec in buildspecs(template).values()
+        for command in commands(buildspec)
+        if "install-" in command
+    ]
+    assert sorted(c.split("bash ")[-1] for c in installs) == [
+        "cdk/scripts/install-cdk.sh",
+        "cdk/scripts/install-helm.sh",
+        "cdk/scripts/install-skopeo.sh",
+    ]

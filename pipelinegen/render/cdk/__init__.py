@@ -12,7 +12,7 @@ import posixpath
 from typing import Any
 
 from pipelinegen import naming
-from pipelinegen.render.cdk.versions import AWS_CDK_LIB, CDK_CLI, CONSTRUCTS, HELM
+from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, SKOPEO_DEBS
 from pipelinegen.render.header import GENERATED_BY, with_header
 from pipelinegen.resources import data_dir
 from pipelinegen.spec.models import Environment, Spec
@@ -38,7 +38,10 @@ def cdk_app(spec: Spec, *, spec_path: str, spec_sha256: str) -> dict[str, str]:
             )
     files[naming.CDK_SPEC] = json.dumps(resolved(spec, spec_sha256), indent=2) + "\n"
     files[f"{naming.CDK_APP_DIR}/requirements.txt"] = with_header(
-        f"aws-cdk-lib=={AWS_CDK_LIB}\nconstructs=={CONSTRUCTS}\n", spec_path
+        "".join(
+            f"{name}=={version} --hash=sha256:{sha}\n" for name, version, sha in APP_REQUIREMENTS
+        ),
+        spec_path,
     )
     if spec.marketplace and not is_file_reference(spec.marketplace.usage_instructions):
         files[f"{naming.CDK_APP_DIR}/{naming.INLINE_USAGE}"] = spec.marketplace.usage_instructions
@@ -53,7 +56,8 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "spec_sha256": spec_sha256,
         "account": spec.aws.account,
         "region": spec.aws.region,
-        "cdk_cli_version": CDK_CLI,
+        "cdk_cli": CDK_CLI,
+        "skopeo_debs": SKOPEO_DEBS,
         "stacks": {"handoff": naming.handoff_stack(spec), "pipeline": naming.pipeline_stack(spec)},
         "github": {
             "repository": spec.github.repository,

@@ -3,11 +3,13 @@
 """The pipeline stack: a V2 CodePipeline that takes each release from the bucket to production.
 
 Source (the release zip, started by an EventBridge rule on "Object Created" for the fixed key)
-→ Synth (the CDK app inside the release) → UpdatePipeline (self-mutation: deploys this stack,
-and the pipeline restarts when it changed) → Release (the contract check, then every image
-pushed to ECR in one action) → one stage per environment (a manual approval where asked, then
-Helm) → Marketplace (after the publishing environment). Each CodeBuild action costs build
-minutes, so a release runs 3 + environments (+1 for Marketplace) of them.
+→ UpdatePipeline (one action: synth of the CDK app inside the release with the CDK CLI the
+release asks for, then self-mutation: deploys this stack, and the pipeline restarts when it
+changed) → Release (the contract check, then every image pushed to ECR in one action, which
+also installs the pinned skopeo and Helm once for the whole release and passes them on as the
+Tools artifact) → one stage per environment (a manual approval where asked, then Helm) →
+Marketplace (after the publishing environment). Each CodeBuild action costs build minutes, so a
+release runs 2 + environments (+1 for Marketplace) of them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ from stacks.storage import log_bucket, private_bucket
 MARKETPLACE_REGISTRY_ACCOUNT = "709825985650"  # AWS Marketplace's own ECR registry
 MARKETPLACE_REGION = "us-east-1"
 SCRIPTS = "cdk/scripts"  # inside the release zip
+TOOLS = "Tools"  # the artifact with the pinned skopeo and Helm, installed once per release
+# Later actions run the tools from that artifact (CodeBuild unpacks a secondary input at
+# $CODEBUILD_SRC_DIR_<artifact name>); a zip may not keep the executable bits, so set them again.
+USE_TOOLS = (
+    f'export PATH="$CODEBUILD_SRC_DIR_{TOOLS}/bin:$PATH" && '
+    f'chmod -R a+x "$CODEBUILD_SRC_DIR_{TOOLS}/bin" "$CODEBUILD_SRC_DIR_{TOOLS}/libexec"'
+)
 MARKETPLACE_WAIT = Duration.hours(7)
 
 KEY_USE = [
@@ -98,18 +107,19 @@ class PipelineStack(Stack):
             cross_account_keys=False,  # other accounts are reached by assuming roles
         )
         release = codepipeline.Artifact("Release")
-        cloud_assembly = codepipeline.Artifact("CloudAssembly")
+        tools = codepipeline.Artifact(TOOLS)
         pipeline.add_stage(stage_name="Source", actions=[self._source(pipeline, release)])
-        pipeline.add_stage(stage_name="Synth", actions=[self._synth(release, cloud_assembly)])
-        pipeline.add_stage(stage_name="UpdatePipeline", actions=[self._self_mutate(cloud_assembly)])
-        pipeline.add_stage(stage_name="Release", actions=[self._push(release)])
+        pipeline.add_stage(stage_name="UpdatePipeline", actions=[self._update_pipeline(release)])
+        pipeline.add_stage(stage_name="Release", actions=[self._push(release, tools)])
         for environment in spec["environments"]:
             pipeline.add_stage(
                 stage_name=f"Deploy-{environment['name']}",
-                actions=self._deploy(environment, release),
+                actions=self._deploy(environment, release, tools),
             )
             if environment["marketplace"]:
-                pipeline.add_stage(stage_name="Marketplace", actions=[self._publish(release)])
+                pipeline.add_stage(
+                    stage_name="Marketplace", actions=[self._publish(release, tools)]
+                )
         self._depend_on_policy_only(pipeline)
 
     # --- stages -------------------------------------------------------------------------------
@@ -141,28 +151,23 @@ class PipelineStack(Stack):
             trigger=actions.S3Trigger.NONE,
         )
 
-    def _synth(self, release: codepipeline.Artifact, output: codepipeline.Artifact) -> Any:
-        project = self._project(
-            "Synth",
-            install=[
-                f"npm install --global aws-cdk@{self.spec['cdk_cli_version']}",
-                "python3 -m pip install --quiet -r cdk/requirements.txt",
-            ],
-            build=["cd cdk && cdk synth --output ../cdk.out --quiet"],
-            artifacts={"base-directory": "cdk.out", "files": ["**/*"]},
-        )
-        return actions.CodeBuildAction(
-            action_name="Synth", project=project, input=release, outputs=[output]
-        )
-
-    def _self_mutate(self, cloud_assembly: codepipeline.Artifact) -> Any:
-        """Deploy this stack from the freshly synthesized assembly (as CDK Pipelines does); it
-        changes nothing when the pipeline did not change."""
+    def _update_pipeline(self, release: codepipeline.Artifact) -> Any:
+        """Synthesize the release's CDK app and deploy this stack from the assembly (as CDK
+        Pipelines' SelfMutate does; nothing changes when the pipeline did not), in one action:
+        the CLI and the app's Python packages are installed once. The CLI is the version the
+        release's own app names (install-cdk.sh reads cdk/pipeline.json), never one fixed
+        when this pipeline was deployed, so a release that needs a newer CLI brings it."""
         stack = self.stack_name
         project = self._project(
-            "SelfMutate",
-            install=[f"npm install --global aws-cdk@{self.spec['cdk_cli_version']}"],
-            build=[f"cdk -a . deploy {stack} --require-approval=never --verbose"],
+            "UpdatePipeline",
+            install=[
+                f"bash {SCRIPTS}/install-cdk.sh",
+                "python3 -m pip install --quiet --require-hashes -r cdk/requirements.txt",
+            ],
+            build=[
+                "(cd cdk && cdk synth --output ../cdk.out --quiet)",
+                f"(cd cdk.out && cdk -a . deploy {stack} --require-approval=never --verbose)",
+            ],
         )
         project.add_to_role_policy(
             iam.PolicyStatement(
@@ -189,28 +194,42 @@ class PipelineStack(Stack):
                 ],
             )
         )
-        return actions.CodeBuildAction(
-            action_name="SelfMutate", project=project, input=cloud_assembly
-        )
+        return actions.CodeBuildAction(action_name="SynthAndUpdate", project=project, input=release)
 
-    def _push(self, release: codepipeline.Artifact) -> Any:
-        """Check the release against the contract, then push every image in one action."""
+    def _push(self, release: codepipeline.Artifact, tools: codepipeline.Artifact) -> Any:
+        """Check the release against the contract, then push every image in one action. It
+        installs the pinned skopeo and Helm (each checked against its sha256, no apt) once for
+        the release and hands them on as the Tools artifact."""
+        helm = self.spec["helm"]
         project = self._project(
             "Push",
-            install=["apt-get update -qq", "apt-get install -y -qq skopeo"],
-            build=[f"bash {SCRIPTS}/verify-and-push.sh"],
+            install=[
+                f"bash {SCRIPTS}/install-skopeo.sh",
+                f"mkdir -p tools/bin && INSTALL_DIR=tools/bin bash {SCRIPTS}/install-helm.sh",
+            ],
+            build=[f'export PATH="$PWD/tools/bin:$PATH" && bash {SCRIPTS}/verify-and-push.sh'],
             environment={
                 "EXPECTED_SPEC_SHA256": self.spec["spec_sha256"],
                 "ECR_REGISTRY": self._registry(),
                 "ECR_PREFIX": self.spec["project"],
+                "HELM_VERSION": helm["version"],
+                "HELM_SHA256": helm["sha256"],
             },
+            artifacts={"base-directory": "tools", "files": ["**/*"]},
         )
         for repository in self.repositories.values():
             repository.grant_push(project)
             repository.grant(project, "ecr:DescribeImages")
-        return actions.CodeBuildAction(action_name="Push", project=project, input=release)
+        return actions.CodeBuildAction(
+            action_name="Push", project=project, input=release, outputs=[tools]
+        )
 
-    def _deploy(self, environment: dict[str, Any], release: codepipeline.Artifact) -> list[Any]:
+    def _deploy(
+        self,
+        environment: dict[str, Any],
+        release: codepipeline.Artifact,
+        tools: codepipeline.Artifact,
+    ) -> list[Any]:
         name = environment["name"]
         stage: list[Any] = []
         if environment["approval"]:
@@ -223,8 +242,10 @@ class PipelineStack(Stack):
         project = self._project(
             f"Deploy-{name}",
             role_name=environment["project_role_name"],
-            install=[f"bash {SCRIPTS}/install-helm.sh"],
-            build=[f"bash {SCRIPTS}/deploy.sh"],
+            install=[USE_TOOLS],
+            build=[
+                f'export PATH="$CODEBUILD_SRC_DIR_{TOOLS}/bin:$PATH" && bash {SCRIPTS}/deploy.sh'
+            ],
             environment={
                 "ENVIRONMENT": name,
                 "CLUSTER": environment["cluster"],
@@ -232,8 +253,6 @@ class PipelineStack(Stack):
                 "NAMESPACE": environment["namespace"],
                 "DEPLOY_ROLE_ARN": deploy_role,
                 "HELM_RELEASE": helm["release"],
-                "HELM_VERSION": helm["version"],
-                "HELM_SHA256": helm["sha256"],
                 "VALUES_FILES": " ".join(environment["values"]),
                 "ECR_REGISTRY": self._registry(),
                 "ECR_PREFIX": self.spec["project"],
@@ -242,17 +261,21 @@ class PipelineStack(Stack):
         project.add_to_role_policy(
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[deploy_role])
         )
-        stage.append(
-            actions.CodeBuildAction(action_name="Helm", project=project, input=release, run_order=2)
+        helm_action = actions.CodeBuildAction(
+            action_name="Helm", project=project, input=release, extra_inputs=[tools], run_order=2
         )
+        stage.append(helm_action)
         return stage
 
-    def _publish(self, release: codepipeline.Artifact) -> Any:
+    def _publish(self, release: codepipeline.Artifact, tools: codepipeline.Artifact) -> Any:
         marketplace = self.spec["marketplace"]
         project = self._project(
             "Marketplace",
-            install=["apt-get update -qq", "apt-get install -y -qq skopeo"],
-            build=[f"bash {SCRIPTS}/publish-marketplace.sh"],
+            install=[USE_TOOLS],
+            build=[
+                f'export PATH="$CODEBUILD_SRC_DIR_{TOOLS}/bin:$PATH" && '
+                f"bash {SCRIPTS}/publish-marketplace.sh"
+            ],
             environment={
                 "PRODUCT_ID": marketplace["product_id"],
                 "SELLER_PREFIX": marketplace["seller_prefix"],
@@ -303,7 +326,9 @@ class PipelineStack(Stack):
                 resources=[f"{catalog}/ChangeSet/*"],
             )
         )
-        return actions.CodeBuildAction(action_name="Publish", project=project, input=release)
+        return actions.CodeBuildAction(
+            action_name="Publish", project=project, input=release, extra_inputs=[tools]
+        )
 
     # --- building blocks ----------------------------------------------------------------------
 
