@@ -1,7 +1,7 @@
 """Cost per release: the CodeBuild actions a release runs, next to CDK Pipelines' for the same app.
 
-pipelinegen's pipeline runs synth, self-mutate and push (3), one Helm action per environment, and
-one Marketplace action when an environment publishes: 3 + E (+1).
+pipelinegen's pipeline runs synth with self-mutation (1), push (1), one Helm action per
+environment, and one Marketplace action when an environment publishes: 2 + E (+1).
 
 CDK Pipelines, for the same images and environments (the issue's count): one synth, one
 self-mutate, one publishing action per asset (each image is a Docker image asset) and two
@@ -45,7 +45,7 @@ class Shape:
 
     @property
     def ours(self) -> int:
-        return 3 + self.environments + int(self.marketplace)
+        return 2 + self.environments + int(self.marketplace)
 
     @property
     def cdk_pipelines(self) -> int:
@@ -63,7 +63,7 @@ def rows(shapes: list[Shape]) -> list[str]:
         "images (I)",
         "environments (E)",
         "Marketplace",
-        "pipelinegen: CodeBuild actions, 3 + E (+1)",
+        "pipelinegen: CodeBuild actions, 2 + E (+1)",
         f"CDK Pipelines: actions, 1 + 1 + I + 2{TIMES}E",
         "CDK Pipelines: CodeBuild with Helm, 1 + 1 + I + E",
     )
@@ -78,7 +78,7 @@ def _row(shape: Shape) -> list[str]:
         str(i),
         str(e),
         "yes" if shape.marketplace else "no",
-        f"3 + {e}{market} = **{shape.ours}**",
+        f"2 + {e}{market} = **{shape.ours}**",
         f"1 + 1 + {i} + 2{TIMES}{e} = **{shape.cdk_pipelines}**",
         f"1 + 1 + {i} + {e} = {shape.cdk_pipelines_codebuild}",
     ]
@@ -103,7 +103,7 @@ def section(shapes: list[Shape], synthesized: Path | None) -> Section:
     result = Section("6. Cost per release")
     result.lines = [
         "CodeBuild actions per release, read from each compiled deploy/cdk/pipeline.json. "
-        "pipelinegen: synth, self-mutate and push (3), one Helm action per environment, one "
+        "pipelinegen: synth with self-mutation, and push (2), one Helm action per environment, one "
         "Marketplace action when an environment publishes. CDK Pipelines, for the same images "
         "and environments: one synth, one self-mutate, one publishing action per asset (each "
         "image is a Docker image asset) and two CloudFormation actions (prepare and execute a "

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import cost
+import installs
 import machine
 import suites
 from context import CLI, EXAMPLES, FULL, QUICK, ROOT, Context, Plan
@@ -62,7 +63,7 @@ def _measure(plan: Plan) -> list[Section]:
         memory = suites.peak_memory(context, scaled.largest)
         shapes = [_example_shape(name) for name in EXAMPLES] + scaled.shapes
         costs = cost.section(shapes, synth.assembly)
-        return [startup, scaled.section, diff, synth.section, memory, costs]
+        return [startup, scaled.section, diff, synth.section, memory, costs, installs.measure()]
 
 
 def _example_shape(name: str) -> cost.Shape:

@@ -37,6 +37,7 @@ from pipelinegen.spec.types import (
     Script,
     SellerPrefix,
     Slug,
+    SnsTopicArn,
     StageName,
     TagPattern,
     TimeoutMinutes,
@@ -315,6 +316,17 @@ class Marketplace(Model):
     )
 
 
+class Approvals(Model):
+    """Who hears that a release waits for a manual approval."""
+
+    topic_arn: SnsTopicArn | None = Field(
+        default=None,
+        description="The SNS topic to notify, in the tooling account's region. Default: the "
+        "pipeline stack creates an encrypted topic (its ARN is the stack output "
+        "`ApprovalTopicArn`); subscribe the approvers to it.",
+    )
+
+
 class Spec(Model):
     """A pipelinegen spec: one file that compiles to GitHub Actions CI and AWS CodePipeline CD."""
 
@@ -345,4 +357,10 @@ class Spec(Model):
         default=None,
         description="The AWS Marketplace product; required when an environment sets "
         "`marketplace: true`.",
+    )
+    approvals: Approvals | None = Field(
+        default=None,
+        description="Notify approvers: each manual approval publishes to an SNS topic, with a "
+        "link to the release on GitHub. `approvals: {}` has the pipeline stack create the "
+        "topic.",
     )

@@ -137,6 +137,26 @@ def _marketplace(document: Document) -> Iterator[Diagnostic]:
         yield document.diagnostic(("marketplace",), message, at_key=True)
 
 
+def _approvals(document: Document) -> Iterator[Diagnostic]:
+    """A notification block needs an approval to announce, in the pipeline's region."""
+    block = top(document).get("approvals")
+    environments = top(document).get("environments")
+    if block is None or not isinstance(environments, list):
+        return
+    if not any(env.get("approval") is True for _, env in items(document, "environments")):
+        message = "'approvals:' is set, but no environment has 'approval: true'"
+        hint = "set 'approval: true' on the environment that waits for a person"
+        yield document.diagnostic(("approvals",), message, hint, at_key=True)
+    arn = block.get("topic_arn") if isinstance(block, dict) else None
+    region = section(document, "aws").get("region")
+    if isinstance(arn, str) and arn.count(":") == 5 and isinstance(region, str):
+        topic_region = arn.split(":")[3]
+        if topic_region != region:
+            message = f"the topic is in {topic_region}, but the pipeline is in {region}"
+            hint = "a manual approval notifies a topic in the pipeline's own region"
+            yield document.diagnostic(("approvals", "topic_arn"), message, hint)
+
+
 def _oidc_provider_in_tooling_account(document: Document) -> Iterator[Diagnostic]:
     """The upload role trusts the provider of its own account; IAM cannot use another's."""
     aws = section(document, "aws")
@@ -178,6 +198,7 @@ RULES: tuple[Rule, ...] = (
     _unique_platforms,
     _dockerfile_inside,
     _marketplace,
+    _approvals,
     _inline_usage_instructions,
     _oidc_provider_in_tooling_account,
 )

@@ -134,6 +134,14 @@ OidcProviderArn = Annotated[
     ),
 ]
 
+SnsTopicArn = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^arn:aws:sns:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+    ),
+    Explain("the ARN of a standard SNS topic", "arn:aws:sns:us-east-1:111111111111:approvals"),
+]
+
 Region = Annotated[
     RegionName,
     Explain("an AWS region of the commercial partition", "us-east-1"),

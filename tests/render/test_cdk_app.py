@@ -307,3 +307,33 @@ def test_tools_are_installed_once_and_passed_on(synthesized: dict[str, Path]) ->
         "cdk/scripts/install-helm.sh",
         "cdk/scripts/install-skopeo.sh",
     ]
+
+
+def test_approvals_notify_a_topic_with_the_release_to_review(synthesized: dict[str, Path]) -> None:
+    """examples/full: the stack creates an encrypted topic; examples/monorepo names its own."""
+    for name, topic in [
+        ("example-full", None),
+        ("example-monorepo", "arn:aws:sns:eu-central-1:444444444444:orbit-approvals"),
+    ]:
+        template = load(synthesized[name], "pipeline")
+        [pipeline] = resources(template, "AWS::CodePipeline::Pipeline")
+        [approve] = [
+            action
+            for stage in pipeline["Properties"]["Stages"]
+            for action in stage["Actions"]
+            if action["ActionTypeId"]["Category"] == "Approval"
+        ]
+        configuration = approve["Configuration"]
+        repository = "acme/platform" if name == "example-full" else "orbit-labs/orbit"
+        assert configuration["ExternalEntityLink"] == (
+            f"https://github.com/{repository}/releases/tag/#{{Release.RELEASE_VERSION}}"
+        )
+        if topic is None:
+            [created] = resources(template, "AWS::SNS::Topic")
+            assert "KmsMasterKeyId" in created["Properties"]
+            assert "ApprovalTopicArn" in template["Outputs"]
+        else:
+            assert configuration["NotificationArn"] == topic
+            assert resources(template, "AWS::SNS::Topic") == []
+    minimal = load(synthesized["example-minimal"], "pipeline")
+    assert resources(minimal, "AWS::SNS::Topic") == []

@@ -76,7 +76,15 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "helm": {"release": naming.helm_release(spec), **HELM},
         "environments": [_environment(spec, environment) for environment in spec.environments],
         "marketplace": _marketplace(spec),
+        "approvals": None
+        if spec.approvals is None
+        else {"topic_arn": spec.approvals.topic_arn, "review_url": _review_url(spec)},
     }
+
+
+def _review_url(spec: Spec) -> str:
+    """Where an approver reviews a release: its tag on GitHub (the version is appended)."""
+    return f"https://github.com/{spec.github.repository}/releases/tag/"
 
 
 def _environment(spec: Spec, environment: Environment) -> dict[str, Any]:

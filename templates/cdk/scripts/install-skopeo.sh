@@ -60,9 +60,7 @@ while read -r path sha256 sha1; do
     fetch "https://snapshot.debian.org/file/$sha1" "$file" ||
       die "could not download ${path##*/} from $DEBIAN_MIRROR or snapshot.debian.org"
   fi
-  actual="$(sha256sum "$file" | cut -d' ' -f1)"
-  [[ "$actual" == "$sha256" ]] ||
-    die "${path##*/} has sha256 $actual, not the pinned $sha256: not installed"
+  require_sha256 "$file" "$sha256"
   dpkg-deb -x "$file" "$work/root" || die "${path##*/} is not a .deb dpkg-deb can unpack"
 done <"$work/debs.txt"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnOutput, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -27,6 +27,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.findings import template_findings
@@ -96,6 +97,7 @@ class PipelineStack(Stack):
             self, "Artifacts", logs=log_bucket(self, "AccessLogs"), key=self.key
         )
         self.repositories = {image["name"]: self._repository(image) for image in spec["images"]}
+        self.approval_topic = self._approval_topic()
         pipeline = codepipeline.Pipeline(
             self,
             "Pipeline",
@@ -110,7 +112,8 @@ class PipelineStack(Stack):
         tools = codepipeline.Artifact(TOOLS)
         pipeline.add_stage(stage_name="Source", actions=[self._source(pipeline, release)])
         pipeline.add_stage(stage_name="UpdatePipeline", actions=[self._update_pipeline(release)])
-        pipeline.add_stage(stage_name="Release", actions=[self._push(release, tools)])
+        self.push = self._push(release, tools)
+        pipeline.add_stage(stage_name="Release", actions=[self.push])
         for environment in spec["environments"]:
             pipeline.add_stage(
                 stage_name=f"Deploy-{environment['name']}",
@@ -162,7 +165,9 @@ class PipelineStack(Stack):
             "UpdatePipeline",
             install=[
                 f"bash {SCRIPTS}/install-cdk.sh",
-                "python3 -m pip install --quiet --require-hashes -r cdk/requirements.txt",
+                # No byte-compiling of all of aws-cdk-lib: the synth imports a small part of it.
+                "python3 -m pip install --quiet --no-compile --require-hashes "
+                "-r cdk/requirements.txt",
             ],
             build=[
                 "(cd cdk && cdk synth --output ../cdk.out --quiet)",
@@ -207,7 +212,11 @@ class PipelineStack(Stack):
                 f"bash {SCRIPTS}/install-skopeo.sh",
                 f"mkdir -p tools/bin && INSTALL_DIR=tools/bin bash {SCRIPTS}/install-helm.sh",
             ],
-            build=[f'export PATH="$PWD/tools/bin:$PATH" && bash {SCRIPTS}/verify-and-push.sh'],
+            build=[
+                f'export PATH="$PWD/tools/bin:$PATH" && bash {SCRIPTS}/verify-and-push.sh',
+                f'export RELEASE_VERSION="$(python3 {SCRIPTS}/release.py get version)"',
+            ],
+            exported=["RELEASE_VERSION"],
             environment={
                 "EXPECTED_SPEC_SHA256": self.spec["spec_sha256"],
                 "ECR_REGISTRY": self._registry(),
@@ -221,7 +230,11 @@ class PipelineStack(Stack):
             repository.grant_push(project)
             repository.grant(project, "ecr:DescribeImages")
         return actions.CodeBuildAction(
-            action_name="Push", project=project, input=release, outputs=[tools]
+            action_name="Push",
+            project=project,
+            input=release,
+            outputs=[tools],
+            variables_namespace="Release",
         )
 
     def _deploy(
@@ -233,7 +246,7 @@ class PipelineStack(Stack):
         name = environment["name"]
         stage: list[Any] = []
         if environment["approval"]:
-            stage.append(actions.ManualApprovalAction(action_name="Approve", run_order=1))
+            stage.append(self._approve(name))
         deploy_role = (
             f"arn:{self.partition}:iam::{environment['account']}:role/"
             f"{environment['deploy_role_name']}"
@@ -266,6 +279,42 @@ class PipelineStack(Stack):
         )
         stage.append(helm_action)
         return stage
+
+    def _approve(self, environment: str) -> Any:
+        """A manual approval; with `approvals` in the spec it notifies the SNS topic, with the
+        release's tag on GitHub as the link to review (the Push action exports the version)."""
+        version = self.push.variable("RELEASE_VERSION")
+        approvals = self.spec["approvals"]
+        return actions.ManualApprovalAction(
+            action_name="Approve",
+            run_order=1,
+            notification_topic=self.approval_topic,
+            external_entity_link=f"{approvals['review_url']}{version}" if approvals else None,
+            additional_information=f"Deploy release {version} to {environment}?",
+        )
+
+    def _approval_topic(self) -> sns.ITopic | None:
+        """The topic the spec names, or one this stack creates (encrypted with the pipeline's
+        key, whose policy lets IAM grant its use: the pipeline role publishes)."""
+        approvals = self.spec["approvals"]
+        if approvals is None:
+            return None
+        if approvals["topic_arn"]:
+            return sns.Topic.from_topic_arn(self, "ApprovalTopic", approvals["topic_arn"])
+        topic = sns.Topic(
+            self,
+            "ApprovalTopic",
+            display_name=f"{self.spec['project']}: releases waiting for approval",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        CfnOutput(
+            self,
+            "ApprovalTopicArn",
+            value=topic.topic_arn,
+            description="Subscribe approvers to this topic (e.g. by email).",
+        )
+        return topic
 
     def _publish(self, release: codepipeline.Artifact, tools: codepipeline.Artifact) -> Any:
         marketplace = self.spec["marketplace"]
@@ -348,6 +397,7 @@ class PipelineStack(Stack):
         build: list[str],
         environment: dict[str, str] | None = None,
         artifacts: dict[str, Any] | None = None,
+        exported: list[str] | None = None,
         role_name: str | None = None,
         timeout: Duration | None = None,
     ) -> codebuild.PipelineProject:
@@ -362,7 +412,7 @@ class PipelineStack(Stack):
         )
         spec: dict[str, Any] = {
             "version": "0.2",
-            "env": {"shell": "bash"},
+            "env": {"shell": "bash", **({"exported-variables": exported} if exported else {})},
             "phases": {"install": {"commands": install}, "build": {"commands": build}},
         }
         if artifacts:

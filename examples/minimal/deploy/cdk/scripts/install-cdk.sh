@@ -50,9 +50,7 @@ note "downloading aws-cdk@$CDK_CLI_VERSION (the CLI this release's CDK app asks 
 (cd "$work" && npm pack "aws-cdk@$CDK_CLI_VERSION" --silent >/dev/null) ||
   die "could not download aws-cdk@$CDK_CLI_VERSION from the npm registry"
 [[ -f "$work/$tarball" ]] || die "npm pack aws-cdk@$CDK_CLI_VERSION wrote no $tarball"
-if ! (cd "$work" && printf '%s  %s\n' "$CDK_CLI_SHA256" "$tarball" | sha256sum --check --strict --quiet); then
-  die "$tarball has sha256 $(sha256sum "$work/$tarball" | cut -d' ' -f1), not the pinned $CDK_CLI_SHA256: not installed"
-fi
+require_sha256 "$work/$tarball" "$CDK_CLI_SHA256"
 npm install --global --ignore-scripts --no-audit --no-fund --silent "$work/$tarball" ||
   die "npm could not install $tarball"
 installed="$(cdk --version 2>/dev/null | awk '{print $1}')" || true

@@ -62,6 +62,16 @@ require_skopeo_preserve_digests() {
   fi
 }
 
+# require_sha256 FILE SHA256 : fail, saying both digests, unless FILE's sha256 is SHA256 (a pinned
+# download is refused before it is unpacked or installed).
+require_sha256() {
+  local file="$1" expected="$2" actual
+  actual="$(sha256sum "$file" | cut -d' ' -f1)"
+  if [[ "$actual" != "$expected" ]]; then
+    die "${file##*/} has sha256 $actual, not the pinned $expected: not installed"
+  fi
+}
+
 # Patterns the scripts check their inputs against before using them.
 # shellcheck disable=SC2034  # used by the scripts that source this file
 readonly DIGEST_RE='^sha256:[0-9a-f]{64}$'
