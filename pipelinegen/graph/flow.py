@@ -7,11 +7,11 @@ approvals the rules count are the same. It mirrors what the generated files do:
 - CI (`pipelinegen-ci.yml`) runs the checks and image builds on pull requests and the default
   branch; the release workflow starts on the release tags (it does not wait for CI).
 - The release workflow builds every image and uploads the handoff zip by OIDC to the fixed key.
-- The CodePipeline (templates/cdk/stacks/pipeline.py) runs Source → Synth → UpdatePipeline →
-  Release (contract check, push to ECR), then one stage per environment in promotion order (a
-  manual approval first where asked, then Helm), and Marketplace right after the environment
-  that sets `marketplace: true`. Stages run one after another, so an approval gates every stage
-  after it.
+- The CodePipeline (templates/cdk/stacks/pipeline.py) runs Source → UpdatePipeline (synth and
+  self-mutation in one action) → Release (contract check, push to ECR), then one stage per
+  environment in promotion order (a manual approval first where asked, then Helm), and
+  Marketplace right after the environment that sets `marketplace: true`. Stages run one after
+  another, so an approval gates every stage after it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pipelinegen import naming
 from pipelinegen.spec.models import CommandCheck, Spec
 
 # The CodePipeline stages before the first environment, as the pipeline stack names them.
-PIPELINE_STAGES = ("Source", "Synth", "UpdatePipeline", "Release")
+PIPELINE_STAGES = ("Source", "UpdatePipeline", "Release")
 
 
 @dataclass(frozen=True, order=True)

@@ -88,11 +88,10 @@ def graph(flow: Flow) -> Graph:
             ),
         ),
         Node("source", "box", ("CodePipeline: Source",)),
-        Node("synth", "box", ("Synth",)),
-        Node("update", "box", ("UpdatePipeline", "self-mutation")),
+        Node("update", "box", ("UpdatePipeline", "synth, self-mutation")),
         Node("push", "box", ("Release", "contract check, push to ECR")),
     ]
-    order = ["source", "synth", "update", "push"]
+    order = ["source", "update", "push"]
     assert len(order) == len(PIPELINE_STAGES)
     for deploy in flow.deploys:
         key = _id(deploy.environment)

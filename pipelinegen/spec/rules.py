@@ -138,15 +138,9 @@ def _marketplace(document: Document) -> Iterator[Diagnostic]:
 
 
 def _approvals(document: Document) -> Iterator[Diagnostic]:
-    """A notification block needs an approval to announce, in the pipeline's region."""
+    """A manual approval notifies a topic in the pipeline's own region. (A block with no
+    approval to announce is allowed: removing an approval should not need a second edit.)"""
     block = top(document).get("approvals")
-    environments = top(document).get("environments")
-    if block is None or not isinstance(environments, list):
-        return
-    if not any(env.get("approval") is True for _, env in items(document, "environments")):
-        message = "'approvals:' is set, but no environment has 'approval: true'"
-        hint = "set 'approval: true' on the environment that waits for a person"
-        yield document.diagnostic(("approvals",), message, hint, at_key=True)
     arn = block.get("topic_arn") if isinstance(block, dict) else None
     region = section(document, "aws").get("region")
     if isinstance(arn, str) and arn.count(":") == 5 and isinstance(region, str):

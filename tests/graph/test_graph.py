@@ -39,7 +39,7 @@ def test_the_diagram_follows_the_pipeline_order() -> None:
     source = render(graph(flow(spec())))
     edges = re.findall(r"^  (\w+) -", source, re.MULTILINE)
     assert edges == [
-        "ci", "release", "handoff", "source", "synth", "update", "push",
+        "ci", "release", "handoff", "source", "update", "push",
         "deploy_dev", "deploy_staging", "approve_prod", "deploy_prod",
     ]  # fmt: skip
     assert "deploy_prod --> marketplace" in source
