@@ -3,8 +3,9 @@
 # then run `pipelinegen compile pipeline.yaml` (CI checks this file is current).
 # deploy.sh: deploy the release to one environment with Helm: `helm upgrade --install` of the
 # release's chart, with the environment's values files and every image pinned to the digest that
-# was pushed (images.<name>.repository, .digest and .tag), waiting until the workloads are ready
-# and rolling back when they are not (--atomic).
+# was pushed, at the values paths the spec maps for it (image_values.py), waiting until the workloads are ready
+# and rolling back when they are not (Helm 4's --rollback-on-failure, which waits with the
+# `watcher` strategy: every resource's status, not only hooks).
 #
 # It first assumes DEPLOY_ROLE_ARN (the role in the environment's account that may describe the
 # cluster and has an EKS access entry), and runs everything after as that role: `aws eks
@@ -28,7 +29,7 @@
 #   CREATE_NAMESPACE  optional: "true" to let Helm create the namespace, default "false": the
 #                     deploy role's access is limited to the namespace, which cannot create it
 #
-# Needs python3 (3.9+), aws (CLI v2) and helm (3.x, see install-helm.sh) on PATH. Run it locally
+# Needs python3 (3.9+), aws (CLI v2) and helm (4.x, see install-helm.sh) on PATH. Run it locally
 # in the extracted release, with credentials that may assume the deploy role:
 #   ENVIRONMENT=staging CLUSTER=acme-staging CLUSTER_REGION=us-east-1 NAMESPACE=platform \
 #     DEPLOY_ROLE_ARN=arn:aws:iam::222222222222:role/acme-platform-deploy-staging \
@@ -62,8 +63,7 @@ version="$(python3 "$here/release.py" get version)" || exit
 chart="$(python3 "$here/release.py" get chart)" || exit
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 "$here/release.py" images >"$work/images.tsv" || exit
-mapfile -t images <"$work/images.tsv"
+python3 "$here/release.py" images >/dev/null || exit
 
 read -r -a values <<<"$VALUES_FILES"
 for file in "${values[@]}"; do
@@ -95,19 +95,23 @@ aws eks update-kubeconfig --region "$CLUSTER_REGION" --name "$CLUSTER" --alias "
   --kubeconfig "$KUBECONFIG" || die "could not get a kubeconfig for EKS cluster $CLUSTER"
 
 helm version --short || die "helm does not run"
-# Dependencies committed in charts/ are used as they are; the others are fetched (a dependency
-# from an http(s) repository needs the repository reachable from CodeBuild: commit the packaged
-# dependency in charts/ to avoid that).
-if grep -Eq '^dependencies:' "$chart/Chart.yaml"; then
+# The release carries the complete chart: every dependency was packaged into charts/ at release
+# time (and listed in the manifest), so nothing is fetched here. A dependency Helm does not find
+# there means the release is incomplete.
+if [[ -n "$(python3 "$here/release.py" dependencies)" ]]; then
   helm dependency list "$chart" >"$work/dependencies.txt" ||
     die "helm dependency list $chart failed"
-  if awk 'NR > 1 && NF && $NF != "ok" && $NF != "unpacked" { found = 1 } END { exit !found }' \
-    "$work/dependencies.txt"; then
-    note "building the chart's dependencies"
-    helm dependency build "$chart" ||
-      die "helm dependency build $chart failed: commit the packaged dependencies in charts/"
+  missing="$(awk 'NR > 1 && NF && $NF != "ok" && $NF != "unpacked" { printf "%s%s (%s)", sep, $1, $NF; sep = ", " }' \
+    "$work/dependencies.txt")"
+  if [[ -n "$missing" ]]; then
+    die "the release's chart lacks dependencies: $missing: release again (the release job packages every dependency)"
   fi
 fi
+
+# Every image, pinned by digest, at the values paths pipeline.json maps for it (see
+# image_values.py); passed last, so it wins over the environment's values files.
+python3 "$here/image_values.py" --pipeline "$here/../pipeline.json" --registry "$ECR_REGISTRY" \
+  --release . --out "$work/images.values.json" || exit
 
 args=(upgrade --install "$HELM_RELEASE" "$chart" --namespace "$NAMESPACE" --kube-context "$context")
 if [[ "$CREATE_NAMESPACE" == true ]]; then
@@ -116,24 +120,14 @@ fi
 for file in "${values[@]}"; do
   args+=(-f "$file")
 done
-for line in "${images[@]}"; do
-  IFS=$'\t' read -r name _archive digest <<<"$line"
-  if [[ ! "$digest" =~ $DIGEST_RE ]]; then
-    die "image $name has digest '$digest', which is not a sha256 digest"
-  fi
-  args+=(
-    --set-string "images.$name.repository=$ECR_REGISTRY/$ECR_PREFIX/$name"
-    --set-string "images.$name.digest=$digest"
-    --set-string "images.$name.tag=$version"
-  )
-done
-args+=(--atomic --wait --timeout "$HELM_TIMEOUT" --description "pipelinegen $version")
+args+=(-f "$work/images.values.json")
+args+=(--rollback-on-failure --wait=watcher --timeout "$HELM_TIMEOUT" --description "pipelinegen $version")
 
 note "helm ${args[*]}"
 if ! helm "${args[@]}"; then
   printf '\nhelm history %s --namespace %s:\n' "$HELM_RELEASE" "$NAMESPACE" >&2
   helm history "$HELM_RELEASE" --namespace "$NAMESPACE" --kube-context "$context" --max 10 >&2 ||
     true
-  die "helm upgrade --install of $HELM_RELEASE $version in $CLUSTER/$NAMESPACE failed and was rolled back (--atomic); see the output above"
+  die "helm upgrade --install of $HELM_RELEASE $version in $CLUSTER/$NAMESPACE failed and was rolled back (--rollback-on-failure); see the output above"
 fi
 note "$ENVIRONMENT: $HELM_RELEASE $version deployed to $CLUSTER/$NAMESPACE"
