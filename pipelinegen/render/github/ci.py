@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pipelinegen import naming
-from pipelinegen.render.cdk.versions import HELM
 from pipelinegen.render.github.actions import action, tool
 from pipelinegen.render.github.images import build_step, build_steps
 from pipelinegen.render.github.jobs import (
@@ -11,6 +10,7 @@ from pipelinegen.render.github.jobs import (
     Step,
     buildx,
     checkout,
+    helm_steps,
     install_pipelinegen,
     toolchains,
 )
@@ -112,21 +112,7 @@ def _chart(spec: Spec) -> Job:
     """Render the chart for every environment with the pinned Helm, as the deploy will, and fail
     when a workload runs a spec image that is not the pipeline's push pinned by digest."""
     scripts = f"{naming.CDK_APP_DIR}/scripts"
-    steps = [
-        checkout(),
-        Step(
-            f"Install Helm {HELM['version']}",
-            env={"HELM_VERSION": HELM["version"], "HELM_SHA256": HELM["sha256"]},
-            run='mkdir -p "$RUNNER_TEMP/helm"\n'
-            f'INSTALL_DIR="$RUNNER_TEMP/helm" bash {scripts}/install-helm.sh\n'
-            'echo "$RUNNER_TEMP/helm" >>"$GITHUB_PATH"',
-        ),
-        Step(
-            "Build the chart's dependencies",
-            env={"CHART": spec.helm.chart},
-            run='helm dependency build "$CHART"',
-        ),
-    ]
+    steps = [checkout(), *helm_steps(spec)]
     for environment in spec.environments:
         steps.append(
             Step(
