@@ -244,7 +244,9 @@ def test_an_unmapped_subchart_is_a_located_error_and_fails_the_check(tmp_path: P
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_the_chart_job_passes_on_every_example_environment(example: Path, tmp_path: Path) -> None:
-    """The CI `chart` job's script, per environment, on each example's committed outputs."""
+    """The CI `chart` job's script, per environment, on each example's committed outputs (in a
+    copy: Helm and Python write nothing into the examples)."""
+    example = Path(shutil.copytree(example, tmp_path / example.name))
     text = (example / "pipeline.yaml").read_text()
     spec = load(text, file="pipeline.yaml")
     path = os.pathsep.join([str(HELM.parent), str(Path(sys.executable).parent), "/usr/bin:/bin"])
@@ -272,3 +274,4 @@ def test_the_chart_job_passes_on_every_example_environment(example: Path, tmp_pa
         )
         assert result.returncode == 0, result.stderr
         assert "all pinned by digest" in result.stdout
+    assert list(example.rglob("__pycache__")) == []  # nothing written into the checkout

@@ -26,7 +26,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import release  # the manifest reader beside this script
+# No __pycache__ beside the scripts: they run in a checkout (CI) and in the extracted release.
+sys.dont_write_bytecode = True
+import release  # noqa: E402  (the manifest reader beside this script)
 
 REGISTRY = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 KEY = re.compile(r"^[A-Za-z0-9_-]+$")
