@@ -54,6 +54,11 @@ class Recording:
         self.answers.append(("text", path, record.digest(text)))
         return text
 
+    def entries(self, path: str) -> list[str]:
+        names = self.inner.entries(path)
+        self.answers.append(("entries", path, record.digest("\n".join(names))))
+        return names
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -156,4 +161,6 @@ def _answers(repository: Repository, question: str, path: str, answer: str | Non
         return repository.kind(path) == answer
     if question == "text":
         return record.digest(repository.read_text(path)) == answer
+    if question == "entries":
+        return record.digest("\n".join(repository.entries(path))) == answer
     return False

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # a leaf module: the spec's rules use the job names below too
 # Generated job ids that check names must not take (validated in spec.rules).
 STALE_CHECK_JOB = "pipelinegen"
 BUILD_JOB_PREFIX = "build-"
+CHART_JOB = "chart"
 
 # Where compile writes, relative to the repository root.
 WORKFLOWS_DIR = ".github/workflows"
@@ -62,6 +63,11 @@ def upload_role_arn(spec: Spec) -> str:
 
 def ecr_repository(spec: Spec, image: str) -> str:
     return f"{spec.name}/{image}"
+
+
+def ecr_registry(spec: Spec) -> str:
+    """The tooling account's ECR registry host, where the pipeline pushes the images."""
+    return f"{spec.aws.account}.dkr.ecr.{spec.aws.region}.amazonaws.com"
 
 
 def image_archive(image: str) -> str:

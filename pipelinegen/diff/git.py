@@ -126,6 +126,16 @@ class GitTree:
     def read_text(self, path: str) -> str:
         return self.git.show(self.commit, posixpath.normpath(self.prefix + path)) or ""
 
+    def entries(self, path: str) -> list[str]:
+        full = posixpath.normpath(self.prefix + path)
+        below = f"{full}/" if full != "." else ""
+        names = {
+            item[len(below) :].split("/", 1)[0]
+            for item in self.files | self.directories
+            if item.startswith(below) and item != full
+        }
+        return sorted(names)
+
 
 FETCH_TIMEOUT = 300  # seconds for one `git fetch`
 

@@ -37,6 +37,10 @@ def load(text: str, *, file: str, repository: Repository | None = None) -> Spec:
 
         problems.extend(describe(error.errors(include_url=False), Spec, document))
         raise SpecError(problems) from None
+    if repository is not None and not problems:
+        from pipelinegen.chart.check import check as check_chart  # reads the chart
+
+        problems.extend(check_chart(spec, document, repository))
     if problems:
         raise SpecError(problems)
     return spec

@@ -42,6 +42,7 @@ from pipelinegen.spec.types import (
     TagPattern,
     TimeoutMinutes,
     ToolVersion,
+    ValuesKey,
     ValuesPath,
     ZipKey,
 )
@@ -118,6 +119,47 @@ class Release(Model):
     )
 
 
+class ImageValues(Model):
+    """Where a chart reads one image: each key names the values path that receives that part of
+    the pushed image's reference. The image is always pinned by digest, so a mapping sets
+    `reference`, `tag` or `digest`."""
+
+    reference: ValuesKey | None = Field(
+        default=None,
+        description="Receives the whole reference, `<registry>/<name>/<image>:<version>@<digest>`.",
+        examples=["worker.image"],
+    )
+    registry: ValuesKey | None = Field(
+        default=None,
+        description="Receives the registry host, `<account>.dkr.ecr.<region>.amazonaws.com`; "
+        "`repository` then receives `<name>/<image>` (Bitnami's `image.registry`).",
+        examples=["web.image.registry"],
+    )
+    repository: ValuesKey | None = Field(
+        default=None,
+        description="Receives the repository, `<registry>/<name>/<image>` (or `<name>/<image>` "
+        "with `registry`).",
+        examples=["web.image.repository"],
+    )
+    prefix: ValuesKey | None = Field(
+        default=None,
+        description="Receives the repositories' namespace, `<registry>/<name>`, for charts that "
+        "build `<prefix>/<image>:<tag>`; several images may share it.",
+        examples=["images.repository"],
+    )
+    tag: ValuesKey | None = Field(
+        default=None,
+        description="Receives `<version>@<digest>`, for charts that build `repository:tag`; or "
+        "`<version>` when `digest` is mapped too.",
+        examples=["web.image.tag"],
+    )
+    digest: ValuesKey | None = Field(
+        default=None,
+        description="Receives the digest, `sha256:<64 hex>` (Bitnami's `image.digest`).",
+        examples=["web.image.digest"],
+    )
+
+
 class Image(Model):
     """One OCI image, built by CI, released as a tarball and pushed to ECR by the pipeline."""
 
@@ -152,6 +194,26 @@ class Image(Model):
         default=None,
         description="The Dockerfile stage to build (`--target`). Default: the last stage.",
         examples=["runtime"],
+    )
+    values: ValuesKey | list[ValuesKey | ImageValues] = Field(
+        default=[],
+        description="Where the chart reads this image, pinned by digest. A path `P` (the common "
+        "case, e.g. `api.image`) sets `P.repository` to `<registry>/<name>/<image>` and `P.tag` "
+        "to `<version>@<digest>`; a mapping names each part's path (`registry`, `repository`, "
+        "`prefix`, `tag`, `digest`, `reference`); a list does several. Subchart values go under "
+        "the subchart's alias or name. Every image is also at "
+        "`global.pipelinegen.images.<image>` (`reference`, `registry`, `repository`, `tag`, "
+        "`digest`), which every chart and subchart sees.",
+        examples=[
+            "api.image",
+            [
+                {
+                    "registry": "web.image.registry",
+                    "repository": "web.image.repository",
+                    "digest": "web.image.digest",
+                }
+            ],
+        ],
     )
 
 
@@ -237,6 +299,12 @@ class Helm(Model):
         default=None,
         description="The Helm release name. Default: the spec's `name`.",
         examples=["platform"],
+    )
+    global_values: bool = Field(
+        default=True,
+        description="Also set every image under `global.pipelinegen.images.<image>` "
+        "(`reference`, `registry`, `repository`, `tag`, `digest`). Turn it off for a chart "
+        "whose values schema allows no `global` key.",
     )
 
 

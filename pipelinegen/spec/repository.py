@@ -24,6 +24,9 @@ class Repository(Protocol):
     def read_text(self, path: str) -> str:
         """The file's text (UTF-8)."""
 
+    def entries(self, path: str) -> list[str]:
+        """The sorted names in a directory ([] when it is not one)."""
+
 
 @dataclass(frozen=True)
 class WorkingTree:
@@ -42,3 +45,9 @@ class WorkingTree:
 
     def read_text(self, path: str) -> str:
         return (self.root / path).read_text(encoding="utf-8")
+
+    def entries(self, path: str) -> list[str]:
+        try:
+            return sorted(child.name for child in (self.root / path).iterdir())
+        except OSError:
+            return []

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pipelinegen.errors import Diagnostic
-from pipelinegen.naming import BUILD_JOB_PREFIX, STALE_CHECK_JOB
+from pipelinegen.naming import BUILD_JOB_PREFIX, CHART_JOB, STALE_CHECK_JOB
 from pipelinegen.spec.types import escapes, is_relative
 from pipelinegen.spec.yaml import Document
 
@@ -65,7 +65,7 @@ def _unique_names(key: str, noun: str) -> Rule:
 
 
 def _check_names_free(document: Document) -> Iterator[Diagnostic]:
-    """Check names are job ids; generated jobs own `pipelinegen` and `build-<image>`."""
+    """Check names are job ids; generated jobs own `pipelinegen`, `chart` and `build-<image>`."""
     images = {
         name for _, item in items(document, "images") if isinstance(name := item.get("name"), str)
     }
@@ -74,10 +74,13 @@ def _check_names_free(document: Document) -> Iterator[Diagnostic]:
         if not isinstance(name, str):
             continue
         image = name.removeprefix(BUILD_JOB_PREFIX)
-        if name == STALE_CHECK_JOB or (name.startswith(BUILD_JOB_PREFIX) and image in images):
-            owner = (
-                "pipelinegen's own job" if name == STALE_CHECK_JOB else f"the build of '{image}'"
-            )
+        if name in (STALE_CHECK_JOB, CHART_JOB) or (
+            name.startswith(BUILD_JOB_PREFIX) and image in images
+        ):
+            owner = {
+                STALE_CHECK_JOB: "pipelinegen's own job",
+                CHART_JOB: "the chart check",
+            }.get(name, f"the build of '{image}'")
             message = f"check name '{name}' is taken by {owner}"
             yield document.diagnostic(("checks", index, "name"), message, "rename the check")
 
@@ -105,6 +108,17 @@ def _dockerfile_inside(document: Document) -> Iterator[Diagnostic]:
             message = f"dockerfile '{dockerfile}' escapes the repository from context '{context}'"
             hint = "the dockerfile path is relative to the context directory"
             yield document.diagnostic(("images", index, "dockerfile"), message, hint)
+
+
+def _values_pinned(document: Document) -> Iterator[Diagnostic]:
+    """A values mapping must carry the digest: images are deployed by digest only."""
+    for index, image in items(document, "images"):
+        listed = image.get("values")
+        for position, item in enumerate(listed if isinstance(listed, list) else []):
+            if isinstance(item, dict) and not set(item) & {"reference", "tag", "digest"}:
+                message = f"image '{image.get('name')}': this mapping does not pin the digest"
+                hint = "add `tag` (receives <version>@<digest>), `digest` or `reference`"
+                yield document.diagnostic(("images", index, "values", position), message, hint)
 
 
 def _marketplace(document: Document) -> Iterator[Diagnostic]:
@@ -191,6 +205,7 @@ RULES: tuple[Rule, ...] = (
     _check_names_free,
     _unique_platforms,
     _dockerfile_inside,
+    _values_pinned,
     _marketplace,
     _approvals,
     _inline_usage_instructions,

@@ -200,6 +200,17 @@ HelmRelease = Annotated[
     Explain("a Helm release name (lowercase DNS label, at most 53 characters)", "platform"),
 ]
 
+# A Helm values path: keys joined by '.', as in `--set` (subchart values under the subchart's
+# alias or name). Keys are kept to what needs no escaping there.
+ValuesKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$", max_length=512),
+    Explain(
+        "a dotted Helm values path such as api.image (keys of letters, digits, '-', '_')",
+        "api.image",
+    ),
+]
+
 BuildArgName = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,6 +23,26 @@ SPEC_SHA256 = "5" * 64
 VERSION = "v1.2.3"
 REGISTRY = "111111111111.dkr.ecr.us-east-1.amazonaws.com"
 IMAGES = ("api", "web")
+DEPLOY = "cdk/scripts/deploy.sh"  # as CodeBuild runs it: the release's copy, beside pipeline.json
+
+
+# What compile writes into the CDK app's pipeline.json for the deploy (pipelinegen.chart.values):
+# api mapped at api.image (short form), web only in the global block.
+PIPELINE = {
+    "project": "acme-platform",
+    "helm": {
+        "images": {
+            "api": [
+                {"path": "api.image.repository", "form": "repository"},
+                {"path": "api.image.tag", "form": "tag"},
+            ],
+            "web": [
+                {"path": f"global.pipelinegen.images.web.{form}", "form": form}
+                for form in ("reference", "registry", "repository", "tag", "digest")
+            ],
+        }
+    },
+}
 
 
 def digest_of(name: str) -> str:
@@ -45,6 +66,8 @@ def release(tmp_path: Path) -> Path:
     for environment in ("prod", "staging"):
         (root / "chart" / "deploy" / "helm" / f"values-{environment}.yaml").write_text("a: 1\n")
     (root / "chart" / "deploy" / "helm" / "common.yaml").write_text("b: 2\n")
+    shutil.copytree(SCRIPTS, root / "cdk" / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "cdk" / "pipeline.json").write_text(json.dumps(PIPELINE, indent=2) + "\n")
     (root / "marketplace" / "docs").mkdir(parents=True)
     (root / "marketplace" / "docs" / "usage.md").write_text("\nhelm install platform ...\n\n")
     write_manifest(

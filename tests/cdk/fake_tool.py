@@ -24,6 +24,7 @@ answers from $FAKE_CONFIG:
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -45,6 +46,7 @@ def main() -> int:
         "argv": argv,
         "env": {name: os.environ.get(name) for name in RECORDED_ENV},
         "stdin": stdin,
+        "files": _value_files(argv) if tool == "helm" else {},
     }
     with Path(os.environ["FAKE_LOG"]).open("a", encoding="utf-8") as log:
         log.write(json.dumps(call) + "\n")
@@ -54,6 +56,15 @@ def main() -> int:
         return int(config["fail"][key])
     tools = {"aws": aws, "skopeo": skopeo, "helm": helm, "curl": curl, "npm": npm, "cdk": cdk}
     return tools[tool](argv, config)
+
+
+def _value_files(argv: list[str]) -> dict[str, Any]:
+    """The JSON values files passed with -f (the scripts delete them when they exit)."""
+    found = {}
+    for flag, value in itertools.pairwise(argv):
+        if flag == "-f" and value.endswith(".json") and Path(value).is_file():
+            found[value] = json.loads(Path(value).read_text())
+    return found
 
 
 def _read_stdin(tool: str, argv: list[str]) -> str:
@@ -155,7 +166,7 @@ def skopeo(argv: list[str], config: dict[str, Any]) -> int:
 
 def helm(argv: list[str], config: dict[str, Any]) -> int:
     if argv[:1] == ["version"]:
-        print("v3.21.4+g813176c")
+        print("v4.1.4+g05fa379")
     elif argv[:1] == ["upgrade"]:
         status = int(config.get("helm_upgrade_exit", 0))
         if status:

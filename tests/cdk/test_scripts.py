@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 import re
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.cdk.conftest import (
+    DEPLOY,
     REGISTRY,
     SCRIPTS,
     SPEC_SHA256,
@@ -105,7 +105,6 @@ def test_a_good_release_passes_the_contract_check(release: Path) -> None:
 
 def test_the_check_runs_from_inside_the_release_too(release: Path) -> None:
     """As CodeBuild runs it: `bash cdk/scripts/...` with a relative path, siblings found."""
-    shutil.copytree(SCRIPTS, release / "cdk" / "scripts")
     result = run_script("cdk/scripts/verify-release.sh", cwd=release, env=PUSH_ENV)
     assert result.returncode == 0, result.stderr
 
@@ -313,7 +312,7 @@ def test_a_failed_login_is_an_error(release: Path, fakes: Fakes) -> None:
 
 
 def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> None:
-    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
     calls = fakes.calls("aws")
     assert [call["argv"] for call in calls] == [
@@ -366,16 +365,31 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
     helm = helm[1:]
     assert helm[1]["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY"
     assert helm[1]["env"]["KUBECONFIG"] == calls[1]["env"]["KUBECONFIG"]
-    sets = []
-    for name in ("api", "web"):
-        sets += [
-            "--set-string",
-            f"images.{name}.repository={REGISTRY}/acme-platform/{name}",
-            "--set-string",
-            f"images.{name}.digest={digest_of(name)}",
-            "--set-string",
-            f"images.{name}.tag={VERSION}",
-        ]
+    values_file = helm[1]["argv"][helm[1]["argv"].index("-f", 12) + 1]
+    web = f"{REGISTRY}/acme-platform/web"
+    assert helm[1]["files"] == {
+        values_file: {
+            "api": {
+                "image": {
+                    "repository": f"{REGISTRY}/acme-platform/api",
+                    "tag": f"{VERSION}@{digest_of('api')}",
+                }
+            },
+            "global": {
+                "pipelinegen": {
+                    "images": {
+                        "web": {
+                            "digest": digest_of("web"),
+                            "reference": f"{web}:{VERSION}@{digest_of('web')}",
+                            "registry": REGISTRY,
+                            "repository": web,
+                            "tag": f"{VERSION}@{digest_of('web')}",
+                        }
+                    }
+                }
+            },
+        }
+    }
     assert helm[1]["argv"] == [
         "upgrade",
         "--install",
@@ -389,9 +403,10 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
         "chart/deploy/helm/common.yaml",
         "-f",
         "chart/deploy/helm/values-staging.yaml",
-        *sets,
-        "--atomic",
-        "--wait",
+        "-f",
+        values_file,
+        "--rollback-on-failure",
+        "--wait=watcher",
         "--timeout",
         "10m",
         "--description",
@@ -400,29 +415,39 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
     assert leftovers(release) == []
 
 
-def test_deploy_options_dependencies_and_no_values(release: Path, fakes: Fakes) -> None:
-    chart = release / "chart" / "deploy" / "helm" / "platform" / "Chart.yaml"
-    chart.write_text(chart.read_text() + "dependencies:\n  - name: redis\n  - name: db\n")
-    fakes.configure(dependencies={"redis": "ok", "db": "wrong version"})
+def test_deploy_options_and_no_values(release: Path, fakes: Fakes) -> None:
     env = {**DEPLOY_ENV, "VALUES_FILES": "", "HELM_TIMEOUT": "1h30m", "CREATE_NAMESPACE": "true"}
-    result = run_script("deploy.sh", cwd=release, env=env, fakes=fakes)
+    result = run_script(DEPLOY, cwd=release, env=env, fakes=fakes)
     assert result.returncode == 0, result.stderr
     helm = fakes.argvs("helm")
-    assert helm[1:3] == [
-        ["dependency", "list", "chart/deploy/helm/platform"],
-        ["dependency", "build", "chart/deploy/helm/platform"],
-    ]
-    assert helm[3][0] == "history"
-    assert "-f" not in helm[4]
-    assert helm[4][8] == "--create-namespace"
-    assert helm[4][helm[4].index("--timeout") + 1] == "1h30m"
+    assert [argv[0] for argv in helm] == ["version", "history", "upgrade"]
+    assert helm[2].count("-f") == 1  # the image values only
+    assert helm[2][8] == "--create-namespace"
+    assert helm[2][helm[2].index("--timeout") + 1] == "1h30m"
 
 
-def test_committed_dependencies_are_not_fetched_again(release: Path, fakes: Fakes) -> None:
-    chart = release / "chart" / "deploy" / "helm" / "platform" / "Chart.yaml"
-    chart.write_text(chart.read_text() + "dependencies:\n  - name: redis\n  - name: db\n")
-    fakes.configure(dependencies={"redis": "ok", "db": "unpacked"})
-    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+def with_dependencies(release: Path) -> None:
+    """The release's chart with two dependencies packaged in charts/, listed in the manifest."""
+    chart = release / "chart" / "deploy" / "helm" / "platform"
+    (chart / "Chart.yaml").write_text(
+        (chart / "Chart.yaml").read_text() + "dependencies:\n  - name: redis\n  - name: db\n"
+    )
+    (chart / "charts").mkdir()
+    listed = []
+    for name in ("redis", "db"):
+        archive = chart / "charts" / f"{name}-1.0.0.tgz"
+        archive.write_bytes(name.encode())
+        digest = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
+        relative = archive.relative_to(release).as_posix()
+        listed.append({"name": name, "version": "1.0.0", "archive": relative, "digest": digest})
+    manifest = json.loads((release / "manifest.json").read_text())
+    write_manifest(release, {**manifest, "dependencies": listed})
+
+
+def test_packaged_dependencies_are_used_as_they_are(release: Path, fakes: Fakes) -> None:
+    with_dependencies(release)
+    fakes.configure(dependencies={"redis": "ok", "db": "ok"})
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
     assert [argv[:2] for argv in fakes.argvs("helm")] == [
         ["version", "--short"],
@@ -430,6 +455,24 @@ def test_committed_dependencies_are_not_fetched_again(release: Path, fakes: Fake
         ["history", "platform"],
         ["upgrade", "--install"],
     ]
+
+
+def test_a_missing_dependency_stops_the_deploy_before_helm_upgrade(
+    release: Path, fakes: Fakes
+) -> None:
+    with_dependencies(release)
+    fakes.configure(dependencies={"redis": "ok", "db": "missing"})
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert errors(result) == [
+        "error: the release's chart lacks dependencies: db (missing): release again (the "
+        "release job packages every dependency)"
+    ]
+    assert "upgrade" not in [argv[0] for argv in fakes.argvs("helm")]
+    archive = release / "chart" / "deploy" / "helm" / "platform" / "charts" / "db-1.0.0.tgz"
+    archive.write_bytes(b"another db")
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert "the release zip is inconsistent" in errors(result)[0]
 
 
 def deployed(revision: int, description: str = "Upgrade complete") -> dict[str, object]:
@@ -479,7 +522,7 @@ def test_a_failed_deploy_says_what_actually_happened(
 ) -> None:
     """The message comes from helm history after the failure, never from the flags used."""
     fakes.configure(helm_upgrade_exit=1, history=[deployed(1)], history_after=after)
-    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 1
     assert fakes.argvs("helm")[-2][:6] == [*HISTORY, "pipelinegen-staging"]
     assert fakes.argvs("helm")[-2][-2:] == ["--max", "10"]
@@ -496,7 +539,7 @@ def test_a_release_left_pending_is_rolled_back_before_the_upgrade(
 ) -> None:
     """A Helm run killed midway leaves the release pending-*, which blocks every upgrade."""
     fakes.configure(history=[entry(1, "superseded"), deployed(2), entry(3, status)])
-    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
     helm = fakes.argvs("helm")
     assert [argv[0] for argv in helm] == ["version", "history", "rollback", "upgrade"]
@@ -523,7 +566,7 @@ def test_a_pending_release_that_cannot_be_rolled_back_stops_with_the_command(
         history=[deployed(1), entry(2, "pending-upgrade")],
         rollback_exit=1,
     )
-    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 1
     assert "upgrade" not in [argv[0] for argv in fakes.argvs("helm")]
     assert errors(result) == [
@@ -536,7 +579,7 @@ def test_a_pending_release_that_cannot_be_rolled_back_stops_with_the_command(
 
 def test_a_pending_first_install_stops_with_the_command(release: Path, fakes: Fakes) -> None:
     fakes.configure(history=[entry(1, "pending-install")])
-    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 1
     assert [argv[0] for argv in fakes.argvs("helm")] == ["version", "history"]
     assert errors(result) == [
@@ -549,7 +592,7 @@ def test_a_pending_first_install_stops_with_the_command(release: Path, fakes: Fa
 
 def test_an_unreadable_history_does_not_block_the_deploy(release: Path, fakes: Fakes) -> None:
     fakes.configure(fail={"helm history": 1})
-    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
     assert [argv[0] for argv in fakes.argvs("helm")] == ["version", "history", "upgrade"]
 
@@ -568,7 +611,7 @@ def test_an_unreadable_history_does_not_block_the_deploy(release: Path, fakes: F
 def test_bad_deploy_input_is_refused_before_aws(
     release: Path, fakes: Fakes, change: dict[str, str], message: str
 ) -> None:
-    result = run_script("deploy.sh", cwd=release, env={**DEPLOY_ENV, **change}, fakes=fakes)
+    result = run_script(DEPLOY, cwd=release, env={**DEPLOY_ENV, **change}, fakes=fakes)
     assert result.returncode == 1
     assert len(errors(result)) == 1 and message in errors(result)[0], result.stderr
     assert fakes.calls() == []
@@ -578,7 +621,7 @@ def test_a_broken_digest_never_reaches_helm(release: Path, fakes: Fakes) -> None
     manifest = json.loads((release / "manifest.json").read_text())
     manifest["images"][1]["digest"] = "sha256:x --set evil=1"
     write_manifest(release, manifest)
-    result = run_script("deploy.sh", cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 1
     assert "has an invalid digest" in result.stderr
     assert fakes.calls("helm") == []
@@ -600,16 +643,16 @@ def helm_tarball(path: Path, version: str) -> str:
 
 def test_install_helm_verifies_the_checksum(tmp_path: Path, fakes: Fakes) -> None:
     tarball = tmp_path / "helm.tar.gz"
-    sha256 = helm_tarball(tarball, "v3.21.4")
+    sha256 = helm_tarball(tarball, "v4.1.4")
     fakes.configure(curl_file=str(tarball))
     target = tmp_path / "bin"
     target.mkdir()
     work = tmp_path / "work"
     work.mkdir()
-    env = {"HELM_VERSION": "v3.21.4", "HELM_SHA256": sha256, "INSTALL_DIR": str(target)}
+    env = {"HELM_VERSION": "v4.1.4", "HELM_SHA256": sha256, "INSTALL_DIR": str(target)}
     result = run_script("install-helm.sh", cwd=work, env=env, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    assert fakes.argvs("curl")[0][-1] == "https://get.helm.sh/helm-v3.21.4-linux-amd64.tar.gz"
+    assert fakes.argvs("curl")[0][-1] == "https://get.helm.sh/helm-v4.1.4-linux-amd64.tar.gz"
     assert "--proto" in fakes.argvs("curl")[0]
     assert (target / "helm").stat().st_mode & 0o777 == 0o755
     (target / "helm").unlink()
@@ -619,7 +662,7 @@ def test_install_helm_verifies_the_checksum(tmp_path: Path, fakes: Fakes) -> Non
     )
     assert result.returncode == 1
     assert errors(result) == [
-        f"error: helm-v3.21.4-linux-amd64.tar.gz has sha256 {sha256}, not the pinned "
+        f"error: helm-v4.1.4-linux-amd64.tar.gz has sha256 {sha256}, not the pinned "
         f"{'0' * 64}: not installed"
     ]
     assert not (target / "helm").exists()
@@ -627,12 +670,12 @@ def test_install_helm_verifies_the_checksum(tmp_path: Path, fakes: Fakes) -> Non
 
 def test_install_helm_checks_what_it_installed(tmp_path: Path, fakes: Fakes) -> None:
     tarball = tmp_path / "helm.tar.gz"
-    sha256 = helm_tarball(tarball, "v3.20.0")
+    sha256 = helm_tarball(tarball, "v4.0.0")
     fakes.configure(curl_file=str(tarball))
-    env = {"HELM_VERSION": "v3.21.4", "HELM_SHA256": sha256, "INSTALL_DIR": str(tmp_path)}
+    env = {"HELM_VERSION": "v4.1.4", "HELM_SHA256": sha256, "INSTALL_DIR": str(tmp_path)}
     result = run_script("install-helm.sh", cwd=tmp_path, env=env, fakes=fakes)
-    assert errors(result) == [f"error: {tmp_path}/helm says it is v3.20.0, not v3.21.4"]
-    result = run_script("install-helm.sh", cwd=tmp_path, env={"HELM_VERSION": "3.21"})
+    assert errors(result) == [f"error: {tmp_path}/helm says it is v4.0.0, not v4.1.4"]
+    result = run_script("install-helm.sh", cwd=tmp_path, env={"HELM_VERSION": "4.1"})
     assert errors(result) == [
         "error: missing environment variable(s): HELM_SHA256 (see the header of install-helm.sh)"
     ]
@@ -640,7 +683,7 @@ def test_install_helm_checks_what_it_installed(tmp_path: Path, fakes: Fakes) -> 
 
 def test_the_documented_helm_pin_is_a_real_checksum() -> None:
     text = (SCRIPTS / "install-helm.sh").read_text()
-    assert "61f88ab166748cb19604d7884cb100ae9ccb13804ddeb98e08af167eacbb6a14" in text
+    assert "70b2c30a19da4db264dfd68c8a3664e05093a361cefd89572ffb36f8abfa3d09" in text
 
 
 # --- Marketplace -----------------------------------------------------------------------------
@@ -727,7 +770,7 @@ def test_a_change_set_over_the_limits_fails_before_any_copy(release: Path, fakes
 
 def test_an_unexpected_failure_still_ends_with_an_error_line(release: Path, fakes: Fakes) -> None:
     env = {**DEPLOY_ENV, "TMPDIR": str(release / "no-such-folder")}
-    result = run_script("deploy.sh", cwd=release, env=env, fakes=fakes)
+    result = run_script(DEPLOY, cwd=release, env=env, fakes=fakes)
     assert result.returncode == 1
     (line,) = errors(result)
     assert re.fullmatch(

@@ -118,7 +118,12 @@ def test_environment_in_a_new_account(repo: Path) -> None:
 
 
 def test_images_and_checks_added_and_removed(repo: Path) -> None:
-    edit(repo, "  - name: web\n    context: web\n    dockerfile: docker/Dockerfile\n", "")
+    web = "  - name: web\n    context: web\n    dockerfile: docker/Dockerfile\n    values:\n"
+    edit(
+        repo,
+        web + "      - reference: web.image        # <registry>/<name>/web:<version>@<digest>\n",
+        "",
+    )
     edit(repo, "  - name: web-test\n", "  - name: e2e\n")
     shutil.copytree(repo / "services" / "worker", repo / "services" / "jobs")
     edit(repo, "images:\n", "images:\n  - name: jobs\n    context: services/jobs\n")

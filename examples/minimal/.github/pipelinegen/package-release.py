@@ -20,9 +20,11 @@ give the same bytes.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import json
 import os
+import re
 import sys
 import tarfile
 import zipfile
@@ -88,6 +90,7 @@ def package(
         "images": described,
         "chart": f"chart/{plan['chart']}",
         "values": [f"chart/{values}" for values in plan["values"]],
+        "dependencies": dependencies(root / plan["chart"], f"chart/{plan['chart']}"),
     }
     _write_zip(out, manifest, entries)
     return manifest
@@ -103,6 +106,46 @@ def check_version(rules: Path, version: str) -> None:
     problems: list[str] = module.explain(version)
     if problems:
         raise PackagingError("; ".join(problems))
+
+
+def dependencies(chart: Path, prefix: str) -> list[dict[str, str]]:
+    """The chart's dependencies as `helm dependency build` packaged them into charts/ (remote
+    ones at the versions Chart.lock pins, `file://` ones from wherever they are in the
+    repository): name and version from each archive's Chart.yaml, and the archive's digest,
+    which the pipeline's contract check verifies."""
+    found = []
+    for archive in sorted((chart / "charts").glob("*.tgz")):
+        meta = _chart_meta(archive)
+        found.append(
+            {
+                "name": meta["name"],
+                "version": meta["version"],
+                "archive": f"{prefix}/charts/{archive.name}",
+                "digest": "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest(),
+            }
+        )
+    return found
+
+
+def _chart_meta(archive: Path) -> dict[str, str]:
+    """name and version from the top-level keys of a packaged chart's <name>/Chart.yaml (as
+    `helm package` writes it: plain `key: value` lines)."""
+    try:
+        with tarfile.open(archive) as tar:
+            member = next(
+                (m for m in tar.getmembers() if re.fullmatch(r"[^/]+/Chart\.yaml", m.name)), None
+            )
+            data = tar.extractfile(member) if member else None
+            text = data.read().decode() if data else ""
+    except (tarfile.TarError, OSError, UnicodeDecodeError) as error:
+        raise PackagingError(f"{archive} is not a packaged chart: {error}") from None
+    meta = {}
+    for key in ("name", "version"):
+        match = re.search(rf"^{key}:\s*['\"]?([^'\"\s#]+)", text, re.MULTILINE)
+        if not match:
+            raise PackagingError(f"{archive} has no {key} in its Chart.yaml")
+        meta[key] = match.group(1)
+    return meta
 
 
 def image_digest(archive: Path) -> str:

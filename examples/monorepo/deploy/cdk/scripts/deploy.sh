@@ -3,8 +3,9 @@
 # then run `pipelinegen compile pipeline.yaml` (CI checks this file is current).
 # deploy.sh: deploy the release to one environment with Helm: `helm upgrade --install` of the
 # release's chart, with the environment's values files and every image pinned to the digest that
-# was pushed (images.<name>.repository, .digest and .tag), waiting until the workloads are ready
-# and rolling back when they are not (--atomic).
+# was pushed, at the values paths the spec maps for it (image_values.py), waiting until the workloads are ready
+# and rolling back when they are not (Helm 4's --rollback-on-failure, which waits with the
+# `watcher` strategy: every resource's status, not only hooks).
 #
 # A release left pending-install, pending-upgrade or pending-rollback (a Helm process killed or
 # timed out midway) blocks every later upgrade with "another operation is in progress". The
@@ -35,7 +36,7 @@
 #   CREATE_NAMESPACE  optional: "true" to let Helm create the namespace, default "false": the
 #                     deploy role's access is limited to the namespace, which cannot create it
 #
-# Needs python3 (3.9+), aws (CLI v2) and helm (3.x, see install-helm.sh) on PATH. Run it locally
+# Needs python3 (3.9+), aws (CLI v2) and helm (4.x, see install-helm.sh) on PATH. Run it locally
 # in the extracted release, with credentials that may assume the deploy role:
 #   ENVIRONMENT=staging CLUSTER=acme-staging CLUSTER_REGION=us-east-1 NAMESPACE=platform \
 #     DEPLOY_ROLE_ARN=arn:aws:iam::222222222222:role/acme-platform-deploy-staging \
@@ -69,8 +70,7 @@ version="$(python3 "$here/release.py" get version)" || exit
 chart="$(python3 "$here/release.py" get chart)" || exit
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 "$here/release.py" images >"$work/images.tsv" || exit
-mapfile -t images <"$work/images.tsv"
+python3 "$here/release.py" images >/dev/null || exit
 
 read -r -a values <<<"$VALUES_FILES"
 for file in "${values[@]}"; do
@@ -176,19 +176,24 @@ after_failure() {
 }
 
 helm version --short || die "helm does not run"
-# Dependencies committed in charts/ are used as they are; the others are fetched (a dependency
-# from an http(s) repository needs the repository reachable from CodeBuild: commit the packaged
-# dependency in charts/ to avoid that).
-if grep -Eq '^dependencies:' "$chart/Chart.yaml"; then
+# The release carries the complete chart: every dependency was packaged into charts/ at release
+# time (and listed in the manifest), so nothing is fetched here. A dependency Helm does not find
+# there means the release is incomplete.
+python3 "$here/release.py" dependencies >/dev/null || exit # each archive against its digest
+if grep -Eq '^dependencies:' "$chart/Chart.yaml" || [[ -f "$chart/requirements.yaml" ]]; then
   helm dependency list "$chart" >"$work/dependencies.txt" ||
     die "helm dependency list $chart failed"
-  if awk 'NR > 1 && NF && $NF != "ok" && $NF != "unpacked" { found = 1 } END { exit !found }' \
-    "$work/dependencies.txt"; then
-    note "building the chart's dependencies"
-    helm dependency build "$chart" ||
-      die "helm dependency build $chart failed: commit the packaged dependencies in charts/"
+  absent="$(awk 'NR > 1 && NF && $NF != "ok" && $NF != "unpacked" { printf "%s%s (%s)", sep, $1, $NF; sep = ", " }' \
+    "$work/dependencies.txt")"
+  if [[ -n "$absent" ]]; then
+    die "the release's chart lacks dependencies: $absent: release again (the release job packages every dependency)"
   fi
 fi
+
+# Every image, pinned by digest, at the values paths pipeline.json maps for it (see
+# image_values.py); passed last, so it wins over the environment's values files.
+python3 "$here/image_values.py" --pipeline "$here/../pipeline.json" --registry "$ECR_REGISTRY" \
+  --release . --out "$work/images.values.json" || exit
 
 args=(upgrade --install "$HELM_RELEASE" "$chart" --namespace "$NAMESPACE" --kube-context "$context")
 if [[ "$CREATE_NAMESPACE" == true ]]; then
@@ -197,18 +202,8 @@ fi
 for file in "${values[@]}"; do
   args+=(-f "$file")
 done
-for line in "${images[@]}"; do
-  IFS=$'\t' read -r name _archive digest <<<"$line"
-  if [[ ! "$digest" =~ $DIGEST_RE ]]; then
-    die "image $name has digest '$digest', which is not a sha256 digest"
-  fi
-  args+=(
-    --set-string "images.$name.repository=$ECR_REGISTRY/$ECR_PREFIX/$name"
-    --set-string "images.$name.digest=$digest"
-    --set-string "images.$name.tag=$version"
-  )
-done
-args+=(--atomic --wait --timeout "$HELM_TIMEOUT" --description "pipelinegen $version")
+args+=(-f "$work/images.values.json")
+args+=(--rollback-on-failure --wait=watcher --timeout "$HELM_TIMEOUT" --description "pipelinegen $version")
 
 recover_pending_release
 

@@ -5,15 +5,15 @@
 # refusing it unless the downloaded tarball's sha256 is the pinned one.
 #
 # Environment:
-#   HELM_VERSION  the release, e.g. v3.21.4
+#   HELM_VERSION  the release, e.g. v4.1.4
 #   HELM_SHA256   sha256 of https://get.helm.sh/helm-<HELM_VERSION>-linux-amd64.tar.gz; for
-#                 v3.21.4 it is 61f88ab166748cb19604d7884cb100ae9ccb13804ddeb98e08af167eacbb6a14
-#                 (as published in helm-v3.21.4-linux-amd64.tar.gz.sha256sum)
+#                 v4.1.4 it is 70b2c30a19da4db264dfd68c8a3664e05093a361cefd89572ffb36f8abfa3d09
+#                 (as published in helm-v4.1.4-linux-amd64.tar.gz.sha256sum)
 #   INSTALL_DIR   optional: where the helm binary goes, default /usr/local/bin
 #
 # Needs curl, sha256sum and tar. Run it locally (as root, or with a writable INSTALL_DIR):
-#   HELM_VERSION=v3.21.4 \
-#     HELM_SHA256=61f88ab166748cb19604d7884cb100ae9ccb13804ddeb98e08af167eacbb6a14 \
+#   HELM_VERSION=v4.1.4 \
+#     HELM_SHA256=70b2c30a19da4db264dfd68c8a3664e05093a361cefd89572ffb36f8abfa3d09 \
 #     INSTALL_DIR="$HOME/.local/bin" bash install-helm.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,7 +22,7 @@ source "$here/lib.sh"
 
 require_env HELM_VERSION HELM_SHA256
 INSTALL_DIR="${INSTALL_DIR:-/usr/local/bin}"
-require_match HELM_VERSION '^v[0-9]+\.[0-9]+\.[0-9]+$' "a Helm release such as v3.21.4"
+require_match HELM_VERSION '^v4\.[0-9]+\.[0-9]+$' "a Helm 4 release such as v4.1.4 (deploy.sh uses Helm 4's flags)"
 require_match HELM_SHA256 "$SHA256_RE" "a sha256 (64 lowercase hex digits)"
 require_cmd curl sha256sum tar
 if [[ "$(uname -m)" != x86_64 ]]; then

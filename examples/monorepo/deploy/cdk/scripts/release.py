@@ -9,6 +9,7 @@ only); it runs the same way locally, in a folder where the release zip was unzip
     python3 release.py verify --expected-spec-sha256 <64 hex>  # the whole contract check
     python3 release.py images        # "<name>\\t<archive>\\t<digest>" per image, archives checked
     python3 release.py get version   # one field: version, project, chart, spec_sha256, git_sha
+    python3 release.py dependencies  # "<name>\\t<version>\\t<archive>" per chart dependency
 
 Any problem prints one `error: ...` line (or a few, for a spec mismatch) and exits 1.
 """
@@ -16,6 +17,7 @@ Any problem prints one `error: ...` line (or a few, for a spec mismatch) and exi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -141,6 +143,31 @@ def check_layout(root: Path, manifest: dict[str, Any]) -> None:
             raise ReleaseError(f"{MANIFEST} values file {path!r} is not in the release")
 
 
+def dependencies(root: Path, manifest: dict[str, Any]) -> list[dict[str, str]]:
+    """The chart dependencies packaged at release time, each archive checked against its digest
+    (an older manifest without the list has none)."""
+    listed = manifest.get("dependencies", [])
+    if not isinstance(listed, list):
+        raise ReleaseError(f"{MANIFEST} dependencies is not a list")
+    for entry in listed:
+        fields = {key: entry.get(key) for key in ("name", "version", "archive", "digest")}
+        if not all(isinstance(v, str) and v and "\n" not in v for v in fields.values()):
+            raise ReleaseError(f"{MANIFEST} has an invalid chart dependency: {entry!r}")
+        path = root / safe_path(fields["archive"])
+        if not path.is_file():
+            raise ReleaseError(
+                f"chart dependency {fields['name']} {fields['version']} ({fields['archive']}) "
+                "is missing from the release: release again"
+            )
+        actual = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != fields["digest"]:
+            raise ReleaseError(
+                f"{fields['archive']} has digest {actual}, but {MANIFEST} says "
+                f"{fields['digest']}: the release zip is inconsistent; release again"
+            )
+    return listed
+
+
 def check_archives(root: Path, listed: list[Image]) -> None:
     """Every archive is there, and is the image the manifest describes."""
     for image in listed:
@@ -196,6 +223,7 @@ def verify(root: Path, expected_spec_sha256: str) -> list[Image]:
     listed = images(manifest)
     check_layout(root, manifest)
     check_archives(root, listed)
+    dependencies(root, manifest)
     return listed
 
 
@@ -206,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("verify", help="the contract check")
     check.add_argument("--expected-spec-sha256", required=True)
     commands.add_parser("images", help="name, archive and digest of each image, tab-separated")
+    commands.add_parser("dependencies", help="the chart's packaged dependencies, tab-separated")
     get = commands.add_parser("get", help="one field of the manifest")
     get.add_argument("field", choices=FIELDS)
     args = parser.parse_args(argv)
@@ -219,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             check_archives(args.root, listed)
             for image in listed:
                 print(f"{image.name}\t{image.archive}\t{image.digest}")
+        elif args.command == "dependencies":
+            for entry in dependencies(args.root, load(args.root)):
+                print(f"{entry['name']}\t{entry['version']}\t{entry['archive']}")
         else:
             manifest = load(args.root)
             value = manifest.get(args.field)

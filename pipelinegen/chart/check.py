@@ -1,0 +1,282 @@
+"""Check a validated spec against the chart it deploys, each problem at the spec line to fix.
+
+What Helm would do with the image values is decided here, before any release: a mapped values
+path the chart (or the subchart under that key) does not define; an image mapped nowhere while the
+chart has image values that name it; values the chart's values.schema.json would reject (Helm
+validates the merged values against every chart's schema before rendering); `file://`
+dependencies that leave the repository or are missing; remote dependencies without a lock file,
+or with one that does not list Chart.yaml's dependencies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pipelinegen.chart.read import Chart, ChartError, read_chart
+from pipelinegen.chart.values import Target, global_targets, image_targets
+from pipelinegen.errors import Diagnostic
+from pipelinegen.spec.models import Image, ImageValues, Spec
+from pipelinegen.spec.repository import Repository
+from pipelinegen.spec.yaml import Document
+from pipelinegen.spec.yaml import Path as DataPath
+
+PLACEHOLDER = "placeholder"  # any string: the schema check looks at keys and types
+
+
+def check(spec: Spec, document: Document, repository: Repository) -> list[Diagnostic]:
+    """Every problem of the chart as the spec uses it."""
+    try:
+        chart = read_chart(repository, spec.helm.chart)
+    except ChartError as error:
+        hint = "fix the chart so that `helm dependency build` and `helm template` can read it"
+        return [document.diagnostic(("helm", "chart"), str(error), hint)]
+    found = [*_locks(chart, document)]
+    for index, image in enumerate(spec.images):
+        found.extend(_mapped_paths(chart, document, index, image))
+        if not image_targets(image):
+            found.extend(_unmapped(chart, document, index, image))
+    found.extend(_schemas(chart, spec, document))
+    return found
+
+
+# --- mapped paths ------------------------------------------------------------------------------
+
+
+def _where(image: Image, index: int, path: str) -> DataPath:
+    """The spec location of the mapping that names `path`."""
+    if isinstance(image.values, str):
+        return ("images", index, "values")
+    for position, item in enumerate(image.values):
+        if isinstance(item, str) and path.startswith(f"{item}."):
+            return ("images", index, "values", position)
+        if isinstance(item, ImageValues):
+            for key, value in item.model_dump().items():
+                if value == path:
+                    return ("images", index, "values", position, key)
+    return ("images", index, "values")
+
+
+def _mapped_paths(
+    chart: Chart, document: Document, index: int, image: Image
+) -> Iterator[Diagnostic]:
+    for target in image_targets(image):
+        if defines(chart, target.path.split(".")):
+            continue
+        import difflib  # only a wrong path needs suggestions
+
+        message = f"image '{image.name}': the chart defines no values path '{target.path}'"
+        close = difflib.get_close_matches(target.path, sorted(leaves(chart)), n=3, cutoff=0.6)
+        hint = (
+            f"did you mean {' or '.join(repr(c) for c in close)}?"
+            if close
+            else "name a path that the chart's (or the subchart's) values.yaml defines; "
+            "subchart values go under the dependency's alias or name"
+        )
+        yield document.diagnostic(_where(image, index, target.path), message, hint)
+
+
+def defines(chart: Chart, keys: list[str]) -> bool:
+    """Whether the chart reads values at `keys`: its values.yaml defines them, or they belong
+    to a subchart that does (or whose values cannot be read here: a remote one)."""
+    if keys[0] == "global" or _has(chart.values, keys):
+        return True
+    if len(keys) > 1 and keys[0] in chart.subcharts:
+        sub = chart.subcharts[keys[0]]
+        return sub is None or defines(sub, keys[1:])
+    return False
+
+
+def _has(values: Any, keys: list[str]) -> bool:
+    for key in keys:
+        if not isinstance(values, dict) or key not in values:
+            return False
+        values = values[key]
+    return True
+
+
+def leaves(chart: Chart) -> Iterator[str]:
+    """Every values path the chart and its readable subcharts define, subcharts by key."""
+    for prefix, each in chart.walk():
+        yield from (prefix + path for path in _paths(each.values))
+
+
+def _paths(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in values.items():
+        yield f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _paths(value, f"{prefix}{key}.")
+
+
+# --- images mapped nowhere -----------------------------------------------------------------------
+
+
+def image_values(chart: Chart) -> Iterator[tuple[str, Any]]:
+    """(path, value) of every `image`/`images` value in the chart and its subcharts."""
+    for path in leaves(chart):
+        if path.rsplit(".", 1)[-1] in ("image", "images"):
+            yield path, _lookup(chart, path.split("."))
+
+
+def _lookup(chart: Chart, keys: list[str]) -> Any:
+    node: Any = chart.values
+    if _has(node, keys):
+        for key in keys:
+            node = node[key]
+        return node
+    sub = chart.subcharts.get(keys[0])
+    return _lookup(sub, keys[1:]) if sub is not None and len(keys) > 1 else None
+
+
+def _unmapped(chart: Chart, document: Document, index: int, image: Image) -> Iterator[Diagnostic]:
+    naming = [
+        path
+        for path, value in image_values(chart)
+        if image.name in path.split(".") or image.name in _strings(value)
+    ]
+    if naming:
+        message = (
+            f"image '{image.name}' is mapped to no values path, but the chart reads it at "
+            f"{', '.join(repr(p) for p in naming)}: the pods would keep the chart's default image"
+        )
+        hint = f"add `values: {naming[0]}` (or a mapping: registry, repository, tag, digest)"
+        yield document.diagnostic(("images", index, "name"), message, hint)
+
+
+def _strings(value: Any) -> str:
+    """The image names a value mentions: the last segment of each repository it holds."""
+    if isinstance(value, dict):
+        return " ".join(_strings(item) for item in value.values())
+    if isinstance(value, str):
+        return value.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+    return ""
+
+
+# --- values.schema.json ---------------------------------------------------------------------
+
+
+def _schemas(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnostic]:
+    injected: dict[str, Any] = {}
+    located: list[tuple[str, DataPath]] = []
+    for index, image in enumerate(spec.images):
+        targets = image_targets(image)
+        for target in targets:
+            located.append((target.path, _where(image, index, target.path)))
+        if spec.helm.global_values:
+            targets = targets + global_targets(image.name)
+        for target in targets:
+            _put(injected, target)
+    for prefix, each in chart.walk():
+        if each.schema is None:
+            continue
+        keys = prefix.split(".")[:-1] if prefix else []
+        scoped = _scoped(injected, keys)
+        before = _errors(each.schema, each.values)
+        after = _errors(each.schema, _merge(each.values, scoped))
+        for path, message in sorted(set(after) - set(before)):
+            where = _culprit(prefix + path, message, located)
+            hint = (
+                "map a path the schema allows"
+                if where[0] == "images"
+                else "set `helm.global_values: false`, or allow `global` in the chart's schema"
+            )
+            text = f"'{each.path}/values.schema.json' rejects the image values"
+            yield document.diagnostic(where, f"{text} at '{path or '.'}': {message}", hint)
+
+
+def _culprit(absolute: str, message: str, located: list[tuple[str, DataPath]]) -> DataPath:
+    """The spec location of the mapped path a schema error is about; the global block's switch
+    when no mapped path is (an error at a mapping's level names the unexpected key)."""
+    for mapped, spot in located:
+        inside = mapped.startswith(f"{absolute}.") if absolute else True
+        child = mapped[len(absolute) + 1 :] if absolute else mapped
+        if (mapped == absolute or inside) and (
+            mapped == absolute or f"'{child.split('.', 1)[0]}'" in message
+        ):
+            return spot
+    return ("helm", "global_values") if "global" in f"{absolute} {message}" else ("helm", "chart")
+
+
+def _put(values: dict[str, Any], target: Target) -> None:
+    keys = target.path.split(".")
+    node = values
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            return
+        node = child
+    node[keys[-1]] = PLACEHOLDER
+
+
+def _scoped(injected: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """The injected values a subchart at `keys` sees: its own, plus `global`."""
+    node: Any = injected
+    for key in keys:
+        node = node.get(key, {}) if isinstance(node, dict) else {}
+    scoped = dict(node) if isinstance(node, dict) else {}
+    if "global" in injected:
+        scoped["global"] = injected["global"]
+    return scoped
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        old = merged.get(key)
+        merged[key] = (
+            _merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+        )
+    return merged
+
+
+def _errors(schema: dict[str, Any], values: dict[str, Any]) -> list[tuple[str, str]]:
+    import jsonschema  # only charts with a schema need it
+
+    validator_class = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft7Validator
+    )
+    validator = validator_class(schema)
+    return [
+        (".".join(str(part) for part in error.absolute_path), error.message)
+        for error in validator.iter_errors(values)
+    ]
+
+
+# --- lock files ---------------------------------------------------------------------------------
+
+
+def _locks(chart: Chart, document: Document) -> Iterator[Diagnostic]:
+    """Remote dependencies are resolved at release time against the lock file; it must exist
+    and list what Chart.yaml asks for (Helm refuses a lock out of sync with Chart.yaml)."""
+    for _, each in chart.walk():
+        remote = [d for d in each.dependencies if d.source == "remote"]
+        for dependency in remote:
+            if not dependency.repository.startswith(("https://", "http://", "oci://")):
+                message = (
+                    f"dependency '{dependency.name}' of '{each.path}' names repository "
+                    f"'{dependency.repository}', which the release cannot resolve"
+                )
+                hint = "write the repository's URL (https:// or oci://), not a `helm repo add` name"
+                yield document.diagnostic(("helm", "chart"), message, hint)
+        if not remote:
+            continue
+        lock = each.lock
+        if lock is None:
+            message = f"'{each.path}' has remote dependencies but no {each.lock_file}"
+            hint = f"run `helm dependency update {each.path}` and commit {each.lock_file}"
+            yield document.diagnostic(("helm", "chart"), message, hint)
+            continue
+        locked = {
+            (str(entry.get("name")), str(entry.get("repository") or ""))
+            for entry in lock.get("dependencies") or []
+            if isinstance(entry, dict)
+        }
+        wanted = {(d.name, d.repository) for d in each.dependencies}
+        if locked != wanted:
+            stale = sorted(f"{n} ({r or 'charts/'})" for n, r in wanted ^ locked)
+            message = (
+                f"'{each.path}/{each.lock_file}' is out of date with its dependencies: "
+                f"{', '.join(stale)}"
+            )
+            hint = f"run `helm dependency update {each.path}` and commit {each.lock_file}"
+            yield document.diagnostic(("helm", "chart"), message, hint)

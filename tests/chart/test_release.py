@@ -1,0 +1,143 @@
+"""A chart with a remote dependency (a chart repository served by `python -m http.server` on
+127.0.0.1) and `file://` dependencies outside its folder: validated against its Chart.lock,
+built at release time with the real Helm, packaged into the zip and listed in the manifest, then
+deployed with the repository gone."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelinegen import naming
+from pipelinegen.errors import SpecError
+from pipelinegen.spec.load import load
+from pipelinegen.spec.repository import WorkingTree
+from tests.cdk.conftest import digest_of
+from tests.chart.test_deploy import HELM, REPOS, deploy, helm_env, pod_images
+from tests.oci import oci_archive
+
+pytestmark = pytest.mark.skipif(not HELM.exists(), reason="run ./scripts/test: it installs helm")
+
+
+@pytest.fixture
+def chart_repository(tmp_path: Path) -> Iterator[str]:
+    """A Helm chart repository holding `cache` 1.0.0, served on 127.0.0.1; its URL."""
+    source = tmp_path / "cache"
+    (source / "templates").mkdir(parents=True)
+    (source / "Chart.yaml").write_text("apiVersion: v2\nname: cache\nversion: 1.0.0\n")
+    (source / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cache\n"
+    )
+    served = tmp_path / "served"
+    served.mkdir()
+    env = {**os.environ, **helm_env(tmp_path)}
+    subprocess.run([str(HELM), "package", str(source), "-d", str(served)], env=env, check=True)
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
+        cwd=served,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = server.stdout.readline() if server.stdout else ""
+        port = re.search(r"port (\d+)", line)
+        assert port, line
+        url = f"http://127.0.0.1:{port.group(1)}"
+        subprocess.run([str(HELM), "repo", "index", str(served), "--url", url], env=env, check=True)
+        yield url
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+        if server.stdout:
+            server.stdout.close()
+
+
+def test_a_remote_dependency_is_released_and_deployed_offline(
+    chart_repository: str, tmp_path: Path
+) -> None:
+    repo = tmp_path / "umbrella"
+    shutil.copytree(REPOS / "umbrella", repo)
+    chart = repo / "deploy" / "umbrella"
+    (chart / "Chart.yaml").write_text(
+        (chart / "Chart.yaml").read_text()
+        + f"  - name: cache\n    version: 1.0.0\n    repository: {chart_repository}\n"
+    )
+    spec_text = (repo / "pipeline.yaml").read_text()
+    with pytest.raises(SpecError) as raised:
+        load(spec_text, file="pipeline.yaml", repository=WorkingTree(repo))
+    assert [d.message for d in raised.value.diagnostics] == [
+        "'deploy/umbrella' has remote dependencies but no Chart.lock"
+    ]
+    env = {**os.environ, **helm_env(tmp_path)}
+    subprocess.run([str(HELM), "dependency", "update", str(chart)], env=env, check=True)
+    shutil.rmtree(chart / "charts")  # as committed: the lock, not the packages
+    spec = load(spec_text, file="pipeline.yaml", repository=WorkingTree(repo))
+
+    # The release job: compile's outputs, the pinned Helm builds against the lock, then packaging.
+    from pipelinegen.render import Source, render
+
+    for path, content in render(spec, Source("pipeline.yaml", spec_text)).items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(content)
+    from pipelinegen.render.github.jobs import BUILD_DEPENDENCIES
+
+    path = f"{HELM.parent}{os.pathsep}{os.environ['PATH']}"
+    build = {**env, "PATH": path, "CHART": str(chart), "RUNNER_TEMP": str(tmp_path)}
+    subprocess.run(["bash", "-euo", "pipefail", "-c", BUILD_DEPENDENCIES], env=build, check=True)
+    for image in spec.images:
+        oci_archive(repo / "dist" / "images" / f"{image.name}.oci.tar", digest_of(image.name))
+    packaged = subprocess.run(
+        [
+            sys.executable,
+            naming.PACKAGE_SCRIPT,
+            *("--plan", naming.RELEASE_PLAN, "--images", "dist/images"),
+            *("--out", "dist/release.zip"),
+        ],
+        cwd=repo,
+        env={**os.environ, "RELEASE_VERSION": "v2.3.4", "GIT_SHA": "f" * 40},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert packaged.returncode == 0, packaged.stderr
+    root = tmp_path / "release"
+    with zipfile.ZipFile(repo / "dist" / "release.zip") as archive:
+        archive.extractall(root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert [(d["name"], d["version"]) for d in manifest["dependencies"]] == [
+        ("cache", "1.0.0"),
+        ("service", "0.1.0"),
+    ]
+    assert all(d["digest"].startswith("sha256:") for d in manifest["dependencies"])
+    assert (root / "chart" / "deploy" / "umbrella" / "charts" / "cache-1.0.0.tgz").is_file()
+    verified = subprocess.run(
+        [
+            sys.executable,
+            "cdk/scripts/release.py",
+            *("verify", "--expected-spec-sha256", manifest["spec_sha256"]),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stderr
+
+    # The deploy fetches nothing: it runs with no chart repository configured.
+    deploy_tmp = tmp_path / "deploy"
+    deploy_tmp.mkdir()
+    result = deploy(root, spec, deploy_tmp)
+    assert result.returncode == 0, result.stderr
+    rendered = (deploy_tmp / "rendered.yaml").read_text()
+    assert "name: shop-cache" in rendered
+    assert all("@sha256:" in image for image in pod_images(rendered))
