@@ -19,8 +19,10 @@ from pipelinegen.spec.types import (
     BuildArgName,
     BuildArgValue,
     ClusterName,
+    CommitSha,
     EnvironmentName,
     GitHubRepository,
+    GitUrl,
     HelmRelease,
     ImageName,
     JobName,
@@ -327,6 +329,20 @@ class Approvals(Model):
     )
 
 
+class Install(Model):
+    """Where the generated jobs install pipelinegen from, when not from the package index."""
+
+    git: GitUrl = Field(
+        description="The git repository that holds pipelinegen, over https.",
+        examples=["https://github.com/acme/pipelinegen.git"],
+    )
+    commit: CommitSha = Field(
+        description="The full SHA of the commit to install: the pipelinegen that compiled "
+        "the files (the stale check fails otherwise).",
+        examples=["0123456789abcdef0123456789abcdef01234567"],
+    )
+
+
 class Spec(Model):
     """A pipelinegen spec: one file that compiles to GitHub Actions CI and AWS CodePipeline CD."""
 
@@ -363,4 +379,10 @@ class Spec(Model):
         description="Notify approvers: each manual approval publishes to an SNS topic, with a "
         "link to the release on GitHub. `approvals: {}` has the pipeline stack create the "
         "topic.",
+    )
+    pipelinegen: Install | None = Field(
+        default=None,
+        description="Where the generated jobs that run pipelinegen (the stale check, the "
+        "pull-request diff) install it from. Default: the package index, at the version that "
+        "compiled the files. Either way its dependencies are pinned by hash.",
     )
