@@ -34,6 +34,7 @@ CDK_SPEC = f"{CDK_APP_DIR}/pipeline.json"
 # The release version's grammar and limits, one file that the release workflow runs on the tag
 # and the pipeline's contract check imports.
 RELEASE_VERSION_SCRIPT = f"{CDK_APP_DIR}/scripts/release_version.py"
+CDK_GITIGNORE = f"{CDK_APP_DIR}/.gitignore"  # keeps `synth` output (cdk.out/) out of git
 INLINE_USAGE = "marketplace-usage.md"  # inline usage instructions, written into the CDK app
 
 RELEASE_FORMAT = 1  # the handoff zip's manifest format version

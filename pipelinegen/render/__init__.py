@@ -47,6 +47,7 @@ def render(spec: Spec, source: Source) -> dict[str, str]:
         naming.PACKAGE_SCRIPT: with_header(_static("scripts/package-release.py"), source.path),
         naming.SCHEMA_COPY: schema_path().read_text(encoding="utf-8"),
         naming.DIAGRAM: diagram_document(spec, spec_path=source.path),
+        naming.CDK_GITIGNORE: f"{header}\ncdk.out/\n",
     }
     files.update(cdk_app(spec, spec_path=source.path, spec_sha256=source.sha256))
     files[naming.RECORD] = record.compose(
