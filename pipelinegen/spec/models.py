@@ -148,7 +148,7 @@ class Image(Model):
         default={},
         description="Build arguments passed to the build. Quote numbers "
         '(`PYTHON_VERSION: "3.10"`), or YAML reads them as numbers.',
-        examples=[{"PYTHON_VERSION": "3.12"}],
+        examples=[{"BASE_IMAGE": "python:3.12-slim"}],
     )
     target: StageName | None = Field(
         default=None,
@@ -191,7 +191,7 @@ class CommandCheck(Model):
     setup: Setup = Field(
         default=Setup(),
         description="Toolchains to install before `install` and `run`.",
-        examples=[{"python": "3.12"}],
+        examples=[{"python": "3.12.8"}],
     )
     install: Script | None = Field(
         default=None,
@@ -209,7 +209,8 @@ class PresetCheck(Model):
     name: JobName = Field(description=_CHECK_NAME, examples=["secrets"])
     preset: Preset = Field(
         description="The built-in scan to run: "
-        + "; ".join(f"`{name}`: {what}" for name, what in PRESETS.items()),
+        + "; ".join(f"`{name}`: {what}" for name, what in PRESETS.items())
+        + ".",
         examples=["gitleaks"],
     )
     timeout_minutes: TimeoutMinutes = Field(default=30, description=_TIMEOUT)

@@ -273,8 +273,8 @@ RelativePath = Annotated[
 ]
 
 PRESETS: dict[str, str] = {
-    "gitleaks": "Secrets committed anywhere in the git history (gitleaks).",
-    "trivy-image": "Known vulnerabilities (HIGH, CRITICAL) in every image of `images` (Trivy).",
+    "gitleaks": "Secrets committed anywhere in the git history (gitleaks)",
+    "trivy-image": "Known vulnerabilities (HIGH, CRITICAL) in every image of `images` (Trivy)",
 }
 
 Preset = Literal["gitleaks", "trivy-image"]
