@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from click.testing import CliRunner
 
 from pipelinegen import naming
 from pipelinegen.cli import cli
+from pipelinegen.cli.progress import progress
 from pipelinegen.discovery import discover
 
 FILES = {
@@ -132,3 +135,20 @@ def test_a_spec_in_a_subfolder_of_the_output_root_is_refused(repository: Path) -
     assert code == 1
     assert err.startswith("error: ci/pipeline.yaml is in a subfolder of the output root .")
     assert not (repository / ".github").exists()
+
+
+class _Stream(io.StringIO):
+    def __init__(self, *, terminal: bool) -> None:
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, terminal: bool) -> None:
+    stream = _Stream(terminal=terminal)
+    monkeypatch.setattr(sys, "stderr", stream)
+    progress("synthesizing...")
+    assert stream.getvalue() == ("synthesizing...\n" if terminal else "")
