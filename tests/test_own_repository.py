@@ -135,9 +135,10 @@ def test_the_action_is_pinned_from_the_vetted_table_and_audits_clean(
     uses = [step["uses"] for step in action if "uses" in step]
     assert uses == [vetted("actions/setup-python").uses()]
     tools = ROOT / ".venv-tools" / "bin"
-    for command in (
+    commands: list[list[Path | str]] = [
         [tools / "zizmor", "--offline", "--persona=auditor", "--format=plain", "action.yml"],
         [tools / "check-jsonschema", "--builtin-schema", "vendor.github-actions", "action.yml"],
-    ):
+    ]
+    for command in commands:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
