@@ -94,10 +94,10 @@ def _job_steps(repository: Path, job: str) -> list[dict[str, object]]:
     return steps
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def runner(tmp_path_factory: pytest.TempPathFactory, working_tree: Snapshot) -> dict[str, str]:
-    """What the job's `uses:` steps would leave: a fresh Python first on PATH (setup-python),
-    and git sending the spec's repository URL to the local snapshot."""
+    """What the job's `uses:` steps would leave on a new runner: a fresh Python first on PATH
+    (setup-python), and git sending the spec's repository URL to the local snapshot."""
     home = tmp_path_factory.mktemp("runner")
     venv.create(home / "python", with_pip=True)
     gitconfig = home / "gitconfig"
