@@ -25,6 +25,7 @@ PR_WORKFLOW = f"{WORKFLOWS_DIR}/pipelinegen-pr.yml"
 SCRIPTS_DIR = ".github/pipelinegen"
 RELEASE_PLAN = f"{SCRIPTS_DIR}/release-plan.json"
 PACKAGE_SCRIPT = f"{SCRIPTS_DIR}/package-release.py"
+INSTALL_REQUIREMENTS = f"{SCRIPTS_DIR}/requirements.txt"  # what installs pipelinegen, by hash
 STATE_DIR = ".pipelinegen"
 RECORD = f"{STATE_DIR}/generated.json"
 SCHEMA_COPY = f"{STATE_DIR}/pipeline.schema.json"
@@ -34,6 +35,7 @@ CDK_SPEC = f"{CDK_APP_DIR}/pipeline.json"
 # The release version's grammar and limits, one file that the release workflow runs on the tag
 # and the pipeline's contract check imports.
 RELEASE_VERSION_SCRIPT = f"{CDK_APP_DIR}/scripts/release_version.py"
+CDK_GITIGNORE = f"{CDK_APP_DIR}/.gitignore"  # keeps `synth` output (cdk.out/) out of git
 INLINE_USAGE = "marketplace-usage.md"  # inline usage instructions, written into the CDK app
 
 RELEASE_FORMAT = 1  # the handoff zip's manifest format version

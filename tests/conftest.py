@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.snapshot import Snapshot, snapshot
+
 if TYPE_CHECKING:
     from pipelinegen.spec.models import Spec
 
@@ -39,6 +41,12 @@ def compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield directory
     del os.environ["PIPELINEGEN_CACHE_DIR"]
     os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def working_tree(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    """This repository's working tree, committed into a scratch bare repository."""
+    return snapshot(tmp_path_factory.mktemp("snapshot"))
 
 
 @pytest.fixture

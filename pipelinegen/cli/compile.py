@@ -9,7 +9,7 @@ import click
 from pipelinegen import cache
 from pipelinegen.cli.options import spec_argument
 from pipelinegen.cli.read import read_text
-from pipelinegen.errors import ExitCode
+from pipelinegen.errors import ExitCode, UserError
 from pipelinegen.spec.repository import WorkingTree
 
 
@@ -29,6 +29,7 @@ def command(spec: Path, out: Path | None, check: bool) -> None:
     """Compile SPEC (default: pipeline.yaml) into the GitHub Actions workflows and the files
     they run. A failed compile writes nothing."""
     root = out if out is not None else spec.parent
+    _refuse_nested(spec, root)
     text = read_text(spec)
     spec_path = _relative(spec, root)
     cached = cache.entry(spec, root, spec_path, text)
@@ -59,6 +60,19 @@ def command(spec: Path, out: Path | None, check: bool) -> None:
     output.apply(root, changes)
     written, deleted = len(changes.write), len(changes.delete)
     click.echo(f"wrote {written}, deleted {deleted}, unchanged {len(changes.unchanged)}")
+
+
+def _refuse_nested(spec: Path, root: Path) -> None:
+    """A spec in a subfolder of the root it compiles into would be validated against its own
+    folder and built from the root: the generated jobs would name the wrong paths."""
+    folder, top = spec.parent.resolve(), root.resolve()
+    if folder != top and folder.is_relative_to(top):
+        place = top / spec.name
+        raise UserError(
+            f"{spec} is in a subfolder of the output root {root}: the paths in a spec are "
+            "relative to its own folder, and the generated jobs run from the root",
+            f"move the spec to {place} (and its paths with it), or compile without --out",
+        )
 
 
 def _relative(spec: Path, root: Path) -> str:

@@ -10,6 +10,7 @@ from typing import Any, get_args
 import click
 
 from pipelinegen.cli.options import spec_argument
+from pipelinegen.cli.progress import progress
 from pipelinegen.errors import ExitCode, UserError
 
 FORMATS = ("text", "markdown", "json")
@@ -105,6 +106,7 @@ def _synth_diff(before: dict[str, str], after: dict[str, str]) -> Any:
             if not files:  # a missing or invalid side deploys nothing
                 sides.append({})
                 continue
+            progress(f"synthesizing the {name} side's CDK app (about 10-20 s)...")
             try:
                 sides.append(synthesize(files, Path(work) / name))
             except UserError as error:

@@ -6,12 +6,15 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import click
 
 from pipelinegen.cli.options import DEFAULT_SPEC
+from pipelinegen.discovery import discover
 from pipelinegen.errors import UserError
 from pipelinegen.resources import schema_path
+from pipelinegen.spec import placeholders
 
 SCHEMA_COPY = Path(".pipelinegen") / "pipeline.schema.json"
 _GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?$")
@@ -33,18 +36,51 @@ def command(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise UserError(f"{path} already exists", "use --force to overwrite it")
     folder = path.resolve().parent
-    text = render(
-        "init/pipeline.yaml.j2",
-        schema=SCHEMA_COPY.as_posix(),
-        name=_slug(folder.name),
-        repository=_github_repository(folder) or "your-org/your-repo",
-    )
+    text = render("init/pipeline.yaml.j2", **_starter(folder))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     (path.parent / SCHEMA_COPY).parent.mkdir(exist_ok=True)
     shutil.copyfile(schema_path(), path.parent / SCHEMA_COPY)
     click.echo(f"wrote {path} and {path.parent / SCHEMA_COPY}")
     click.echo(f"next: edit {path}, then run 'pipelinegen validate {path}'")
+
+
+def _starter(folder: Path) -> dict[str, Any]:
+    """What the starter spec says about the repository at `folder`: what discovery found, the
+    placeholders where only the user knows (`validate` refuses them until replaced)."""
+    found = discover(folder)
+    name = _slug(folder.name)
+    images: list[dict[str, str]] = []
+    for dockerfile in found.dockerfiles:
+        context, _, file = dockerfile.rpartition("/")
+        stem = file.removesuffix(".Dockerfile").removeprefix("Dockerfile.")
+        base = _slug(stem if stem != "Dockerfile" else (context.rpartition("/")[2] or name))
+        taken = {image["name"] for image in images}
+        image = next(
+            f"{base}-{n}" if n else base
+            for n in range(len(images) + 1)
+            if (f"{base}-{n}" if n else base) not in taken
+        )
+        images.append({"name": image, "context": context or ".", "dockerfile": file})
+    environments = [
+        {
+            "name": environment,
+            "files": [v for v in found.values if environment in v.rpartition("/")[2]],
+            "approval": environment == "prod",
+        }
+        for environment in ("staging", "prod")
+    ]
+    return {
+        "schema": SCHEMA_COPY.as_posix(),
+        "name": name,
+        "repository": _github_repository(folder) or placeholders.REPOSITORY,
+        "account": placeholders.ACCOUNT,
+        "images": images,
+        "chart": found.charts[0] if found.charts else "deploy/helm/app",
+        "chart_note": "the umbrella chart that deploys every environment"
+        + ("" if found.charts else " (none was found: write where yours will be)"),
+        "environments": environments,
+    }
 
 
 def _slug(text: str) -> str:

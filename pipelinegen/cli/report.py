@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
-from pipelinegen.errors import Diagnostic
+from pipelinegen.cli.read import repository_path
+from pipelinegen.errors import Diagnostic, UserError
 
 Reporter = Callable[[str, Sequence[Diagnostic]], None]
 
@@ -35,10 +37,12 @@ def as_json(file: str, diagnostics: Sequence[Diagnostic]) -> None:
 
 
 def github(file: str, diagnostics: Sequence[Diagnostic]) -> None:
-    """Workflow commands that GitHub shows inline on the pull request's diff."""
+    """Workflow commands that GitHub shows inline on the pull request's diff; GitHub matches
+    `file=` against repository-relative paths, so that is what they carry."""
     for d in diagnostics:
         message = f"{d.message}\n{d.hint}" if d.hint else d.message
-        properties = f"file={_escape_property(d.file)},line={d.line},col={d.column}"
+        where = repository_path(Path(d.file))
+        properties = f"file={_escape_property(where)},line={d.line},col={d.column}"
         click.echo(f"::error {properties},title=pipelinegen::{_escape_data(message)}")
     if not diagnostics:
         click.echo(f"{file}: valid")
@@ -53,3 +57,33 @@ def _escape_property(value: str) -> str:
 
 
 REPORTERS: dict[str, Reporter] = {"text": text, "json": as_json, "github": github}
+
+
+Fatal = Callable[[str, UserError], None]
+
+
+def text_fatal(file: str, error: UserError) -> None:
+    """`error: message` and the hint, on stderr."""
+    click.echo(f"error: {error.message}", err=True)
+    if error.hint:
+        click.echo(f"  hint: {error.hint}", err=True)
+
+
+def json_fatal(file: str, error: UserError) -> None:
+    """The JSON shape with `valid: false`, no diagnostics and the `error` that stopped it."""
+    document = {
+        "file": file,
+        "valid": False,
+        "diagnostics": [],
+        "error": {"message": error.message, "hint": error.hint},
+    }
+    click.echo(json.dumps(document, indent=2))
+
+
+def github_fatal(file: str, error: UserError) -> None:
+    """One annotation on the run (there is no line to point at)."""
+    message = f"{error.message}\n{error.hint}" if error.hint else error.message
+    click.echo(f"::error title=pipelinegen::{_escape_data(message)}")
+
+
+FATAL: dict[str, Fatal] = {"text": text_fatal, "json": json_fatal, "github": github_fatal}

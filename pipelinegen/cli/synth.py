@@ -8,6 +8,7 @@ import click
 
 from pipelinegen import naming
 from pipelinegen.cli.options import spec_argument
+from pipelinegen.cli.progress import progress
 from pipelinegen.cli.read import read_spec
 
 
@@ -28,6 +29,7 @@ def command(spec: Path, out: Path | None) -> None:
 
     validated, text = read_spec(spec)
     target = out or spec.parent / naming.CDK_APP_DIR / "cdk.out"
+    progress("synthesizing the CDK app (aws-cdk-lib on Node.js; about 10-20 s)...")
     templates = synthesize(render(validated, Source(path=spec.name, text=text)), target)
     for stack in templates:
         click.echo(target / f"{stack}.template.json")

@@ -6,14 +6,16 @@ from pathlib import Path
 
 import click
 
-from pipelinegen.cli.options import spec_argument
-from pipelinegen.cli.read import read_spec
-from pipelinegen.cli.report import REPORTERS
-from pipelinegen.errors import ExitCode, SpecError
+from pipelinegen.cli.options import DEFAULT_SPEC
+from pipelinegen.cli.read import locate_spec, read_spec
+from pipelinegen.cli.report import FATAL, REPORTERS
+from pipelinegen.errors import ExitCode, SpecError, UserError
 
 
 @click.command("validate")
-@spec_argument
+@click.argument(
+    "spec", type=click.Path(dir_okay=False, path_type=Path), required=False, metavar="[SPEC]"
+)
 @click.option(
     "--format",
     "output_format",
@@ -22,13 +24,18 @@ from pipelinegen.errors import ExitCode, SpecError
     show_default=True,
     help="text for people, json for scripts, github for inline pull-request annotations.",
 )
-def command(spec: Path, output_format: str) -> None:
+def command(spec: Path | None, output_format: str) -> None:
     """Validate SPEC (default: pipeline.yaml) and the paths it names.
 
-    Prints every problem as FILE:LINE:COL: message, with a hint. Exits 1 when the spec is invalid.
+    Prints every problem as FILE:LINE:COL: message, with a hint. Exits 1 when the spec is invalid,
+    or cannot be found or read (reported in the same format).
     """
     try:
+        spec = spec if spec is not None else locate_spec(Path(), DEFAULT_SPEC)
         read_spec(spec)
+    except UserError as error:
+        FATAL[output_format](str(spec or DEFAULT_SPEC), error)
+        raise click.exceptions.Exit(ExitCode.FAILURE) from None
     except SpecError as error:
         REPORTERS[output_format](str(spec), error.diagnostics)
         raise click.exceptions.Exit(ExitCode.FAILURE) from None

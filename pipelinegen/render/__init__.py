@@ -13,6 +13,7 @@ from pipelinegen import naming, record
 from pipelinegen.render.cdk import cdk_app
 from pipelinegen.render.diagram import diagram_document
 from pipelinegen.render.github.ci import ci_workflow
+from pipelinegen.render.github.install import requirements
 from pipelinegen.render.github.pr import pr_workflow
 from pipelinegen.render.github.release import release_plan, release_workflow
 from pipelinegen.render.header import GENERATED_BY, comment_header, with_header
@@ -42,9 +43,11 @@ def render(spec: Spec, source: Source) -> dict[str, str]:
         naming.RELEASE_PLAN: release_plan(
             spec, spec_sha256=source.sha256, generated_by=GENERATED_BY
         ),
+        naming.INSTALL_REQUIREMENTS: with_header(requirements(spec), source.path),
         naming.PACKAGE_SCRIPT: with_header(_static("scripts/package-release.py"), source.path),
         naming.SCHEMA_COPY: schema_path().read_text(encoding="utf-8"),
         naming.DIAGRAM: diagram_document(spec, spec_path=source.path),
+        naming.CDK_GITIGNORE: f"{header}\ncdk.out/\n",
     }
     files.update(cdk_app(spec, spec_path=source.path, spec_sha256=source.sha256))
     files[naming.RECORD] = record.compose(

@@ -23,37 +23,49 @@ def check(document: Document, repository: Repository) -> list[Diagnostic]:
     Reads the plain data, like the rules, so missing files are reported in the same run as any
     other problem; values that are not clean relative paths are left to the models.
     """
-    hint = "paths are relative to the repository root: the spec's folder"
     found = [
         document.diagnostic(path, message, hint)
-        for path, wanted, name in _references(document)
+        for path, wanted, name, hint in _references(document)
         if (message := _missing(repository, name, wanted))
     ]
     found.extend(_usage_instructions(document, repository))
     return found
 
 
-def _references(document: Document) -> Iterator[tuple[DataPath, Wanted, str]]:
+ROOT_HINT = "paths are relative to the repository root: the spec's folder"
+
+
+def _dockerfile_hint(context: str, dockerfile: str) -> str:
+    """The Dockerfile is relative to the context; say so, with the fix when it is plain."""
+    hint = f"the Dockerfile is relative to the context ('{context}')"
+    prefix = f"{posixpath.normpath(context)}/"
+    if context not in ("", ".") and posixpath.normpath(dockerfile).startswith(prefix):
+        return f"{hint}: write '{posixpath.normpath(dockerfile).removeprefix(prefix)}'"
+    return hint
+
+
+def _references(document: Document) -> Iterator[tuple[DataPath, Wanted, str, str]]:
     for index, image in items(document, "images"):
         if not set(image) <= set(Image.model_fields):
             continue  # a misspelt `context:` would send the check to the default; say only that
         context = image.get("context", ".")
         dockerfile = image.get("dockerfile", "Dockerfile")
         if _clean(context):
-            yield ("images", index, "context"), "directory", context
+            yield ("images", index, "context"), "directory", context, ROOT_HINT
             if isinstance(dockerfile, str) and _clean(joined := _join(context, dockerfile)):
-                yield ("images", index, "dockerfile"), "file", joined
+                hint = _dockerfile_hint(context, dockerfile)
+                yield ("images", index, "dockerfile"), "file", joined, hint
     chart = section(document, "helm").get("chart")
     if isinstance(chart, str) and _clean(chart):
-        yield ("helm", "chart"), "chart", chart
+        yield ("helm", "chart"), "chart", chart, ROOT_HINT
     for index, environment in items(document, "environments"):
         values = environment.get("values")
         for position, path in enumerate(values if isinstance(values, list) else []):
             if _clean(path):
-                yield ("environments", index, "values", position), "file", path
+                yield ("environments", index, "values", position), "file", path, ROOT_HINT
     usage = _usage_file(document)
     if usage:
-        yield ("marketplace", "usage_instructions"), "file", usage
+        yield ("marketplace", "usage_instructions"), "file", usage, ROOT_HINT
 
 
 def _clean(path: object) -> bool:

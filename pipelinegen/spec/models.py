@@ -19,8 +19,10 @@ from pipelinegen.spec.types import (
     BuildArgName,
     BuildArgValue,
     ClusterName,
+    CommitSha,
     EnvironmentName,
     GitHubRepository,
+    GitUrl,
     HelmRelease,
     ImageName,
     JobName,
@@ -188,7 +190,7 @@ class Image(Model):
         default={},
         description="Build arguments passed to the build. Quote numbers "
         '(`PYTHON_VERSION: "3.10"`), or YAML reads them as numbers.',
-        examples=[{"PYTHON_VERSION": "3.12"}],
+        examples=[{"BASE_IMAGE": "python:3.12-slim"}],
     )
     target: StageName | None = Field(
         default=None,
@@ -251,7 +253,7 @@ class CommandCheck(Model):
     setup: Setup = Field(
         default=Setup(),
         description="Toolchains to install before `install` and `run`.",
-        examples=[{"python": "3.12"}],
+        examples=[{"python": "3.12.8"}],
     )
     install: Script | None = Field(
         default=None,
@@ -269,7 +271,8 @@ class PresetCheck(Model):
     name: JobName = Field(description=_CHECK_NAME, examples=["secrets"])
     preset: Preset = Field(
         description="The built-in scan to run: "
-        + "; ".join(f"`{name}`: {what}" for name, what in PRESETS.items()),
+        + "; ".join(f"`{name}`: {what}" for name, what in PRESETS.items())
+        + ".",
         examples=["gitleaks"],
     )
     timeout_minutes: TimeoutMinutes = Field(default=30, description=_TIMEOUT)
@@ -395,6 +398,20 @@ class Approvals(Model):
     )
 
 
+class Install(Model):
+    """Where the generated jobs install pipelinegen from, when not from the package index."""
+
+    git: GitUrl = Field(
+        description="The git repository that holds pipelinegen, over https.",
+        examples=["https://github.com/acme/pipelinegen.git"],
+    )
+    commit: CommitSha = Field(
+        description="The full SHA of the commit to install: the pipelinegen that compiled "
+        "the files (the stale check fails otherwise).",
+        examples=["0123456789abcdef0123456789abcdef01234567"],
+    )
+
+
 class Spec(Model):
     """A pipelinegen spec: one file that compiles to GitHub Actions CI and AWS CodePipeline CD."""
 
@@ -431,4 +448,10 @@ class Spec(Model):
         description="Notify approvers: each manual approval publishes to an SNS topic, with a "
         "link to the release on GitHub. `approvals: {}` has the pipeline stack create the "
         "topic.",
+    )
+    pipelinegen: Install | None = Field(
+        default=None,
+        description="Where the generated jobs that run pipelinegen (the stale check, the "
+        "pull-request diff) install it from. Default: the package index, at the version that "
+        "compiled the files. Either way its dependencies are pinned by hash.",
     )

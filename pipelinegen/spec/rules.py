@@ -13,6 +13,7 @@ from typing import Any
 
 from pipelinegen.errors import Diagnostic
 from pipelinegen.naming import BUILD_JOB_PREFIX, CHART_JOB, STALE_CHECK_JOB
+from pipelinegen.spec import placeholders
 from pipelinegen.spec.types import escapes, is_relative
 from pipelinegen.spec.yaml import Document
 
@@ -198,7 +199,28 @@ def is_file_reference(text: str) -> bool:
     return not any(c.isspace() for c in text) and text.endswith((".md", ".markdown", ".txt"))
 
 
+def _placeholders(document: Document) -> Iterator[Diagnostic]:
+    """The values `init` writes for the user to replace (see `placeholders`)."""
+    where: list[tuple[str | int, ...]] = [("github", "repository"), ("aws", "account")]
+    where += [("environments", index, "account") for index, _ in items(document, "environments")]
+    for path in where:
+        value = _at(top(document), path)
+        if isinstance(value, str) and value in placeholders.WHAT:
+            message = f"replace the placeholder '{value}'"
+            yield document.diagnostic(path, message, f"write {placeholders.WHAT[value]}")
+
+
+def _at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for step in path:
+        if isinstance(step, int):
+            data = data[step] if isinstance(data, list) and step < len(data) else None
+        else:
+            data = data.get(step) if isinstance(data, dict) else None
+    return data
+
+
 RULES: tuple[Rule, ...] = (
+    _placeholders,
     _unique_names("images", "image"),
     _unique_names("checks", "check"),
     _unique_names("environments", "environment"),

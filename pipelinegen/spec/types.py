@@ -229,6 +229,22 @@ ToolVersion = Annotated[
     Explain("a version number, quoted", '"3.12"'),
 ]
 
+# Where the generated jobs may install pipelinegen from: https only (a plain-text scheme would let
+# the network choose the code), no credentials or query in the URL (it is written into workflows).
+GitUrl = Annotated[
+    str,
+    StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~-]+)+/?$"),
+    Explain("an https:// URL of a git repository", "https://github.com/acme/pipelinegen.git"),
+]
+
+CommitSha = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{40}$"),
+    Explain(
+        "a full commit SHA (40 lowercase hex digits)", "0123456789abcdef0123456789abcdef01234567"
+    ),
+]
+
 ProductId = Annotated[
     str,
     StringConstraints(pattern=r"^prod-[a-z0-9]+$", max_length=64),
@@ -268,8 +284,8 @@ RelativePath = Annotated[
 ]
 
 PRESETS: dict[str, str] = {
-    "gitleaks": "Secrets committed anywhere in the git history (gitleaks).",
-    "trivy-image": "Known vulnerabilities (HIGH, CRITICAL) in every image of `images` (Trivy).",
+    "gitleaks": "Secrets committed anywhere in the git history (gitleaks)",
+    "trivy-image": "Known vulnerabilities (HIGH, CRITICAL) in every image of `images` (Trivy)",
 }
 
 Preset = Literal["gitleaks", "trivy-image"]

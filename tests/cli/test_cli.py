@@ -113,10 +113,12 @@ def test_init_writes_a_spec_and_its_schema(tmp_path: Path) -> None:
     assert text.startswith("# yaml-language-server: $schema=.pipelinegen/pipeline.schema.json\n")
     assert "name: my-service " in text
     assert (spec.parent / ".pipelinegen" / "pipeline.schema.json").read_text() == schema.render()
-    # Valid apart from the files a new repository does not have yet.
+    # Valid apart from the files a new repository does not have yet, and the placeholders.
     code, _, err = run("validate", str(spec))
     assert code == 1
-    assert all("does not exist" in line for line in err.splitlines()[:-1] if "hint" not in line)
+    problems = [line for line in err.splitlines()[:-1] if "hint" not in line]
+    assert sum("replace the placeholder" in line for line in problems) == 2
+    assert all("does not exist" in line or "placeholder" in line for line in problems)
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:

@@ -18,7 +18,16 @@ from ruamel.yaml import YAML
 from pipelinegen.render.templating import environment, render, yaml_block, yaml_scalar
 
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=80)
-INIT_VALUES = {"schema": "s.json", "name": "app", "repository": "acme/app"}
+INIT_VALUES = {
+    "schema": "s.json",
+    "name": "app",
+    "repository": "acme/app",
+    "account": "000000000000",
+    "images": [{"name": "app", "context": ".", "dockerfile": "Dockerfile"}],
+    "chart": "deploy/chart",
+    "chart_note": "the umbrella chart",
+    "environments": [{"name": "prod", "files": [], "approval": True}],
+}
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 
 

@@ -65,3 +65,33 @@ def test_editor_extras(committed: dict[str, Any]) -> None:
 
 def test_preset_table_matches_the_literal() -> None:
     assert set(get_args(Preset)) == set(PRESETS)
+
+
+def _texts(node: Any) -> Any:
+    """Every (key, value) pair anywhere in the schema."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from _texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _texts(value)
+
+
+def test_example_objects_insert_values_the_schema_accepts(committed: dict[str, Any]) -> None:
+    """An editor inserts an example object as plain YAML: a string in it that YAML reads as a
+    number (`PYTHON_VERSION: 3.12`) would be rejected by the schema it came from."""
+    for key, examples in _texts(committed):
+        if key != "examples" or not isinstance(examples, list):
+            continue
+        for example in examples:
+            if isinstance(example, dict):
+                document = "\n".join(f"{k}: {v}" for k, v in example.items())
+                read = parse(document, "example.yaml").data
+                assert read == example, f"{example} is read back as {read}"
+
+
+def test_descriptions_are_punctuated_once(committed: dict[str, Any]) -> None:
+    for key, text in _texts(committed):
+        if key in ("description", "markdownDescription") and isinstance(text, str):
+            assert ".;" not in text and ".." not in text.replace("...", ""), text

@@ -5,26 +5,24 @@ from __future__ import annotations
 from pipelinegen import naming
 from pipelinegen.render.github.actions import action, tool
 from pipelinegen.render.github.images import build_step, build_steps
+from pipelinegen.render.github.install import install_steps
 from pipelinegen.render.github.jobs import (
     Job,
     Step,
     buildx,
     checkout,
     helm_steps,
-    install_pipelinegen,
     toolchains,
 )
 from pipelinegen.render.templating import render
 from pipelinegen.spec.models import CommandCheck, Image, PresetCheck, Spec
-
-STALE_CHECK_PYTHON = "3.12"
 
 
 def ci_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
     jobs = [*(_check(spec, check) for check in spec.checks)]
     jobs += [_build(spec, image) for image in spec.images]
     jobs.append(_chart(spec))
-    jobs.append(_stale_check(spec_path))
+    jobs.append(_stale_check(spec, spec_path))
     return render(
         "github/ci.yml.j2",
         header=header,
@@ -95,10 +93,10 @@ def _build(spec: Spec, image: Image) -> Job:
     return Job(naming.build_job(image.name), 60, [checkout(), *steps])
 
 
-def _stale_check(spec_path: str) -> Job:
+def _stale_check(spec: Spec, spec_path: str) -> Job:
     steps = [
         checkout(),
-        *install_pipelinegen(STALE_CHECK_PYTHON),
+        *install_steps(spec),
         Step(
             "Check that the generated files are current",
             env={"SPEC": spec_path},

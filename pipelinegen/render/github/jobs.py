@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipelinegen import __version__, naming
+from pipelinegen import naming
 from pipelinegen.render.cdk.versions import HELM
 from pipelinegen.render.github.actions import Action, action
 from pipelinegen.spec.models import Setup, Spec
@@ -85,18 +85,6 @@ def buildx(*, emulate: bool) -> list[Step]:
     steps = [Step("Set up QEMU", action("docker/setup-qemu-action"))] if emulate else []
     steps.append(Step("Set up Docker Buildx", action("docker/setup-buildx-action")))
     return steps
-
-
-def install_pipelinegen(python: str) -> list[Step]:
-    """Python and this exact pipelinegen version, for jobs that run pipelinegen itself."""
-    return [
-        Step("Set up Python", action("actions/setup-python"), {"python-version": python}),
-        Step(
-            f"Install pipelinegen {__version__}",
-            env={"PIPELINEGEN": f"pipelinegen=={__version__}"},
-            run='python -m pip install "$PIPELINEGEN"',
-        ),
-    ]
 
 
 # `helm dependency build` finds https:// repositories only among the added ones (it says "no

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pipelinegen import naming
 from pipelinegen.render.github.actions import action
-from pipelinegen.render.github.ci import STALE_CHECK_PYTHON
+from pipelinegen.render.github.install import install_steps
 from pipelinegen.render.github.jobs import (
     READ_CONTENTS,
     Job,
     Permission,
     Step,
     checkout,
-    install_pipelinegen,
 )
 from pipelinegen.render.templating import render
 from pipelinegen.spec.models import Spec
@@ -30,7 +29,7 @@ def pr_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
     ]
     steps = [
         checkout(full_history=True),  # the base revision, to compile it too
-        *install_pipelinegen(STALE_CHECK_PYTHON),
+        *install_steps(spec),
         Step(
             "Compare with the base branch",
             env={"SPEC": spec_path, "BASE_SHA": "${{ github.event.pull_request.base.sha }}"},
