@@ -11,9 +11,11 @@ import hashlib
 import json
 
 
-def digest(text: str) -> str:
-    """The sha256 of `text` as UTF-8: what the record holds for each file (and for the spec)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def digest(content: str | bytes) -> str:
+    """The sha256 of `content` (text as UTF-8): what the record holds for each file (and for
+    the spec). Bytes are hashed as they are, so a file with CRLF line endings differs."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return hashlib.sha256(data).hexdigest()
 
 
 def compose(files: dict[str, str], *, spec: str, spec_sha256: str, generated_by: str) -> str:

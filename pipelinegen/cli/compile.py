@@ -25,7 +25,13 @@ from pipelinegen.spec.repository import WorkingTree
     is_flag=True,
     help="Write nothing; exit 1 if a generated file is missing, out of date or obsolete.",
 )
-def command(spec: Path, out: Path | None, check: bool) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite or delete generated files that were edited by hand, or not written by "
+    "pipelinegen.",
+)
+def command(spec: Path, out: Path | None, check: bool, force: bool) -> None:
     """Compile SPEC (default: pipeline.yaml) into the GitHub Actions workflows and the files
     they run. A failed compile writes nothing."""
     root = out if out is not None else spec.parent
@@ -55,7 +61,7 @@ def command(spec: Path, out: Path | None, check: bool) -> None:
             raise click.exceptions.Exit(ExitCode.FAILURE)
         click.echo(f"{len(files)} generated files are current")
         return
-    changes = output.plan(root, files)
+    changes = output.plan(root, files, force=force)
     output.apply(root, changes)
     written, deleted = len(changes.write), len(changes.delete)
     click.echo(f"wrote {written}, deleted {deleted}, unchanged {len(changes.unchanged)}")
