@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelinegen import naming, record
+from pipelinegen.errors import UserError
 from pipelinegen.resources import PACKAGE, data_dir
 from pipelinegen.spec.repository import Kind, Repository
 
@@ -81,7 +82,7 @@ class Entry:
             for path, digest in files.items():
                 if record.digest((root / path).read_text(encoding="utf-8")) != digest:
                     return None
-        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, UserError):
             return None  # a file gone or unreadable, or a damaged entry: the full way tells
         return len(files) + 1  # and the record
 
