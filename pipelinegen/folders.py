@@ -170,6 +170,11 @@ def create(folder: int, name: str, data: bytes, mode: int) -> None:
     os.close(descriptor)
 
 
+def listing(folder: int) -> list[str]:
+    """The names in the open `folder`, sorted (a descriptor, which pathlib cannot list)."""
+    return sorted(os.listdir(folder))
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

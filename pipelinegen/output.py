@@ -14,20 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pipelinegen import naming, record
+from pipelinegen import naming, private, record
 from pipelinegen.errors import UserError
-from pipelinegen.folders import NotRegular, Root, create, io_error
+from pipelinegen.folders import NotRegular, Root, create, io_error, listing
 
 DIFF_LINES = 40
 STAGING_PREFIX = ".staging-"  # + random hex: a folder under naming.STATE_DIR, during a compile
+JOURNAL = "journal.json"  # in the staging folder: written last, it decides the change
+LOCK_TIMEOUT = 120.0  # seconds to wait for another compile into the same root
 
 
 @dataclass
@@ -77,32 +81,153 @@ def _owned(path: str, current: bytes, owned: dict[str, str]) -> bool:
 
 
 def apply(root: Path, changes: Changes) -> None:
-    """Stage every new file in a fresh folder, then rename them all into place, then delete."""
+    """Make `changes`, all or nothing: stage every new file in a fresh folder with a journal of
+    what goes where, then move them into place and delete, then remove the folder.
+
+    Until the journal is in place nothing in the repository has changed, and a failure or kill
+    leaves only the staging folder, which the next compile removes (see `recover`); once it is,
+    the change is decided, and a compile killed half-way is finished by the next one. UserError
+    (path and reason) on any I/O error."""
     with Root(root) as tree:
         state = _folder(tree, naming.STATE_DIR, create=True)
         staging = f"{STAGING_PREFIX}{secrets.token_hex(16)}"
+        _attempt(f"{naming.STATE_DIR}/{staging}", os.mkdir, staging, 0o700, dir_fd=state)
         try:
-            os.mkdir(staging, 0o700, dir_fd=state)
-        except OSError as error:
-            raise io_error(f"{naming.STATE_DIR}/{staging}", error) from None
-        staged = _folder(tree, f"{naming.STATE_DIR}/{staging}")
-        written = sorted(changes.write.items())
-        try:
-            for number, (path, text) in enumerate(written):
-                mode = 0o755 if text.startswith("#!") else 0o644
-                _attempt(path, create, staged, str(number), text.encode("utf-8"), mode)
-            for number, (path, _) in enumerate(written):
-                parent = _folder(tree, _parent(path), create=True)
-                _attempt(
-                    path, os.rename, str(number), _name(path), src_dir_fd=staged, dst_dir_fd=parent
-                )
-        finally:
+            journal = _stage(tree, staging, changes)
+        except BaseException:
             _remove(state, staging)
-        for path in changes.delete:
-            folder = tree.folder(_parent(path))
-            if folder is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(_name(path), dir_fd=folder)
+            raise
+        _complete(tree, staging, journal)
+
+
+def recover(root: Path) -> None:
+    """Finish or undo what an interrupted compile left under naming.STATE_DIR: a staging
+    folder with a journal is completed, one without is removed. The journal is read as
+    untrusted input (a checkout can hold one): see `_journal`."""
+    with Root(root) as tree:
+        state = tree.folder(naming.STATE_DIR)
+        if state is None:
+            return
+        for name in listing(state):
+            if not name.startswith(STAGING_PREFIX):
+                continue
+            if not stat.S_ISDIR(os.stat(name, dir_fd=state, follow_symlinks=False).st_mode):
+                _attempt(f"{naming.STATE_DIR}/{name}", os.unlink, name, dir_fd=state)
+                continue
+            journal = _journal(tree, name)
+            if journal is None:
+                _remove(state, name)
+            else:
+                _complete(tree, name, journal)
+
+
+def pending(root: Path) -> str | None:
+    """The staging folder of an interrupted compile that decided its change, if any: the files
+    on disk are then part old, part new until a compile finishes it."""
+    if not root.is_dir():
+        return None
+    with Root(root) as tree:
+        state = tree.folder(naming.STATE_DIR)
+        if state is None:
+            return None
+        for name in listing(state):
+            if name.startswith(STAGING_PREFIX) and tree.exists(
+                f"{naming.STATE_DIR}/{name}/{JOURNAL}"
+            ):
+                return f"{naming.STATE_DIR}/{name}"
+    return None
+
+
+@contextlib.contextmanager
+def lock(root: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the compile lock of `root` (one per resolved output root, in this user's private
+    runtime folder, so a checkout cannot plant or redirect it). UserError after `timeout`
+    seconds of another compile holding it, or when there is no private folder for it."""
+    import filelock
+
+    folder = private.runtime()
+    locks = private.folder(folder / "locks") if folder is not None else None
+    if locks is None:
+        raise UserError(
+            "no private folder for the compile lock",
+            "set XDG_RUNTIME_DIR to a folder only you can write (mode 0700)",
+        )
+    where = record.digest(str(root.resolve()))[:32]
+    try:
+        with filelock.FileLock(locks / f"{where}.lock", timeout=timeout, mode=0o600):
+            yield
+    except filelock.Timeout:
+        raise UserError(
+            f"another compile is writing into {root}", "wait for it, then compile again"
+        ) from None
+
+
+def _stage(tree: Root, staging: str, changes: Changes) -> list[list[str]]:
+    """Write every new file into the staging folder, then the journal (the commit point)."""
+    staged = _folder(tree, f"{naming.STATE_DIR}/{staging}")
+    journal: list[list[str]] = []
+    for number, (path, text) in enumerate(sorted(changes.write.items())):
+        data = text.encode("utf-8")
+        mode = 0o755 if text.startswith("#!") else 0o644
+        _attempt(path, create, staged, str(number), data, mode)
+        journal.append(["write", path, str(number), record.digest(data)])
+    for path in changes.delete:
+        current = _current(tree, path)
+        if current is not None:
+            journal.append(["delete", path, "", record.digest(current)])
+    where = f"{naming.STATE_DIR}/{staging}/{JOURNAL}"
+    _attempt(where, create, staged, f"{JOURNAL}.new", json.dumps(journal).encode(), 0o600)
+    _attempt(where, os.rename, f"{JOURNAL}.new", JOURNAL, src_dir_fd=staged, dst_dir_fd=staged)
+    return journal
+
+
+def _complete(tree: Root, staging: str, journal: list[list[str]]) -> None:
+    """Move the staged files into place and delete what the journal says; each step may have
+    been done already by an interrupted run. Then remove the staging folder."""
+    state = _folder(tree, naming.STATE_DIR)
+    staged = _folder(tree, f"{naming.STATE_DIR}/{staging}")
+    for action, path, name, digest in journal:
+        if action == "write" and tree.exists(f"{naming.STATE_DIR}/{staging}/{name}"):
+            parent = _folder(tree, _parent(path), create=True)
+            _attempt(path, os.rename, name, _name(path), src_dir_fd=staged, dst_dir_fd=parent)
+        elif action == "delete" and _matches(tree, path, digest):
+            parent = _folder(tree, _parent(path))
+            _attempt(path, os.unlink, _name(path), dir_fd=parent)
+    _attempt(f"{naming.STATE_DIR}/{staging}", os.unlink, JOURNAL, dir_fd=staged)
+    _remove(state, staging)
+
+
+def _journal(tree: Root, staging: str) -> list[list[str]] | None:
+    """The journal in a staging folder, None when there is none. UserError unless every entry
+    is a generated path (naming.is_generated_path) and every staged file is there with its
+    digest or already in place: then completing it writes nothing a compile could not."""
+    where = f"{naming.STATE_DIR}/{staging}"
+    text = tree.read(f"{where}/{JOURNAL}")
+    if text is None:
+        return None
+    try:
+        journal = json.loads(text)
+        for action, path, name, digest in journal:
+            if action not in ("write", "delete") or not naming.is_generated_path(path):
+                raise ValueError(path)
+            if not (name.isdigit() if action == "write" else name == ""):
+                raise ValueError(name)
+            if action == "write" and not (
+                _matches(tree, f"{where}/{name}", digest) or _matches(tree, path, digest)
+            ):
+                raise ValueError(name)
+    except (ValueError, TypeError) as error:
+        raise UserError(
+            f"{where}/{JOURNAL} does not describe an interrupted compile: {error}",
+            f"remove {where}, then compile again",
+        ) from None
+    return list(journal)
+
+
+def _matches(tree: Root, path: str, digest: str) -> bool:
+    """Whether a regular file at `path` holds content with `digest`."""
+    current = _current(tree, path)
+    return current is not None and record.digest(current) == digest
 
 
 def stale(root: Path, files: dict[str, str]) -> list[str]:

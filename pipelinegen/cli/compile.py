@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from pipelinegen import cache
+from pipelinegen import cache, output
 from pipelinegen.cli.options import spec_argument
 from pipelinegen.cli.read import read_text
-from pipelinegen.errors import ExitCode
+from pipelinegen.errors import ExitCode, UserError
 from pipelinegen.spec.repository import WorkingTree
 
 
@@ -35,6 +35,12 @@ def command(spec: Path, out: Path | None, check: bool, force: bool) -> None:
     """Compile SPEC (default: pipeline.yaml) into the GitHub Actions workflows and the files
     they run. A failed compile writes nothing."""
     root = out if out is not None else spec.parent
+    if check and (interrupted := output.pending(root)):
+        raise UserError(
+            f"an interrupted compile left {interrupted}: the generated files are part old, "
+            "part new",
+            "run 'pipelinegen compile' to finish it",
+        )
     text = read_text(spec)
     spec_path = _relative(spec, root)
     cached = cache.entry(spec, root, spec_path, text)
@@ -43,7 +49,6 @@ def command(spec: Path, out: Path | None, check: bool, force: bool) -> None:
         click.echo(f"{count} generated files are current")
         return
 
-    from pipelinegen import output  # the full way: models, jinja2 and the templates
     from pipelinegen.render import Source, render
     from pipelinegen.spec.load import load
 
@@ -61,8 +66,11 @@ def command(spec: Path, out: Path | None, check: bool, force: bool) -> None:
             raise click.exceptions.Exit(ExitCode.FAILURE)
         click.echo(f"{len(files)} generated files are current")
         return
-    changes = output.plan(root, files, force=force)
-    output.apply(root, changes)
+    root.mkdir(parents=True, exist_ok=True)  # the folder the user named
+    with output.lock(root):
+        output.recover(root)
+        changes = output.plan(root, files, force=force)
+        output.apply(root, changes)
     written, deleted = len(changes.write), len(changes.delete)
     click.echo(f"wrote {written}, deleted {deleted}, unchanged {len(changes.unchanged)}")
 
