@@ -34,10 +34,14 @@ SEAL_LENGTH = 64  # hex digits of an HMAC-SHA256
 
 def folder(path: Path) -> Path | None:
     """`path`, made if missing (mode 0700), when it is a folder only this user can use; else
-    None (a link, another owner, group or other permission bits, or it cannot be made)."""
+    None (a link, another owner, or it cannot be made). A folder of this user's with group or
+    other permission bits is narrowed to 0700 first, like jinja2's default cache folder."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = path.lstat()
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            path.chmod(0o700)  # our own folder, made under a loose umask: as jinja2 does
+            info = path.lstat()
     except OSError:
         return None
     private = info.st_uid == os.geteuid() and not info.st_mode & 0o077
@@ -95,9 +99,9 @@ def seal(data: bytes) -> str | None:
 def verify(data: bytes, sealed: object) -> bool:
     """Whether `sealed` is the seal of `data` (compared in constant time)."""
     expected = seal(data)
-    return (
-        expected is not None and isinstance(sealed, str) and hmac.compare_digest(expected, sealed)
-    )
+    if expected is None or not isinstance(sealed, str):
+        return False
+    return hmac.compare_digest(expected.encode(), sealed.encode("utf-8", errors="replace"))
 
 
 @functools.cache
