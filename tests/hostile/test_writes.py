@@ -101,3 +101,31 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_crlf_in_a_generated_script_is_out_of_date_and_not_unchanged(minimal: Path) -> None:
+    spec = str(minimal / "pipeline.yaml")
+    assert run("compile", spec)[0] == 0
+    script = minimal / naming.CDK_APP_DIR / "scripts" / "lib.sh"
+    generated = script.read_bytes()
+    script.write_bytes(generated.replace(b"\n", b"\r\n"))
+    code, _, err = run("compile", "--check", spec)
+    assert code == 1 and "out of date: deploy/cdk/scripts/lib.sh" in err and "\\r" in err
+    code, _, err = run("compile", spec)
+    assert code == 1 and "deploy/cdk/scripts/lib.sh" in err and "unchanged" not in err
+    assert run("compile", "--force", spec)[0] == 0
+    assert script.read_bytes() == generated
+
+
+def test_a_hand_edited_generated_file_is_refused_unless_forced(minimal: Path) -> None:
+    spec = str(minimal / "pipeline.yaml")
+    assert run("compile", spec)[0] == 0
+    workflow = minimal / naming.CI_WORKFLOW
+    generated = workflow.read_text()
+    workflow.write_text(generated + "# my change\n")
+    code, _, err = run("compile", spec)
+    assert code == 1 and f"(or that were edited since): {naming.CI_WORKFLOW}" in err
+    assert workflow.read_text() == generated + "# my change\n"
+    code, out, _ = run("compile", "--force", spec)
+    assert code == 0 and out.startswith("wrote 1,")
+    assert workflow.read_text() == generated
