@@ -7,6 +7,7 @@ function here, so the GitHub and AWS halves cannot drift apart.
 
 from __future__ import annotations
 
+import posixpath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # a leaf module: the spec's rules use the job names below too
@@ -38,7 +39,30 @@ RELEASE_VERSION_SCRIPT = f"{CDK_APP_DIR}/scripts/release_version.py"
 CDK_GITIGNORE = f"{CDK_APP_DIR}/.gitignore"  # keeps `synth` output (cdk.out/) out of git
 INLINE_USAGE = "marketplace-usage.md"  # inline usage instructions, written into the CDK app
 
+# Every path compile writes starts with one of these: what a record may list (pipelinegen.record).
+GENERATED_AREAS = (
+    f"{WORKFLOWS_DIR}/pipelinegen-",
+    f"{SCRIPTS_DIR}/",
+    f"{STATE_DIR}/",
+    f"{CDK_APP_DIR}/",
+)
+
 RELEASE_FORMAT = 1  # the handoff zip's manifest format version
+
+
+def is_generated_path(path: str) -> bool:
+    """Whether pipelinegen could have written `path`: a normalised, relative POSIX path inside
+    one of GENERATED_AREAS, with no `..`, no `.git` folder (in any letter case) and no
+    backslash or NUL."""
+    parts = path.split("/")
+    return (
+        path == posixpath.normpath(path)
+        and not path.startswith("/")
+        and ".." not in parts
+        and all(part.lower() != ".git" for part in parts)
+        and not any(c in path for c in "\\\0")
+        and path.startswith(GENERATED_AREAS)
+    )
 
 
 def build_job(image: str) -> str:

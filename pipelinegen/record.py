@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+
+from pipelinegen import naming
+from pipelinegen.errors import UserError
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def digest(text: str) -> str:
-    """The sha256 of `text` as UTF-8: what the record holds for each file (and for the spec)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def digest(content: str | bytes) -> str:
+    """The sha256 of `content` (text as UTF-8): what the record holds for each file (and for
+    the spec). Bytes are hashed as they are, so a file with CRLF line endings differs."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return hashlib.sha256(data).hexdigest()
 
 
 def compose(files: dict[str, str], *, spec: str, spec_sha256: str, generated_by: str) -> str:
@@ -28,12 +36,29 @@ def compose(files: dict[str, str], *, spec: str, spec_sha256: str, generated_by:
 
 
 def listed(text: str | None) -> dict[str, str]:
-    """path → digest from a record's text ({} if there is none, or it is unreadable)."""
+    """path → digest from a record's text ({} if there is none, or it is not a record).
+
+    The record is in the repository, so a pull request can edit it: UserError when it lists a
+    path pipelinegen never writes (see naming.is_generated_path: `../x`, `.git/HEAD`, `/etc/x`)
+    or a digest that is not 64 hex digits, rather than deleting or trusting what it names."""
     try:
         files = json.loads(text)["files"] if text else {}
     except (ValueError, KeyError, TypeError):
         return {}
-    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+    if not isinstance(files, dict):
+        return {}
+    for path, value in files.items():
+        if (
+            not naming.is_generated_path(path)
+            or not isinstance(value, str)
+            or not _SHA256.fullmatch(value)
+        ):
+            raise UserError(
+                f"{naming.RECORD} lists {path!r} with {value!r}: pipelinegen never writes that",
+                f"the record was edited; restore it (git checkout -- {naming.RECORD}), then "
+                "compile again",
+            )
+    return dict(files)
 
 
 def spec_digest(text: str | None) -> str | None:

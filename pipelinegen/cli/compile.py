@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipelinegen import cache
+from pipelinegen import cache, output
 from pipelinegen.cli.options import spec_argument
 from pipelinegen.cli.read import read_text
 from pipelinegen.errors import ExitCode, UserError
@@ -25,11 +25,23 @@ from pipelinegen.spec.repository import WorkingTree
     is_flag=True,
     help="Write nothing; exit 1 if a generated file is missing, out of date or obsolete.",
 )
-def command(spec: Path, out: Path | None, check: bool) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite or delete generated files that were edited by hand, or not written by "
+    "pipelinegen.",
+)
+def command(spec: Path, out: Path | None, check: bool, force: bool) -> None:
     """Compile SPEC (default: pipeline.yaml) into the GitHub Actions workflows and the files
     they run. A failed compile writes nothing."""
     root = out if out is not None else spec.parent
     _refuse_nested(spec, root)
+    if check and (interrupted := output.pending(root)):
+        raise UserError(
+            f"an interrupted compile left {interrupted}: the generated files are part old, "
+            "part new",
+            "run 'pipelinegen compile' to finish it",
+        )
     text = read_text(spec)
     spec_path = _relative(spec, root)
     cached = cache.entry(spec, root, spec_path, text)
@@ -38,7 +50,6 @@ def command(spec: Path, out: Path | None, check: bool) -> None:
         click.echo(f"{count} generated files are current")
         return
 
-    from pipelinegen import output  # the full way: models, jinja2 and the templates
     from pipelinegen.render import Source, render
     from pipelinegen.spec.load import load
 
@@ -56,8 +67,11 @@ def command(spec: Path, out: Path | None, check: bool) -> None:
             raise click.exceptions.Exit(ExitCode.FAILURE)
         click.echo(f"{len(files)} generated files are current")
         return
-    changes = output.plan(root, files)
-    output.apply(root, changes)
+    root.mkdir(parents=True, exist_ok=True)  # the folder the user named
+    with output.lock(root):
+        output.recover(root)
+        changes = output.plan(root, files, force=force)
+        output.apply(root, changes)
     written, deleted = len(changes.write), len(changes.delete)
     click.echo(f"wrote {written}, deleted {deleted}, unchanged {len(changes.unchanged)}")
 

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import click
 
+from pipelinegen import naming
 from pipelinegen.cli.options import DEFAULT_SPEC
 from pipelinegen.discovery import discover
 from pipelinegen.errors import UserError
 from pipelinegen.resources import schema_path
 from pipelinegen.spec import placeholders
 
-SCHEMA_COPY = Path(".pipelinegen") / "pipeline.schema.json"
+SCHEMA_COPY = Path(naming.SCHEMA_COPY)
 _GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?$")
 
 
@@ -31,16 +31,16 @@ def command(path: Path, force: bool) -> None:
     Also writes .pipelinegen/pipeline.schema.json beside it, which the spec's first line points
     editors to for completion, hover documentation and live errors.
     """
+    from pipelinegen import output
     from pipelinegen.render.templating import render  # jinja2 only for init
 
-    if path.exists() and not force:
-        raise UserError(f"{path} already exists", "use --force to overwrite it")
     folder = path.resolve().parent
+    if output.exists(path.parent, path.name) and not force:
+        raise UserError(f"{path} already exists", "use --force to overwrite it")
     text = render("init/pipeline.yaml.j2", **_starter(folder))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    (path.parent / SCHEMA_COPY).parent.mkdir(exist_ok=True)
-    shutil.copyfile(schema_path(), path.parent / SCHEMA_COPY)
+    path.parent.mkdir(parents=True, exist_ok=True)  # the folder the user named, links and all
+    schema = schema_path().read_text(encoding="utf-8")
+    output.apply(path.parent, output.Changes(write={path.name: text, naming.SCHEMA_COPY: schema}))
     click.echo(f"wrote {path} and {path.parent / SCHEMA_COPY}")
     click.echo(f"next: edit {path}, then run 'pipelinegen validate {path}'")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import jinja2
 import jinja2.bccache
 
-from pipelinegen import cache
+from pipelinegen import cache, private
 from pipelinegen.resources import data_dir
 
 # A plain (unquoted) scalar is written only where no YAML 1.1 or 1.2 reader (GitHub's included)
@@ -105,30 +104,39 @@ def yaml_block(text: str, indent: int) -> str:
 
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
-    """jinja2's on-disk cache of compiled templates, where a cache that cannot be read or
-    written only means compiling again."""
+    """jinja2's on-disk cache of compiled templates, which is code that runs: a file is loaded
+    only when it is this user's, in a folder only this user can write, and sealed with this
+    user's key (pipelinegen.private). Anything else, or a cache that cannot be read or written,
+    only means compiling again."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = private.read(Path(self._get_cache_filename(bucket)))
+        seal, _, code = (data or b"").partition(b"\n")
+        if not private.verify(code, seal.decode("ascii", errors="replace")):
+            return
         try:
-            super().load_bytecode(bucket)
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+            bucket.bytecode_from_string(code)
+        except (ValueError, EOFError, TypeError):
             bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            Path(self.directory).mkdir(parents=True, exist_ok=True)
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass
+        code = bucket.bytecode_to_string()
+        seal = private.seal(code)
+        if seal is not None:
+            private.write(
+                Path(self._get_cache_filename(bucket)), seal.encode("ascii") + b"\n" + code
+            )
 
 
 def _compiled_templates() -> jinja2.BytecodeCache | None:
-    """The cache of compiled templates for this jinja2 and this module; None when off."""
+    """The cache of compiled templates for this jinja2 and this module; None when off, or when
+    its folder is not this user's alone."""
     directory = cache.location()
     if directory is None:
         return None
     compiler = hashlib.sha256(jinja2.__version__.encode() + Path(__file__).read_bytes())
-    return _CompiledTemplates(str(directory / "templates" / compiler.hexdigest()[:16]))
+    folder = private.folder(directory / "templates" / compiler.hexdigest()[:16])
+    return _CompiledTemplates(str(folder)) if folder is not None else None
 
 
 @functools.cache

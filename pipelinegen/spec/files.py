@@ -95,6 +95,10 @@ def _missing(repository: Repository, path: str, wanted: Wanted) -> str:
         return ""
     if found is None:
         return f"{wanted} '{path}' does not exist"
+    if found == "outside":
+        return f"'{path}' is a symbolic link that leads outside the repository"
+    if found == "special":
+        return f"'{path}' is a special file (FIFO, socket or device), not a {wanted}"
     return f"'{path}' is a {found}, not a {wanted}"
 
 

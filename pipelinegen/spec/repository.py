@@ -8,18 +8,23 @@ loading the models.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-Kind = Literal["file", "directory"]
+# What is at a path: a regular file or a folder (either may be reached through symbolic links
+# that stay inside the repository), a link that leads outside it, or a special file (a FIFO, a
+# socket, a device) that must not be read.
+Kind = Literal["file", "directory", "outside", "special"]
 
 
 class Repository(Protocol):
     """Read access to the repository, by repository-relative POSIX path."""
 
     def kind(self, path: str) -> Kind | None:
-        """'file', 'directory', or None when nothing is there."""
+        """What is at `path` (see Kind), or None when nothing is there."""
 
     def read_text(self, path: str) -> str:
         """The file's text (UTF-8)."""
@@ -30,24 +35,44 @@ class Repository(Protocol):
 
 @dataclass(frozen=True)
 class WorkingTree:
-    """A repository checked out at `root`."""
+    """A repository checked out at `root`. A path is followed through symbolic links only as
+    long as it stays inside the root: a checkout can commit `values.yaml -> /etc/passwd`."""
 
     root: Path
 
     def kind(self, path: str) -> Kind | None:
-        target = self.root / path
         try:
-            if target.is_file():
-                return "file"
-            return "directory" if target.is_dir() else None
-        except OSError:  # a name too long for the file system, say: nothing can be there
+            resolved = self._resolve(path)
+            if resolved is None:
+                return "outside"
+            mode = resolved.stat().st_mode
+        except (OSError, RuntimeError, ValueError):  # missing, a link loop, a NUL: nothing there
             return None
+        if stat.S_ISREG(mode):
+            return "file"
+        return "directory" if stat.S_ISDIR(mode) else "special"
 
     def read_text(self, path: str) -> str:
-        return (self.root / path).read_text(encoding="utf-8")
+        """The text of the regular file at `path`; OSError for anything else."""
+        resolved = self._resolve(path)
+        if resolved is None:
+            raise OSError(f"'{path}' leads outside the repository")
+        descriptor = os.open(resolved, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise OSError(f"'{path}' is not a regular file")
+            return file.read().decode("utf-8")
+
+    def _resolve(self, path: str) -> Path | None:
+        """`path` with every link followed; None when that leaves the root."""
+        root = self.root.resolve()
+        resolved = (root / path).resolve(strict=True)
+        return resolved if resolved == root or resolved.is_relative_to(root) else None
 
     def entries(self, path: str) -> list[str]:
+        """The names in the folder at `path`, sorted; none when it leaves the repository."""
         try:
-            return sorted(child.name for child in (self.root / path).iterdir())
+            resolved = self._resolve(path)
+            return sorted(child.name for child in resolved.iterdir()) if resolved else []
         except OSError:
             return []

@@ -48,41 +48,52 @@ def items(document: Document, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _unique_names(key: str, noun: str) -> Rule:
+    """Names are compared in any letter case: they become GitHub job ids and environment
+    names, which GitHub compares case-insensitively, and ECR repository names."""
+
     def rule(document: Document) -> Iterator[Diagnostic]:
-        seen: dict[str, int] = {}
+        seen: dict[str, tuple[int, str]] = {}
         for index, item in items(document, key):
             name = item.get("name")
             if not isinstance(name, str):
                 continue
-            if name in seen:
-                first = document.values[(key, seen[name], "name")].line
-                message = f"{noun} name '{name}' is used twice"
-                hint = f"first used on line {first}; names must be unique"
+            if name.casefold() in seen:
+                first, other = seen[name.casefold()]
+                line = document.values[(key, first, "name")].line
+                case = "" if other == name else f" (as '{other}': letter case does not count)"
+                message = f"{noun} name '{name}' is used twice{case}"
+                hint = f"first used on line {line}; names must be unique"
                 yield document.diagnostic((key, index, "name"), message, hint)
             else:
-                seen[name] = index
+                seen[name.casefold()] = (index, name)
 
     return rule
 
 
 def _check_names_free(document: Document) -> Iterator[Diagnostic]:
-    """Check names are job ids; generated jobs own `pipelinegen`, `chart` and `build-<image>`."""
+    """Check names are job ids; generated jobs own `pipelinegen`, `chart` and `build-<image>`, in
+    any letter case (GitHub compares job ids case-insensitively)."""
     images = {
-        name for _, item in items(document, "images") if isinstance(name := item.get("name"), str)
+        name.casefold()
+        for _, item in items(document, "images")
+        if isinstance(name := item.get("name"), str)
     }
+    prefix = BUILD_JOB_PREFIX.casefold()
     for index, item in items(document, "checks"):
         name = item.get("name")
         if not isinstance(name, str):
             continue
-        image = name.removeprefix(BUILD_JOB_PREFIX)
-        if name in (STALE_CHECK_JOB, CHART_JOB) or (
-            name.startswith(BUILD_JOB_PREFIX) and image in images
+        folded = name.casefold()
+        image = folded.removeprefix(prefix)
+        if folded in (STALE_CHECK_JOB, CHART_JOB) or (
+            folded.startswith(prefix) and image in images
         ):
             owner = {
                 STALE_CHECK_JOB: "pipelinegen's own job",
                 CHART_JOB: "the chart check",
-            }.get(name, f"the build of '{image}'")
-            message = f"check name '{name}' is taken by {owner}"
+            }.get(folded, f"the build of '{image}'")
+            case = "" if name == folded else " (job ids ignore letter case)"
+            message = f"check name '{name}' is taken by {owner}{case}"
             yield document.diagnostic(("checks", index, "name"), message, "rename the check")
 
 

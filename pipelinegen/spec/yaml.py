@@ -15,6 +15,7 @@ from typing import Any
 from ruamel.yaml import YAML, MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.reader import ReaderError
 
 from pipelinegen.errors import Diagnostic, SpecError
@@ -25,6 +26,14 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
 MAX_NODES = 200_000  # far beyond any real spec; stops alias "billion laughs" expansions
 MAX_DEPTH = 64  # a spec nests about 5 deep; this stops stack exhaustion on hostile input
+# Every level of nesting takes one of these characters ('[', '{', '- ', '? ', ': '), so their
+# count bounds the depth. ruamel.yaml.clib's composer recurses on the C stack and dies (SIGSEGV)
+# somewhere past 20,000 levels (measured with ruamel.yaml.clib 0.2.15 on an 8 MiB stack), and
+# the pure parser takes quadratic time on deep flow nesting; so text with more of them than this
+# is first streamed as parse events (libyaml's parser does not recurse) to measure its depth.
+MAX_STRUCTURE = 4_000
+_STRUCTURE = "[{-?:"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass(frozen=True)
@@ -69,9 +78,13 @@ def parse(text: str, file: str) -> Document:
     but words its errors more tersely; so a spec that fails to parse is parsed again by the pure
     parser, whose messages and marks the diagnostics are made from.
     """
+    if _structure(text) > MAX_STRUCTURE and (deep := _too_deep(text, file)):
+        raise SpecError([deep])
     try:
         root = _compose(text, pure=False)
     except (YAMLError, RecursionError):
+        if deep := _too_deep(text, file):  # before the pure parser, slow on deep flow nesting
+            raise SpecError([deep]) from None
         root = _compose_or_raise(text, file)
     yaml = YAML(typ="safe", pure=True)
     document = Document(file=file, data=None)
@@ -94,6 +107,29 @@ _PROBLEMS = {
     ),
 }
 _OPENERS = {"while parsing a flow sequence": "'['", "while parsing a flow mapping": "'{'"}
+
+
+def _structure(text: str) -> int:
+    """An upper bound on the nesting depth of `text` (see MAX_STRUCTURE)."""
+    return sum(text.count(character) for character in _STRUCTURE)
+
+
+def _too_deep(text: str, file: str) -> Diagnostic | None:
+    """Where `text` first nests deeper than MAX_DEPTH, found from parse events, which need no
+    recursion; None when it does not (or a syntax error comes first: parsing reports it)."""
+    depth = 0
+    try:
+        for event in YAML(typ="safe", pure=False).parse(text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return Diagnostic(file, mark.line + 1, mark.column + 1, _TOO_DEEP)
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except YAMLError:
+        return None
+    return None
 
 
 def _compose(text: str, *, pure: bool) -> Node | None:
@@ -143,6 +179,14 @@ def _character_diagnostic(error: ReaderError, text: str, file: str) -> Diagnosti
     return Diagnostic(file, line, column, message, "remove it, or write it as an escape")
 
 
+def _unsupported(node: Node) -> tuple[str, str]:
+    """The message and hint for a tag pipelinegen does not read."""
+    return (
+        f"YAML tags such as '{node.tag}' are not supported",
+        "write the plain value; pipelinegen reads YAML data without tags",
+    )
+
+
 def _is_empty(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == _NULL_TAG and node.value == ""
 
@@ -171,6 +215,8 @@ class _Builder:
             raise SpecError([self._at(node, "a YAML alias refers to itself")])
         self.active.add(id(node))
         try:
+            if isinstance(node, MappingNode | SequenceNode) and node.tag not in _COLLECTION_TAGS:
+                return self._unreadable(node, path, *_unsupported(node))
             if isinstance(node, MappingNode):
                 return self._mapping(node, path)
             if isinstance(node, SequenceNode):
@@ -225,11 +271,12 @@ class _Builder:
         try:
             value = self.constructor.construct_object(node, deep=True)
         except ConstructorError:
-            message = f"YAML tags such as '{node.tag}' are not supported"
-            hint = "write the plain value; pipelinegen reads YAML data without tags"
-            return self._unreadable(node, path, message, hint)
-        except (ValueError, KeyError, OverflowError) as error:  # e.g. the date 2001-13-01
-            kind = str(node.tag).rsplit(":", 1)[-1]
+            return self._unreadable(node, path, *_unsupported(node))
+        except (ValueError, KeyError, OverflowError, IndexError, TypeError) as error:
+            if node.value == "":  # `!!int` with nothing after it: the constructors index [0]
+                message = f"the tag '{node.tag}' needs a value after it"
+                return self._unreadable(node, path, message, "write the value, or drop the tag")
+            kind = str(node.tag).rsplit(":", 1)[-1]  # e.g. the date 2001-13-01
             reason = f": {error}" if isinstance(error, ValueError) else ""
             message = f"'{node.value}' is not a valid {kind}{reason}"
             return self._unreadable(node, path, message, "quote it to make it a string")

@@ -257,6 +257,77 @@ def random_text() -> st.SearchStrategy[str]:
     return st.one_of(single, single, single, stream)
 
 
+# --- hostile text: tags, nesting, control characters ------------------------------------------
+
+TAGS: list[str] = [
+    *["!!int", "!!float", "!!bool", "!!null", "!!str", "!!binary", "!!timestamp", "!!map"],
+    *["!!seq", "!!set", "!!omap", "!!pairs", "!!merge", "!!value", "!!python/name:os.system"],
+    *["!<tag:yaml.org,2002:int>", "!<!>", "!", "!x", "!e!x", "!<tag:x>"],
+]
+OPENERS: list[tuple[str, str]] = [
+    ("[", "]"),
+    ("{a: ", "}"),
+    ("- ", ""),
+    ("? ", ""),
+    ("[{a: ", "}]"),
+]
+# Depths around the loader's limit, the Python recursion limit and where the C parser crashed.
+DEPTHS: list[int] = [63, 64, 65, 200, 999, 1001, 4_000, 20_000, 30_000]
+
+
+def tagged_scalars() -> st.SearchStrategy[str]:
+    """`key: <tag> <value>` lines, the value often empty, at the top or under a real key."""
+    value = st.one_of(st.just(""), st.sampled_from(["''", '""', "x", "1", "[]", "{}", "-"]))
+    line = st.builds(
+        lambda key, tag, value: f"{key}: {tag} {value}".rstrip(),
+        keys(),
+        st.sampled_from(TAGS),
+        value,
+    )
+    bare = st.builds(lambda tag, value: f"{tag} {value}".rstrip(), st.sampled_from(TAGS), value)
+    return st.one_of(bare, st.lists(line, min_size=1, max_size=5).map("\n".join))
+
+
+def nested() -> st.SearchStrategy[str]:
+    """Flow and block nesting from just below the depth limit to far past any stack."""
+    return st.builds(
+        lambda opener, depth, key, closed: (
+            (f"{key}: " if key else "")
+            + opener[0] * depth
+            + "x"
+            + (opener[1] * depth if closed else "")
+        ),
+        st.sampled_from(OPENERS),
+        st.sampled_from(DEPTHS),
+        st.sampled_from(["", "images", "helm"]),
+        st.booleans(),
+    )
+
+
+def control_text() -> st.SearchStrategy[str]:
+    """Specs with control and format characters in keys, values and the indentation."""
+    controls = st.text(
+        st.one_of(
+            st.characters(categories=["Cc", "Cf", "Zl", "Zp"]),
+            st.sampled_from(["\x85", "\u2028", "\ufeff", "\ufffe", "\uffff", "\x7f"]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+    originals = st.sampled_from(sorted(EXAMPLE_TEXTS.values()))
+    return st.builds(
+        lambda text, at, inserted: text[:at] + inserted + text[at:],
+        originals,
+        st.integers(min_value=0, max_value=2_000),
+        controls,
+    )
+
+
+def hostile_text() -> st.SearchStrategy[str]:
+    """Explicit tags (empty ones too), nesting bombs and control characters."""
+    return st.one_of(tagged_scalars(), nested(), control_text())
+
+
 # --- mutations of the valid examples -----------------------------------------------------------
 
 
@@ -455,6 +526,8 @@ RAW_VALUES: list[str] = [
     *["!!int x", "!!float x", "!!bool x", "!!null x", "!!timestamp x", "!!binary @", "!x x"],
     *["!!str [a]", "!!map x", "!!seq {}", "!!set {a}", "!!omap [a]", "!<tag:yaml.org,2002:int> x"],
     *["&a x", "*a", "*nowhere", "&a [*a]", "{<<: *a}", "&a {b: 1}", "&a 1 # again: &a 2"],
+    *["!!int", "!!float", "!!bool", "!!null", "!!timestamp", "!!str", "!!binary", "!!map"],
+    *["!<tag:yaml.org,2002:int>", "!!int ''", '!!float ""', "!x", "!!int\n  - 1", "!!seq"],
 ]
 
 
@@ -542,6 +615,8 @@ def repositories() -> st.SearchStrategy[Repo]:
         FakeRepository(None),
         FakeRepository("file"),
         FakeRepository("directory"),
+        FakeRepository("outside"),  # a link that leaves the repository
+        FakeRepository("special"),  # a FIFO, a socket, a device
     ]
     trees: list[Repo] = [WorkingTree(p.parent) for p in sorted(EXAMPLES.glob("*/pipeline.yaml"))]
     return st.one_of(st.sampled_from(fakes), st.sampled_from(trees))

@@ -11,6 +11,7 @@ Inputs that once crashed the loader stay in FORMER_CRASHES, checked on every run
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -29,8 +30,10 @@ from tests.spec import strategies
 FILE = "pipeline.yaml"
 
 # Reproducible in CI: the same examples every run, and nothing written to .hypothesis/.
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None)
-CLI_FUZZ = settings(FUZZ, max_examples=100)
+# FUZZ_EXAMPLES raises the count for a long run (FUZZ_EXAMPLES=5000); CI runs the default.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None)
+CLI_FUZZ = settings(FUZZ, max_examples=max(EXAMPLES // 3, 100))
 
 
 # --- inputs that once crashed -------------------------------------------------------------
@@ -51,6 +54,12 @@ FORMER_CRASHES: tuple[str, ...] = (
     "!!bool x",  # KeyError from the bool constructor
     "[&a 1, &a 2]",  # ReusedAnchorWarning, an error under filterwarnings=error
     "helm: {chart: " + "a" * 300 + "}",  # OSError: file name too long
+    "[" * 30_000 + "]" * 30_000,  # SIGSEGV: ruamel.yaml.clib's composer recurses on the C stack
+    "- " * 30_000 + "x",
+    "!!int",  # IndexError: the int constructor reads value[0] of an empty scalar
+    "version: !!float",
+    "!<tag:yaml.org,2002:int>",
+    "!!str [1]",  # a tag on a collection, read as if it were not there
 )
 REPRODUCER_TREE = WorkingTree(strategies.EXAMPLES / "minimal")  # read only
 
@@ -111,13 +120,28 @@ def test_mutated_examples_never_crash(text: str, repository: Repository | None) 
     check_load(text, repository)
 
 
+@FUZZ
+@given(text=strategies.hostile_text(), repository=strategies.repositories())
+def test_hostile_text_never_crashes(text: str, repository: Repository | None) -> None:
+    """Explicit tags on empty scalars, nesting bombs past every stack, control characters."""
+    check_load(text, repository)
+
+
 # --- through the CLI --------------------------------------------------------------------------
 
 
 def _any_text() -> st.SearchStrategy[str]:
     return st.one_of(
-        strategies.random_text(), strategies.yaml_documents(), strategies.mutated_examples()
+        strategies.random_text(),
+        strategies.yaml_documents(),
+        strategies.mutated_examples(),
+        strategies.hostile_text().filter(_encodable),
     )
+
+
+def _encodable(text: str) -> bool:
+    """The CLI reads UTF-8 files: lone surrogates cannot be written into one."""
+    return not any("\ud800" <= c <= "\udfff" for c in text)
 
 
 @pytest.fixture(scope="module")

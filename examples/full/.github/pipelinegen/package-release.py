@@ -25,6 +25,7 @@ import importlib.util
 import json
 import os
 import re
+import stat
 import sys
 import tarfile
 import zipfile
@@ -75,12 +76,12 @@ def package(
             raise PackagingError(f"missing image archive {archive}")
         entries[image["archive"]] = archive
         described.append({**image, "digest": image_digest(archive)})
-    entries.update(_tree(root / plan["cdk"], "cdk"))
-    entries.update(_tree(root / plan["chart"], f"chart/{plan['chart']}"))
+    entries.update(_tree(root, root / plan["cdk"], "cdk"))
+    entries.update(_tree(root, root / plan["chart"], f"chart/{plan['chart']}"))
     for values in plan["values"]:
-        entries[f"chart/{values}"] = _file(root / values)
+        entries[f"chart/{values}"] = _file(root, root / values)
     for extra in plan.get("marketplace_files", []):
-        entries[f"marketplace/{extra}"] = _file(root / extra)
+        entries[f"marketplace/{extra}"] = _file(root, root / extra)
     manifest = {
         "format": plan["format"],
         "project": plan["project"],
@@ -171,21 +172,42 @@ def _index_member(tar: tarfile.TarFile) -> str:
     raise KeyError("no index.json")
 
 
-def _tree(folder: Path, prefix: str) -> dict[str, Path]:
-    if not folder.is_dir():
+def _tree(root: Path, folder: Path, prefix: str) -> dict[str, Path]:
+    """Every file below `folder` (less SKIPPED), each checked by `_file`. A link to a folder is
+    refused rather than followed or skipped: what is packaged is what the repository holds."""
+    if not _inside(root, folder).is_dir():
         raise PackagingError(f"missing folder {folder}")
     found = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_file() and not SKIPPED.intersection(relative.parts):
-            found[f"{prefix}/{relative.as_posix()}"] = path
-    return found
+    for current, folders, files in os.walk(folder):
+        here = Path(current)
+        folders[:] = sorted(name for name in folders if name not in SKIPPED)
+        for name in folders:
+            if (here / name).is_symlink():
+                raise PackagingError(f"{here / name} is a symbolic link to a folder: not packaged")
+        for name in sorted(files):
+            path = here / name
+            relative = path.relative_to(folder)
+            found[f"{prefix}/{relative.as_posix()}"] = _file(root, path)
+    return dict(sorted(found.items()))
 
 
-def _file(path: Path) -> Path:
-    if not path.is_file():
+def _file(root: Path, path: Path) -> Path:
+    """`path` with its links followed, when that is a regular file inside the repository."""
+    resolved = _inside(root, path)
+    if not resolved.exists():
         raise PackagingError(f"missing file {path}")
-    return path
+    if not stat.S_ISREG(resolved.stat().st_mode):
+        raise PackagingError(f"{path} is not a regular file (a FIFO, socket, device or folder)")
+    return resolved
+
+
+def _inside(root: Path, path: Path) -> Path:
+    """`path` with every link followed; PackagingError when that leaves the repository (a link
+    to /proc/self/environ would pack the job's environment, tokens and all, into the zip)."""
+    top, resolved = root.resolve(), path.resolve()
+    if resolved != top and top not in resolved.parents:
+        raise PackagingError(f"{path} leads outside the repository ({resolved}): not packaged")
+    return resolved
 
 
 def _write_zip(out: Path, manifest: dict[str, Any], entries: dict[str, Path]) -> None:

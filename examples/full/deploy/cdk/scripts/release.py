@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
+import stat
 import sys
 import tarfile
 from dataclasses import dataclass
@@ -30,10 +32,12 @@ import release_version as versions  # the version grammar the release workflow c
 
 FORMAT = 1  # the manifest format this pipeline reads
 MANIFEST = "manifest.json"
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Every pattern is matched with fullmatch: `$` would also accept a trailing newline.
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
 # The spec's image names: they become ECR repository names and Helm value keys.
-IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
+IMAGE_NAME = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")
+INDEX = "index.json"  # an OCI image layout's entry point, at the top of the archive
 FIELDS = ("version", "project", "chart", "spec_sha256", "git_sha")
 
 
@@ -51,18 +55,20 @@ class Image:
 def load(root: Path) -> dict[str, Any]:
     """The manifest, with its format checked (and nothing else yet)."""
     path = root / MANIFEST
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise ReleaseError(f"{MANIFEST} is not a regular file in the release")
     if not path.is_file():
         raise ReleaseError(
             f"no {MANIFEST} in {root.resolve()}: this is not a pipelinegen release "
             "(its zip holds manifest.json, images/, cdk/ and chart/ at the top)"
         )
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = strict_json(path.read_bytes())
     except (UnicodeDecodeError, ValueError) as error:
         raise ReleaseError(f"{MANIFEST} is not valid JSON: {error}") from None
     if not isinstance(manifest, dict):
         raise ReleaseError(f"{MANIFEST} is not a JSON object")
-    if manifest.get("format") != FORMAT:
+    if type(manifest.get("format")) is not int or manifest.get("format") != FORMAT:
         raise ReleaseError(
             f"{MANIFEST} has format {manifest.get('format')!r}, but this pipeline reads format "
             f"{FORMAT}: release with the pipelinegen version that generated this pipeline"
@@ -73,7 +79,7 @@ def load(root: Path) -> dict[str, Any]:
 def check_spec(manifest: dict[str, Any], expected: str) -> None:
     """The release was built from the spec this pipeline was synthesized from."""
     actual = manifest.get("spec_sha256")
-    if not isinstance(actual, str) or not SHA256.match(actual):
+    if not isinstance(actual, str) or not SHA256.fullmatch(actual):
         raise ReleaseError(f"{MANIFEST} has no valid spec_sha256 (64 hex digits): {actual!r}")
     if actual == expected:
         return
@@ -103,7 +109,7 @@ def images(manifest: dict[str, Any]) -> list[Image]:
         if not isinstance(entry, dict):
             raise ReleaseError(f"{MANIFEST} has an image entry that is not an object: {entry!r}")
         name, archive, digest = entry.get("name"), entry.get("archive"), entry.get("digest")
-        if not isinstance(name, str) or not IMAGE_NAME.match(name):
+        if not isinstance(name, str) or not IMAGE_NAME.fullmatch(name):
             raise ReleaseError(f"{MANIFEST} has an invalid image name {name!r}")
         if any(image.name == name for image in found):
             raise ReleaseError(f"{MANIFEST} lists image {name!r} twice")
@@ -112,7 +118,7 @@ def images(manifest: dict[str, Any]) -> list[Image]:
                 f"{MANIFEST}: image {name!r} has archive {archive!r}; "
                 f"expected 'images/{name}.oci.tar'"
             )
-        if not isinstance(digest, str) or not DIGEST.match(digest):
+        if not isinstance(digest, str) or not DIGEST.fullmatch(digest):
             raise ReleaseError(f"{MANIFEST}: image {name!r} has an invalid digest {digest!r}")
         found.append(Image(name, archive, digest))
     return found
@@ -172,6 +178,8 @@ def check_archives(root: Path, listed: list[Image]) -> None:
     """Every archive is there, and is the image the manifest describes."""
     for image in listed:
         path = root / image.archive
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise ReleaseError(f"image archive {image.archive} is not a regular file")
         if not path.is_file():
             raise ReleaseError(f"image archive {image.archive} is missing from the release")
         actual = archive_digest(path)
@@ -186,12 +194,9 @@ def archive_digest(path: Path) -> str:
     """The digest of the one manifest or index an OCI archive's index.json names."""
     try:
         with tarfile.open(path) as tar:
-            names = set(tar.getnames())
-            member = next((n for n in ("index.json", "./index.json") if n in names), None)
-            if member is None:
-                raise ReleaseError(f"{path.name} is not an OCI archive: it has no index.json")
+            member = _index_member(path.name, tar.getmembers())
             data = tar.extractfile(member)
-            index = json.load(data) if data else {}
+            index = strict_json(data.read()) if data else {}
     except (tarfile.TarError, OSError, ValueError) as error:
         raise ReleaseError(f"{path.name} is not a readable OCI archive: {error}") from None
     manifests = index.get("manifests") if isinstance(index, dict) else None
@@ -201,9 +206,61 @@ def archive_digest(path: Path) -> str:
             f"{path.name}: index.json names {count} images; a release archive holds exactly one"
         )
     digest = manifests[0].get("digest") if isinstance(manifests[0], dict) else None
-    if not isinstance(digest, str) or not DIGEST.match(digest):
+    if not isinstance(digest, str) or not DIGEST.fullmatch(digest):
         raise ReleaseError(f"{path.name}: index.json has an invalid digest {digest!r}")
     return digest
+
+
+def _index_member(archive: str, members: list[tarfile.TarInfo]) -> tarfile.TarInfo:
+    """The archive's index.json. Every member must be a regular file or folder with a plain
+    relative name, once: a second spelling of a name (`./index.json`, `a//b`) or a link would let
+    this check approve one image while the copy reads another."""
+    seen: set[str] = set()
+    for member in members:
+        name = member.name
+        if (
+            name != str(PurePosixPath(name))
+            or name.startswith(("/", "./"))
+            or ".." in name.split("/")
+        ):
+            raise ReleaseError(f"{archive}: member {name!r} is not a plain relative name")
+        if name in seen:
+            raise ReleaseError(f"{archive}: member {name!r} appears twice")
+        if not (member.isfile() or member.isdir()):
+            raise ReleaseError(f"{archive}: member {name!r} is a link or a special file")
+        seen.add(name)
+    found = [member for member in members if member.name == INDEX]
+    if not found:
+        raise ReleaseError(f"{archive} is not an OCI archive: it has no {INDEX}")
+    return found[0]
+
+
+def strict_json(data: bytes) -> Any:
+    """JSON that means one thing to every reader: UTF-8, no repeated keys, no NaN or Infinity."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in items]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValueError(f"the key {repeated[0]!r} appears twice")
+        return dict(items)
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(data.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant)
+
+
+def check_files(root: Path) -> None:
+    """Every entry of the extracted release is a regular file or a folder: a link could make
+    the check read one file and the deploy another, or reach outside the release."""
+    for current, folders, files in os.walk(root):
+        for name in sorted(folders + files):
+            path = Path(current) / name
+            mode = path.lstat().st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                kind = "a symbolic link" if stat.S_ISLNK(mode) else "a special file"
+                raise ReleaseError(f"{path.relative_to(root)} in the release is {kind}")
 
 
 def safe_path(path: str) -> PurePosixPath:
@@ -216,8 +273,9 @@ def safe_path(path: str) -> PurePosixPath:
 
 def verify(root: Path, expected_spec_sha256: str) -> list[Image]:
     """The whole contract check, in the order that gives the most useful first error."""
-    if not SHA256.match(expected_spec_sha256):
+    if not SHA256.fullmatch(expected_spec_sha256):
         raise ReleaseError(f"the expected spec sha256 {expected_spec_sha256!r} is not 64 hex")
+    check_files(root)
     manifest = load(root)
     check_spec(manifest, expected_spec_sha256)
     listed = images(manifest)
@@ -244,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             count = f"{len(listed)} image{'s' if len(listed) != 1 else ''}"
             print(f"release {load(args.root)['version']}: contract check passed ({count})")
         elif args.command == "images":
+            check_files(args.root)
             listed = images(load(args.root))
             check_archives(args.root, listed)
             for image in listed:

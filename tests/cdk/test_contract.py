@@ -1,0 +1,128 @@
+"""The contract check reads a release made elsewhere: whole-string patterns, one spelling per
+archive member, regular files only, and JSON of the right types."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cdk.conftest import SPEC_SHA256, digest_of, run_script, write_manifest
+
+ENV = {"EXPECTED_SPEC_SHA256": SPEC_SHA256}
+
+
+def _verify(release: Path) -> tuple[int, str]:
+    result = run_script("verify-release.sh", cwd=release, env=ENV)
+    assert "Traceback" not in result.stderr
+    return result.returncode, result.stderr
+
+
+def _edit(release: Path, change: Any) -> None:
+    manifest = json.loads((release / "manifest.json").read_text())
+    change(manifest)
+    write_manifest(release, manifest)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(version="v1.2.3\n"), "release version 'v1.2.3\\n' is not valid"),
+        (lambda m: m["images"][0].update(digest=digest_of("api") + "\n"), "invalid digest"),
+        (lambda m: m["images"][0].update(name="api\n"), "invalid image name 'api\\n'"),
+        (lambda m: m.update(spec_sha256=SPEC_SHA256 + "\n"), "no valid spec_sha256"),
+        (lambda m: m.update(format=True), "has format True"),
+        (lambda m: m.update(format=1.0), "has format 1.0"),
+        (lambda m: m.update(images={"api": 1}), "lists no images"),
+        (lambda m: m.update(values="chart/deploy/helm/common.yaml"), "values is not a list"),
+    ],
+)
+def test_patterns_match_whole_strings_and_types_are_checked(
+    release: Path, change: Any, message: str
+) -> None:
+    _edit(release, change)
+    code, err = _verify(release)
+    assert code == 1 and message in err
+
+
+def test_a_repeated_key_in_the_manifest_is_refused(release: Path) -> None:
+    text = (release / "manifest.json").read_text()
+    (release / "manifest.json").write_text(
+        text.replace('"format": 1,', '"format": 1, "format": 1,')
+    )
+    code, err = _verify(release)
+    assert code == 1 and "the key 'format' appears twice" in err
+
+
+def _archive(path: Path, members: list[tuple[str, bytes | None, bytes]]) -> None:
+    """A tar of (name, data or None for a symlink, link target) members."""
+    with tarfile.open(path, "w") as tar:
+        for name, data, target in members:
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type, info.linkname = tarfile.SYMTYPE, target.decode()
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+
+def _index(digest: str) -> bytes:
+    return json.dumps({"schemaVersion": 2, "manifests": [{"digest": digest}]}).encode()
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        (
+            [
+                ("index.json", _index(digest_of("api")), b""),
+                ("./index.json", _index(digest_of("x")), b""),
+            ],
+            "member './index.json' is not a plain relative name",
+        ),
+        ([("./index.json", _index(digest_of("api")), b"")], "is not a plain relative name"),
+        (
+            [
+                ("index.json", _index(digest_of("api")), b""),
+                ("index.json", _index(digest_of("x")), b""),
+            ],
+            "member 'index.json' appears twice",
+        ),
+        ([("index.json", None, b"/etc/passwd")], "member 'index.json' is a link or a special file"),
+        ([("blobs//x", b"", b""), ("index.json", _index(digest_of("api")), b"")], "'blobs//x'"),
+    ],
+)
+def test_archive_members_have_one_spelling_and_are_regular(
+    release: Path, members: list[tuple[str, bytes | None, bytes]], message: str
+) -> None:
+    _archive(release / "images" / "api.oci.tar", members)
+    code, err = _verify(release)
+    assert code == 1 and message in err
+
+
+def test_links_and_special_files_in_the_release_are_refused(release: Path) -> None:
+    values = release / "chart" / "deploy" / "helm" / "values-prod.yaml"
+    values.unlink()
+    values.symlink_to("/etc/passwd")
+    code, err = _verify(release)
+    assert (
+        code == 1 and "chart/deploy/helm/values-prod.yaml in the release is a symbolic link" in err
+    )
+    values.unlink()
+    os.mkfifo(values)
+    code, err = _verify(release)
+    assert code == 1 and "values-prod.yaml in the release is a special file" in err
+
+
+def test_a_linked_archive_is_refused(release: Path, tmp_path: Path) -> None:
+    archive = release / "images" / "api.oci.tar"
+    archive.rename(tmp_path / "api.oci.tar")
+    archive.symlink_to(tmp_path / "api.oci.tar")
+    code, err = _verify(release)
+    assert code == 1 and "images/api.oci.tar in the release is a symbolic link" in err
