@@ -33,17 +33,20 @@ def command(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise UserError(f"{path} already exists", "use --force to overwrite it")
     folder = path.resolve().parent
+    remote = _github_repository(folder)
     text = render(
         "init/pipeline.yaml.j2",
         schema=SCHEMA_COPY.as_posix(),
         name=_slug(folder.name),
-        repository=_github_repository(folder) or "your-org/your-repo",
+        repository=remote or "your-org/your-repo",
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     (path.parent / SCHEMA_COPY).parent.mkdir(exist_ok=True)
     shutil.copyfile(schema_path(), path.parent / SCHEMA_COPY)
     click.echo(f"wrote {path} and {path.parent / SCHEMA_COPY}")
+    if remote:
+        click.echo(_casing_warning(remote), err=True)
     click.echo(f"next: edit {path}, then run 'pipelinegen validate {path}'")
 
 
@@ -52,6 +55,16 @@ def _slug(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     slug = re.sub(r"^[^a-z]+", "", slug)[:40].rstrip("-")
     return slug if len(slug) >= 2 else "my-project"
+
+
+def _casing_warning(repository: str) -> str:
+    """GitHub resolves a remote URL in any case, but the OIDC subject carries GitHub's own
+    spelling and AWS compares it case-sensitively: the remote's casing is only a guess."""
+    return (
+        f"warning: github.repository is '{repository}', as the 'origin' remote spells it; "
+        "the release trust compares it case-sensitively with the name as GitHub shows it "
+        "(gh repo view --json nameWithOwner), so correct the casing if it differs"
+    )
 
 
 def _github_repository(folder: Path) -> str | None:
