@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 
 from pipelinegen import naming
 from tests.conftest import ROOT
+from tests.render.conftest import compile_text
 from tests.render.test_workflow_linters import tool
 
 GIT = {
@@ -244,3 +245,18 @@ def test_the_gate_script_is_shellcheck_clean_and_strict() -> None:
         check=False,
     )
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_a_spec_can_allow_tags_off_the_default_branch(tmp_path: Path) -> None:
+    text = (ROOT / "examples" / "minimal" / "pipeline.yaml").read_text()
+    text += "release:\n  require_default_branch: false\n"
+    root = tmp_path / "compiled"
+    for path, content in compile_text(text).items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(content)
+    [checkout, step] = workflow(root)["jobs"]["gate"]["steps"]
+    assert "fetch-depth" not in checkout["with"] and "DEFAULT_BRANCH" not in step["env"]
+    origin = Origin(tmp_path, root, "main")
+    clone = origin.checkout(origin.feature, tmp_path / "checkout")
+    result = run_gate(root, clone, sha=origin.feature, repository="acme/hello")
+    assert (result.returncode, result.stdout) == (0, "release-gate: acme/hello may release\n")
