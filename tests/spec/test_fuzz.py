@@ -51,6 +51,9 @@ FORMER_CRASHES: tuple[str, ...] = (
     "!!bool x",  # KeyError from the bool constructor
     "[&a 1, &a 2]",  # ReusedAnchorWarning, an error under filterwarnings=error
     "helm: {chart: " + "a" * 300 + "}",  # OSError: file name too long
+    "%YAML 1.3\n--- a",  # AssertionError from ruamel's resolver: only 1.1 and 1.2
+    "a: b\n...\n%YAML 0.1\n--- c",  # KeyError: a version met while resolving the document before
+    "a: 1\r%YAML 1.9\r--- b",  # the same after a carriage-return line break
 )
 REPRODUCER_TREE = WorkingTree(strategies.EXAMPLES / "minimal")  # read only
 
