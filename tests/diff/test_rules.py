@@ -123,7 +123,12 @@ CASES: dict[str, Case] = {
     ),
     "github-ids-changed": Case(
         "the trusted GitHub owner ID changes from 'None' to '11'",
-        edits=(("  repository: acme/platform\n", "  repository: acme/platform\n  owner_id: 11\n"),),
+        edits=(
+            (
+                "  repository: acme/platform\n",
+                "  repository: acme/platform\n  owner_id: 11\n  repository_id: 22\n",
+            ),
+        ),
     ),
     "release-environment-changed": Case(
         "the trusted release environment changes from 'release' to 'ship'",
