@@ -197,7 +197,7 @@ def test_a_failed_gate_or_check_stops_the_release_before_the_upload(
     assert uploading == ["package", "package"]
     package = jobs["package"]
     assert all("if" not in step for step in package["steps"])
-    expected_needs = {"gate", *(j for j in jobs if j.startswith("image-"))}
+    expected_needs = {"gate", *(j for j in jobs if j.startswith(("image-", "version")))}
     if "ci" in jobs:
         assert jobs["ci"]["uses"] == f"$/{naming.CI_WORKFLOW}"
         expected_needs.add("ci")
