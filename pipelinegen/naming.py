@@ -27,6 +27,7 @@ SCRIPTS_DIR = ".github/pipelinegen"
 RELEASE_PLAN = f"{SCRIPTS_DIR}/release-plan.json"
 PACKAGE_SCRIPT = f"{SCRIPTS_DIR}/package-release.py"
 INSTALL_REQUIREMENTS = f"{SCRIPTS_DIR}/requirements.txt"  # what installs pipelinegen, by hash
+RELEASE_GATE_SCRIPT = f"{SCRIPTS_DIR}/release-gate.sh"
 STATE_DIR = ".pipelinegen"
 RECORD = f"{STATE_DIR}/generated.json"
 SCHEMA_COPY = f"{STATE_DIR}/pipeline.schema.json"

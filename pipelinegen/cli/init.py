@@ -35,6 +35,7 @@ def command(path: Path, force: bool) -> None:
     from pipelinegen.render.templating import render  # jinja2 only for init
 
     folder = path.resolve().parent
+    remote = _github_repository(folder)
     if output.exists(path.parent, path.name) and not force:
         raise UserError(f"{path} already exists", "use --force to overwrite it")
     text = render("init/pipeline.yaml.j2", **_starter(folder))
@@ -42,6 +43,8 @@ def command(path: Path, force: bool) -> None:
     schema = schema_path().read_text(encoding="utf-8")
     output.apply(path.parent, output.Changes(write={path.name: text, naming.SCHEMA_COPY: schema}))
     click.echo(f"wrote {path} and {path.parent / SCHEMA_COPY}")
+    if remote:
+        click.echo(_casing_warning(remote), err=True)
     click.echo(f"next: edit {path}, then run 'pipelinegen validate {path}'")
 
 
@@ -88,6 +91,16 @@ def _slug(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     slug = re.sub(r"^[^a-z]+", "", slug)[:40].rstrip("-")
     return slug if len(slug) >= 2 else "my-project"
+
+
+def _casing_warning(repository: str) -> str:
+    """GitHub resolves a remote URL in any case, but the OIDC subject carries GitHub's own
+    spelling and AWS compares it case-sensitively: the remote's casing is only a guess."""
+    return (
+        f"warning: github.repository is '{repository}', as the 'origin' remote spells it; "
+        "the release trust compares it case-sensitively with the name as GitHub shows it "
+        "(gh repo view --json nameWithOwner), so correct the casing if it differs"
+    )
 
 
 def _github_repository(folder: Path) -> str | None:

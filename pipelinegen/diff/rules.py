@@ -84,6 +84,10 @@ class View:
         view["runner"] = spec.github.runner
         view["default_branch"] = spec.github.default_branch
         view["chart"] = spec.helm.chart
+        view["release_gates"] = {
+            "require_ci": spec.release.require_ci,
+            "require_default_branch": spec.release.require_default_branch,
+        }
         return cls(spec, flow(spec), view)
 
     def environments(self) -> dict[str, dict[str, Any]]:
@@ -313,13 +317,32 @@ def _tags_removed(delta: Delta) -> Iterator[Message]:
                 yield say("tags matching {} no longer start releases", pattern)
 
 
-def _github_changed(key: str, what: str) -> Finder:
+def _github_changed(key: str, what: str, *more: tuple[str, str]) -> Finder:
     def find(delta: Delta) -> Iterator[Message]:
         before, after = delta.old.get("github", {}), delta.new.get("github", {})
-        if delta.both and before.get(key) != after.get(key):
-            yield say(f"the trusted {what} changes from {{}} to {{}}", before[key], after[key])
+        for name, noun in ((key, what), *more):
+            if delta.both and before.get(name) != after.get(name):
+                yield say(
+                    f"the trusted {noun} changes from {{}} to {{}}", before[name], after[name]
+                )
 
     return find
+
+
+_GATES = {
+    "require_ci": "wait for the CI checks",
+    "require_default_branch": "have to be on the default branch",
+}
+
+
+def _release_gates(delta: Delta) -> Iterator[Message]:
+    """A release's gates before the upload role is assumed (the spec's `release.require_*`)."""
+    before, after = delta.old.get("release_gates", {}), delta.new.get("release_gates", {})
+    for key, what in _GATES.items():
+        if delta.both and before.get(key) != after.get(key):
+            now = "now" if after.get(key) else "no longer"
+            value = "true" if after.get(key) else "false"
+            yield say(f"releases {now} {what} (release.{key}: {{}})", value)
 
 
 # --- Marketplace --------------------------------------------------------------------------------
@@ -543,6 +566,16 @@ RULES: tuple[Rule, ...] = (
          _github_changed("repository", "GitHub repository")),
     Rule("oidc-provider-changed", "high", "trust", "the trusted OIDC provider changes",
          _github_changed("oidc_provider_arn", "OIDC provider")),
+    Rule("github-ids-changed", "high", "trust",
+         "the GitHub owner or repository ID in the trusted OIDC subject changes",
+         _github_changed("owner_id", "GitHub owner ID", ("repository_id", "GitHub repository ID"))),
+    Rule("release-environment-changed", "high", "trust",
+         "the GitHub environment (or workflow) trusted to upload releases changes",
+         _github_changed("release_environment", "release environment",
+                         ("release_workflow", "release workflow"))),
+    Rule("release-gates-changed", "high", "trust",
+         "a release no longer (or now) waits for CI or has to be on the default branch",
+         _release_gates),
     Rule("release-tags-removed", "medium", "trust",
          "a tag pattern no longer starts releases", _tags_removed),
     Rule("region-added", "medium", "trust", "a region newly used", _new_regions),

@@ -5,8 +5,10 @@ risk rules of `diff` (pipelinegen.diff.rules) read, so the picture a reviewer se
 approvals the rules count are the same. It mirrors what the generated files do:
 
 - CI (`pipelinegen-ci.yml`) runs the checks and image builds on pull requests and the default
-  branch; the release workflow starts on the release tags (it does not wait for CI).
-- The release workflow builds every image and uploads the handoff zip by OIDC to the fixed key.
+  branch; the release workflow starts on the release tags.
+- The release workflow refuses a tag off the default branch and runs CI again on the tagged
+  commit (unless the spec relaxes these gates), builds every image, and uploads the handoff zip
+  by OIDC, from its GitHub environment, to the fixed key.
 - The CodePipeline (templates/cdk/stacks/pipeline.py) runs Source → UpdatePipeline (synth and
   self-mutation in one action) → Release (contract check, push to ECR), then one stage per
   environment in promotion order (a manual approval first where asked, then Helm), and
@@ -66,6 +68,8 @@ class Flow:
     repository: str
     default_branch: str
     release_tags: tuple[str, ...]
+    release_gates: tuple[str, ...]  # what a tag must pass before the upload, in order
+    release_environment: str
     checks: tuple[str, ...]
     images: tuple[str, ...]
     tooling: Target  # the account and region of the bucket and pipeline (cluster: "")
@@ -87,6 +91,11 @@ class Flow:
         """Like gates_to, for any cluster in `account`."""
         reaching = [d.gates for d in self.deploys if d.target.account == account]
         return min(reaching, key=len) if reaching else None
+
+
+def _release_gates(spec: Spec) -> tuple[str, ...]:
+    gates = [f"on {spec.github.default_branch}"] if spec.release.require_default_branch else []
+    return (*gates, "CI passed") if spec.release.require_ci else tuple(gates)
 
 
 def flow(spec: Spec) -> Flow:
@@ -112,6 +121,8 @@ def flow(spec: Spec) -> Flow:
         repository=spec.github.repository,
         default_branch=spec.github.default_branch,
         release_tags=tuple(spec.github.release_tags),
+        release_gates=_release_gates(spec),
+        release_environment=spec.release.environment,
         checks=tuple(
             f"{c.name}" if isinstance(c, CommandCheck) else f"{c.name} ({c.preset})"
             for c in spec.checks

@@ -74,8 +74,9 @@ def graph(flow: Flow) -> Graph:
             "box",
             (
                 f"Release workflow: tags {tags}",
+                f"gates: {', '.join(flow.release_gates) or 'none'}",
                 _listing("builds", flow.images),
-                f"uploads by OIDC as {flow.repository}",
+                f"uploads by OIDC as {flow.repository}, environment {flow.release_environment}",
             ),
         ),
         Node(

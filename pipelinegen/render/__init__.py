@@ -38,13 +38,14 @@ def render(spec: Spec, source: Source) -> dict[str, str]:
     header = comment_header(source.path)
     files = {
         naming.CI_WORKFLOW: ci_workflow(spec, header=header, spec_path=source.path),
-        naming.RELEASE_WORKFLOW: release_workflow(spec, header=header),
+        naming.RELEASE_WORKFLOW: release_workflow(spec, header=header, spec_path=source.path),
         naming.PR_WORKFLOW: pr_workflow(spec, header=header, spec_path=source.path),
         naming.RELEASE_PLAN: release_plan(
             spec, spec_sha256=source.sha256, generated_by=GENERATED_BY
         ),
         naming.INSTALL_REQUIREMENTS: with_header(requirements(spec), source.path),
         naming.PACKAGE_SCRIPT: with_header(_static("scripts/package-release.py"), source.path),
+        naming.RELEASE_GATE_SCRIPT: with_header(_static("scripts/release-gate.sh"), source.path),
         naming.SCHEMA_COPY: schema_path().read_text(encoding="utf-8"),
         naming.DIAGRAM: diagram_document(spec, spec_path=source.path),
         naming.CDK_GITIGNORE: f"{header}\ncdk.out/\n",

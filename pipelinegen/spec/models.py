@@ -21,6 +21,7 @@ from pipelinegen.spec.types import (
     ClusterName,
     CommitSha,
     EnvironmentName,
+    GitHubId,
     GitHubRepository,
     GitUrl,
     HelmRelease,
@@ -62,9 +63,23 @@ class GitHub(Model):
     """Where the CI half runs."""
 
     repository: GitHubRepository = Field(
-        description="The GitHub repository as `owner/name`. It scopes the OIDC trust: only "
-        "release tags of this repository may upload releases.",
+        description="The GitHub repository as `owner/name`, cased exactly as GitHub shows it: "
+        "it scopes the OIDC trust, and AWS compares the token's subject case-sensitively.",
         examples=["acme/platform"],
+    )
+    owner_id: GitHubId | None = Field(
+        default=None,
+        description="The numeric ID of the repository's owner (`gh api repos/OWNER/REPO "
+        "--jq .owner.id`). With `repository_id`, the upload role trusts only GitHub's immutable "
+        "subject `repo:OWNER@OWNER_ID/REPO@REPO_ID:…`, so a recycled owner or repository name "
+        "cannot release. Default: both the legacy and the immutable subject of `repository`.",
+        examples=[123456],
+    )
+    repository_id: GitHubId | None = Field(
+        default=None,
+        description="The repository's numeric ID (`gh api repos/OWNER/REPO --jq .id`); "
+        "given together with `owner_id`.",
+        examples=[789012],
     )
     default_branch: BranchName = Field(
         default="main",
@@ -73,9 +88,10 @@ class GitHub(Model):
     release_tags: list[TagPattern] = Field(
         default=["v*"],
         min_length=1,
-        description="Tag globs that start a release, e.g. `v*`. Only `*` is allowed as a "
-        "wildcard: the same globs trigger the release workflow and limit who may assume the "
-        "upload role in AWS, and the two agree only on `*`.",
+        description="Tag globs that start a release, e.g. `v*`. The same globs trigger the "
+        "release workflow and limit which tags may assume the upload role in AWS, so only what "
+        "both read alike is accepted: a single `*` as the wildcard, and no `/` (GitHub's `*` "
+        "stops at `/`, IAM's does not; tags with `/` never release).",
         examples=[["v*"]],
     )
     runner: Runner = Field(
@@ -105,7 +121,7 @@ class Aws(Model):
 
 
 class Release(Model):
-    """Where GitHub Actions hands a release over to AWS."""
+    """Where GitHub Actions hands a release over to AWS, and what a release must pass first."""
 
     bucket: BucketName | None = Field(
         default=None,
@@ -118,6 +134,23 @@ class Release(Model):
         "source watches one key; bucket versioning keeps the history). "
         "Default: `releases/<name>.zip`.",
         examples=["releases/acme-platform.zip"],
+    )
+    environment: EnvironmentName = Field(
+        default="release",
+        description="The GitHub environment of the job that assumes the upload role. Give it "
+        "required reviewers and restrict it to the release tags in the repository's settings; "
+        "the upload role trusts only jobs in this environment.",
+        examples=["release"],
+    )
+    require_ci: bool = Field(
+        default=True,
+        description="Run the CI workflow on the tagged commit inside the release, and upload "
+        "only when every check passes. `false` releases without running the checks.",
+    )
+    require_default_branch: bool = Field(
+        default=True,
+        description="Refuse a tag whose commit is not on `github.default_branch` (reachable "
+        "from it), before anything is built. `false` releases tags on any commit.",
     )
 
 

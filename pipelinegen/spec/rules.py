@@ -189,6 +189,18 @@ def _oidc_provider_in_tooling_account(document: Document) -> Iterator[Diagnostic
             yield document.diagnostic(("aws", "oidc_provider_arn"), message, hint)
 
 
+def _github_ids_together(document: Document) -> Iterator[Diagnostic]:
+    """The immutable subject names both IDs: one without the other cannot be trusted exactly."""
+    github = section(document, "github")
+    given = [key for key in ("owner_id", "repository_id") if github.get(key) is not None]
+    if len(given) == 1:
+        [key] = given
+        other = "repository_id" if key == "owner_id" else "owner_id"
+        message = f"github.{key} is set without github.{other}"
+        hint = "set both (gh api repos/OWNER/REPO --jq '.owner.id, .id'), or neither"
+        yield document.diagnostic(("github", key), message, hint)
+
+
 def _inline_usage_instructions(document: Document) -> Iterator[Diagnostic]:
     block = top(document).get("marketplace")
     text = block.get("usage_instructions") if isinstance(block, dict) else None
@@ -243,4 +255,5 @@ RULES: tuple[Rule, ...] = (
     _approvals,
     _inline_usage_instructions,
     _oidc_provider_in_tooling_account,
+    _github_ids_together,
 )

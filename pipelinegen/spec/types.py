@@ -104,12 +104,21 @@ BranchName = Annotated[
     Explain("a git branch name", "main"),
 ]
 
-# GitHub's tag filters and IAM's StringLike agree on '*' only; '?', '+', '[...]' and '!' mean
-# different things in each, so a pattern that used them would trigger one thing and trust another.
+# One pattern, two readers: GitHub's tag filter starts the release workflow, IAM's StringLike
+# decides who may assume the upload role. They agree on literal characters and on a single '*'
+# over tags without '/' (GitHub's '*' stops at '/', IAM's does not; the trust policy refuses tags
+# with '/', see pipelinegen.trust). '?', '+', '[...]', '!' and '**' mean different things in each,
+# and a '/' in the pattern would need a tag with '/', so none of them is accepted.
 TagPattern = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9._/*-]+$", max_length=128),
-    Explain("a tag glob of letters, digits, '.', '_', '-', '/' and '*'", '"v*"'),
+    StringConstraints(pattern=r"^(?!.*\*\*)[A-Za-z0-9._*-]+$", max_length=128),
+    Explain("a tag glob of letters, digits, '.', '_', '-' and single '*' (no '/')", '"v*"'),
+]
+
+GitHubId = Annotated[
+    int,
+    Field(ge=1),
+    Explain("a numeric GitHub ID", "123456"),
 ]
 
 Account = Annotated[

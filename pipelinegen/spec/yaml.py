@@ -8,6 +8,7 @@ just the first), refuse alias bombs, and record positions for every path. YAML 1
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,7 @@ def parse(text: str, file: str) -> Document:
     """
     if _structure(text) > MAX_STRUCTURE and (deep := _too_deep(text, file)):
         raise SpecError([deep])
+    _refuse_unknown_versions(text, file)
     try:
         root = _compose(text, pure=False)
     except (YAMLError, RecursionError):
@@ -94,6 +96,25 @@ def parse(text: str, file: str) -> Document:
 
 
 _TOO_DEEP = f"the spec nests more than {MAX_DEPTH} levels deep"
+
+# A %YAML directive starts a line; ruamel breaks lines at \r, NEL and the Unicode separators too.
+_VERSION_DIRECTIVE = re.compile(r"(?:^|(?<=[\n\r\x85\u2028\u2029\ufeff]))%YAML[ \t]+([^\s#]*)")
+_VERSIONS = ("1.1", "1.2")
+
+
+def _refuse_unknown_versions(text: str, file: str) -> None:
+    """ruamel reads YAML 1.1 and 1.2 only, and trips over a `%YAML 1.3` (AssertionError) or a
+    version it meets while still resolving the previous document (KeyError) instead of
+    reporting it; so every `%YAML` directive's version is checked first."""
+    if "%YAML" not in text:
+        return
+    for match in _VERSION_DIRECTIVE.finditer(text):
+        if match[1] not in _VERSIONS:
+            line = len(re.findall(r"\r\n|[\n\r\x85\u2028\u2029]", text[: match.start()])) + 1
+            message = f"unsupported YAML version directive '%YAML {match[1]}'"
+            hint = "write '%YAML 1.2', or leave the directive out"
+            raise SpecError([Diagnostic(file, line, 1, message, hint)])
+
 
 # ruamel's wording → ours, for the syntax errors people actually make.
 _PROBLEMS = {

@@ -129,13 +129,30 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     assert run("init", str(spec), "--force")[0] == 0
 
 
-def test_init_reads_the_github_remote(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("url", "repository"),
+    [
+        ("git@github.com:acme/rocket.git", "acme/rocket"),
+        ("https://github.com/Acme-Corp/Rocket.Launcher", "Acme-Corp/Rocket.Launcher"),
+    ],
+)
+def test_init_reads_the_github_remote_and_warns_about_its_casing(
+    tmp_path: Path, url: str, repository: str
+) -> None:
     import subprocess
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    subprocess.run(
-        ["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:acme/rocket.git"],
-        check=True,
+    subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", url], check=True)
+    code, _, err = run("init", str(tmp_path / "pipeline.yaml"))
+    assert code == 0
+    assert f"repository: {repository} " in (tmp_path / "pipeline.yaml").read_text()
+    assert err == (
+        f"warning: github.repository is '{repository}', as the 'origin' remote spells it; the "
+        "release trust compares it case-sensitively with the name as GitHub shows it "
+        "(gh repo view --json nameWithOwner), so correct the casing if it differs\n"
     )
-    run("init", str(tmp_path / "pipeline.yaml"))
-    assert "repository: acme/rocket " in (tmp_path / "pipeline.yaml").read_text()
+
+
+def test_init_without_a_remote_does_not_warn(tmp_path: Path) -> None:
+    code, _, err = run("init", str(tmp_path / "pipeline.yaml"))
+    assert (code, err) == (0, "")

@@ -79,7 +79,7 @@ def test_init_writes_what_it_found_and_validate_asks_for_the_placeholders(
     assert (
         err.splitlines()[0] == "pipeline.yaml:10:15: replace the placeholder 'your-org/your-repo'"
     )
-    assert "pipeline.yaml:15:12: replace the placeholder '000000000000'" in err
+    assert "pipeline.yaml:17:12: replace the placeholder '000000000000'" in err
     assert "pipeline.yaml: 2 problems" in err
     _fill_placeholders(Path("pipeline.yaml"))
     assert run("validate") == (0, "pipeline.yaml: valid\n", "")

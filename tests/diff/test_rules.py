@@ -121,6 +121,33 @@ CASES: dict[str, Case] = {
             ),
         ),
     ),
+    "github-ids-changed": Case(
+        "the trusted GitHub owner ID changes from 'None' to '11'",
+        edits=(
+            (
+                "  repository: acme/platform\n",
+                "  repository: acme/platform\n  owner_id: 11\n  repository_id: 22\n",
+            ),
+        ),
+    ),
+    "release-environment-changed": Case(
+        "the trusted release environment changes from 'release' to 'ship'",
+        edits=(
+            (
+                "  key: releases/acme-platform.zip\n",
+                "  key: releases/acme-platform.zip\n  environment: ship\n",
+            ),
+        ),
+    ),
+    "release-gates-changed": Case(
+        "releases no longer wait for the CI checks (release.require_ci: 'false')",
+        edits=(
+            (
+                "  key: releases/acme-platform.zip\n",
+                "  key: releases/acme-platform.zip\n  require_ci: false\n",
+            ),
+        ),
+    ),
     "release-tags-removed": Case(
         "tags matching 'v*' no longer start releases",
         edits=(('release_tags: ["v*"]', 'release_tags: ["release-*"]'),),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from pipelinegen import naming
 from tests.conftest import ROOT
 from tests.render.conftest import all_specs
 from tests.render.test_workflow_linters import tool
@@ -103,14 +104,21 @@ def test_upload_role_trusts_only_the_release_tags_and_puts_only_the_key(
     [role] = resources(handoff, "AWS::IAM::Role")
     [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    claim = "token.actions.githubusercontent.com:"
+    workflow = f"orbit-labs/orbit/{naming.RELEASE_WORKFLOW}@refs/tags/"
     assert trust["Condition"] == {
-        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-        "StringLike": {
-            "token.actions.githubusercontent.com:sub": [
-                "repo:orbit-labs/orbit:ref:refs/tags/release-*",
-                "repo:orbit-labs/orbit:ref:refs/tags/v*",
-            ]
+        "StringEquals": {
+            f"{claim}aud": "sts.amazonaws.com",
+            f"{claim}repository": "orbit-labs/orbit",
+            f"{claim}environment": "release",
+            f"{claim}sub": "repo:orbit-labs@1234567/orbit@89012345:environment:release",
+            f"{claim}repository_id": "89012345",
         },
+        "StringLike": {
+            f"{claim}ref": ["refs/tags/release-*", "refs/tags/v*"],
+            f"{claim}job_workflow_ref": [f"{workflow}release-*", f"{workflow}v*"],
+        },
+        "StringNotLike": {f"{claim}ref": "refs/tags/*/*"},
     }
     [policy] = resources(handoff, "AWS::IAM::Policy")
     [put] = policy["Properties"]["PolicyDocument"]["Statement"]

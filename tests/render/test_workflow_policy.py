@@ -26,6 +26,8 @@ def load(path: Path) -> Any:
 def test_every_action_is_pinned_from_the_vetted_table(compiled: dict[str, Path]) -> None:
     for path in workflows(compiled):
         for line in path.read_text().splitlines():
+            if line == f"    uses: $/{naming.CI_WORKFLOW}":
+                continue  # the release calls CI at its own commit (GitHub's self-repository form)
             if "uses:" in line:
                 match = USES.search(line)
                 assert match, f"{path}: {line}"
@@ -40,6 +42,9 @@ def test_jobs_are_named_bounded_and_least_privileged(compiled: dict[str, Path]) 
         assert workflow["name"] and workflow["concurrency"]["group"]
         for job_id, job in workflow["jobs"].items():
             assert job["name"] == job_id
+            if "uses" in job:  # a reusable workflow: its own jobs are checked where they live
+                assert job["uses"] == f"$/{naming.CI_WORKFLOW}", (path, job_id)
+                continue
             assert 1 <= job["timeout-minutes"] <= 360
             assert job["runs-on"].startswith("ubuntu-")
             writes = {k for k, v in job["permissions"].items() if v == "write"}
@@ -56,7 +61,7 @@ def test_no_expressions_in_scripts_and_no_persisted_credentials(
 ) -> None:
     for path in workflows(compiled):
         for job in load(path)["jobs"].values():
-            for step in job["steps"]:
+            for step in job.get("steps", []):
                 assert "${{" not in step.get("run", ""), (path, step)
                 if step.get("uses", "").startswith("actions/checkout@"):
                     assert step["with"]["persist-credentials"] is False
@@ -76,7 +81,7 @@ def test_release_is_serial_uncached_and_uploads_to_the_fixed_key(
     text = (compiled[name] / naming.RELEASE_WORKFLOW).read_text()
     assert "cache" not in text.replace("cache-poisoning", "")
     package = release["jobs"]["package"]
-    assert package["needs"] == [job for job in release["jobs"] if job.startswith("image-")]
+    assert package["needs"] == [job for job in release["jobs"] if job != "package"]
     upload = package["steps"][-1]
     assert upload["run"].startswith("aws s3 cp dist/release.zip")
     assert upload["env"]["KEY"].endswith(".zip")
@@ -84,4 +89,4 @@ def test_release_is_serial_uncached_and_uploads_to_the_fixed_key(
 
 def test_release_triggers_on_the_spec_tags(compiled: dict[str, Path]) -> None:
     release = load(compiled["spec-tricky"] / naming.RELEASE_WORKFLOW)
-    assert release["on"] == {"push": {"tags": ["v*", "release-*/*", "*.*.*"]}}
+    assert release["on"] == {"push": {"tags": ["v*", "release-*-x", "*.*.*"]}}

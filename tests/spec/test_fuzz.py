@@ -60,6 +60,9 @@ FORMER_CRASHES: tuple[str, ...] = (
     "version: !!float",
     "!<tag:yaml.org,2002:int>",
     "!!str [1]",  # a tag on a collection, read as if it were not there
+    "%YAML 1.3\n--- a",  # AssertionError from ruamel's resolver: only 1.1 and 1.2
+    "a: b\n...\n%YAML 0.1\n--- c",  # KeyError: a version met while resolving the document before
+    "a: 1\r%YAML 1.9\r--- b",  # the same after a carriage-return line break
 )
 REPRODUCER_TREE = WorkingTree(strategies.EXAMPLES / "minimal")  # read only
 

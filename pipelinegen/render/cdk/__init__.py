@@ -62,7 +62,11 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "stacks": {"handoff": naming.handoff_stack(spec), "pipeline": naming.pipeline_stack(spec)},
         "github": {
             "repository": spec.github.repository,
+            "owner_id": _id(spec.github.owner_id),
+            "repository_id": _id(spec.github.repository_id),
             "release_tags": spec.github.release_tags,
+            "release_environment": spec.release.environment,
+            "release_workflow": naming.RELEASE_WORKFLOW,
             "oidc_provider_arn": spec.aws.oidc_provider_arn,
         },
         "release": {
@@ -90,6 +94,11 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
 def _review_url(spec: Spec) -> str:
     """Where an approver reviews a release: its tag on GitHub (the version is appended)."""
     return f"https://github.com/{spec.github.repository}/releases/tag/"
+
+
+def _id(value: int | None) -> str | None:
+    """GitHub IDs as the OIDC token carries them: strings of digits."""
+    return None if value is None else str(value)
 
 
 def _environment(spec: Spec, environment: Environment) -> dict[str, Any]:

@@ -19,17 +19,23 @@ from pipelinegen.spec.models import CommandCheck, Image, PresetCheck, Spec
 
 
 def ci_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
-    jobs = [*(_check(spec, check) for check in spec.checks)]
-    jobs += [_build(spec, image) for image in spec.images]
-    jobs.append(_chart(spec))
-    jobs.append(_stale_check(spec, spec_path))
+    """The CI workflow; callable (`workflow_call`), so a release can run it on the tag."""
     return render(
         "github/ci.yml.j2",
         header=header,
         default_branch=spec.github.default_branch,
         runner=spec.github.runner,
-        jobs=jobs,
+        jobs=ci_jobs(spec, spec_path=spec_path),
     )
+
+
+def ci_jobs(spec: Spec, *, spec_path: str) -> list[Job]:
+    """Every CI job: the checks, an image build each, the chart check and the stale check."""
+    jobs = [*(_check(spec, check) for check in spec.checks)]
+    jobs += [_build(spec, image) for image in spec.images]
+    jobs.append(_chart(spec))
+    jobs.append(_stale_check(spec, spec_path))
+    return jobs
 
 
 def _check(spec: Spec, check: CommandCheck | PresetCheck) -> Job:

@@ -1,5 +1,12 @@
 """The release workflow: every image as an OCI tarball, then one zip uploaded to S3 by OIDC.
 
+Who may release is decided before anything is built: the `gate` job refuses a run in another
+repository (or under another casing of its name, which the OIDC trust would deny) and, unless the
+spec relaxes it, a tag whose commit is not on the default branch; the `ci` job runs the CI
+workflow on the tagged commit, unless relaxed. `package` needs all of them (GitHub skips a job
+whose needs did not all succeed) and runs in the release environment, the one the upload role
+trusts.
+
 The zip's layout is the handoff contract (see naming.py and the packaging script); the plan the
 script follows is data written beside it, so the script itself is the same for every spec.
 """
@@ -11,12 +18,14 @@ import posixpath
 
 from pipelinegen import naming
 from pipelinegen.render.github.actions import action
+from pipelinegen.render.github.ci import ci_jobs
 from pipelinegen.render.github.images import build_steps
 from pipelinegen.render.github.jobs import (
     READ_CONTENTS,
     Job,
     Permission,
     Step,
+    calling,
     checkout,
     helm_steps,
 )
@@ -27,11 +36,18 @@ from pipelinegen.spec.rules import is_file_reference
 DIST = "dist"
 IMAGE_JOB_PREFIX = "image-"
 VERSION_JOB = "version"
+GATE_JOB = "gate"
+CI_JOB = "ci"
 
 
-def release_workflow(spec: Spec, *, header: str) -> str:
-    images = [_image(spec, image) for image in spec.images]
-    jobs = [_version(), *images, _package(spec, needs=[job.id for job in images])]
+def release_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
+    gate = _gate(spec)
+    jobs = [_version(), gate]
+    if spec.release.require_ci:
+        checks = ci_jobs(spec, spec_path=spec_path)
+        jobs.append(calling(CI_JOB, naming.CI_WORKFLOW, checks, needs=[gate.id]))
+    images = [_image(spec, image, needs=[VERSION_JOB, gate.id]) for image in spec.images]
+    jobs += [*images, _package(spec, needs=[job.id for job in [*jobs, *images]])]
     return render(
         "github/release.yml.j2",
         header=header,
@@ -83,7 +99,25 @@ def _version() -> Job:
     return Job(VERSION_JOB, 5, [checkout(), check])
 
 
-def _image(spec: Spec, image: Image) -> Job:
+def _gate(spec: Spec) -> Job:
+    """Refuse the release early: the wrong repository (or casing) always, and a tag off the
+    default branch unless the spec allows it. The checkout then holds the default branch's
+    history (fetch-depth 0), which the reachability check reads."""
+    env = {"EXPECTED_REPOSITORY": spec.github.repository}
+    if spec.release.require_default_branch:
+        env["DEFAULT_BRANCH"] = spec.github.default_branch
+    steps = [
+        checkout(full_history=spec.release.require_default_branch),
+        Step(
+            "Check that this repository and commit may release",
+            env=env,
+            run=f"bash {naming.RELEASE_GATE_SCRIPT}",
+        ),
+    ]
+    return Job(GATE_JOB, 10, steps)
+
+
+def _image(spec: Spec, image: Image, *, needs: list[str]) -> Job:
     """Build one image as an OCI archive (multi-arch index), without attestations: AWS
     Marketplace rejects the attestation manifests buildx would add. No cache: a release is
     built from the tagged source alone."""
@@ -110,7 +144,7 @@ def _image(spec: Spec, image: Image) -> Job:
             },
         ),
     ]
-    return Job(f"{IMAGE_JOB_PREFIX}{image.name}", 60, steps, needs=[VERSION_JOB])
+    return Job(f"{IMAGE_JOB_PREFIX}{image.name}", 60, steps, needs=needs)
 
 
 def _package(spec: Spec, *, needs: list[str]) -> Job:
@@ -156,4 +190,11 @@ def _package(spec: Spec, *, needs: list[str]) -> Job:
     id_token = Permission(
         "id-token", "write", "to assume the upload role in AWS by OIDC, without stored keys"
     )
-    return Job("package", 30, steps, permissions=[READ_CONTENTS, id_token], needs=needs)
+    return Job(
+        "package",
+        30,
+        steps,
+        permissions=[READ_CONTENTS, id_token],
+        needs=needs,
+        environment=spec.release.environment,
+    )
