@@ -7,8 +7,9 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,7 +104,32 @@ def test_releasing_the_same_tag_again_pushes_nothing_and_deploys_the_same_digest
     assert again.digests == first.digests
 
 
+Change = Callable[[str, bytes, dict[str, bytes]], bytes]
+
+
+def rewrite(path: Path, change: Change) -> None:
+    """Rewrite the zip at `path`, each entry through `change(name, data, all entries)`."""
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        entries = {info.filename: archive.read(info) for info in infos}
+    with zipfile.ZipFile(path, "w") as archive:
+        for info in infos:
+            archive.writestr(info, change(info.filename, entries[info.filename], entries))
+
+
+def edit_manifest(edit: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
+    def change(name: str, data: bytes, entries: dict[str, bytes]) -> bytes:
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        edit(manifest)
+        return json.dumps(manifest).encode()
+
+    return lambda path: rewrite(path, change)
+
+
 def swap_archive(path: Path) -> None:
+    """images/api.oci.tar replaced by the jobs image's archive."""
     rewrite(
         path,
         lambda name, data, entries: (
@@ -112,51 +138,28 @@ def swap_archive(path: Path) -> None:
     )
 
 
-def edit_manifest(path: Path) -> None:
-    def change(name: str, data: bytes, entries: dict[str, bytes]) -> bytes:
-        if name != "manifest.json":
-            return data
-        manifest = json.loads(data)
-        manifest["images"][0]["digest"] = manifest["images"][1]["digest"]
-        return json.dumps(manifest).encode()
-
-    rewrite(path, change)
+def digest_of_another_image(manifest: dict[str, Any]) -> None:
+    manifest["images"][0]["digest"] = manifest["images"][1]["digest"]
 
 
-def wrong_spec_hash(path: Path) -> None:
-    def change(name: str, data: bytes, entries: dict[str, bytes]) -> bytes:
-        if name != "manifest.json":
-            return data
-        manifest = json.loads(data)
-        manifest["spec_sha256"] = "0" * 64
-        return json.dumps(manifest).encode()
-
-    rewrite(path, change)
-
-
-def rewrite(path: Path, change: object) -> None:
-    with zipfile.ZipFile(path) as archive:
-        entries = {info.filename: archive.read(info) for info in archive.infolist()}
-        infos = archive.infolist()
-    with zipfile.ZipFile(path, "w") as archive:
-        for info in infos:
-            archive.writestr(info, change(info.filename, entries[info.filename], entries))  # type: ignore[operator]
+def spec_hash_zeroed(manifest: dict[str, Any]) -> None:
+    manifest["spec_sha256"] = "0" * 64
 
 
 @pytest.mark.parametrize(
     ("tamper", "message"),
     [
         (swap_archive, "images/api.oci.tar holds"),
-        (edit_manifest, "images/api.oci.tar holds"),
-        (wrong_spec_hash, "was built from a spec with sha256 0000"),
+        (edit_manifest(digest_of_another_image), "images/api.oci.tar holds"),
+        (edit_manifest(spec_hash_zeroed), "was built from a spec with sha256 0000"),
     ],
     ids=["archive-swapped", "manifest-edited", "spec-hash-wrong"],
 )
 def test_a_tampered_zip_stops_before_anything_is_pushed(
-    world: World, checkout: Path, first: Run, tamper: object, message: str
+    world: World, checkout: Path, first: Run, tamper: Callable[[Path], None], message: str
 ) -> None:
     before = world.pushes()
-    run = world.release(checkout, world.deploy(checkout), "v1.1.0", tamper=tamper)  # type: ignore[arg-type]
+    run = world.release(checkout, world.deploy(checkout), "v1.1.0", tamper=tamper)
     assert run.failure is not None
     assert run.failure.hop == "Release/Push"
     assert message in run.failure.message
