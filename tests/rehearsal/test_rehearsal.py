@@ -26,6 +26,7 @@ TOOLS = ("buildah", "skopeo", "docker-registry", "unshare", "nsenter", "openssl"
 IMAGES_IN_NO_POD = {
     "full": "the chart deploys api only: worker and web are in no pod spec",
     "minimal": "the chart has no templates: hello is in no pod spec",
+    "monorepo": "its images reach no pod spec in any environment",
 }
 
 
