@@ -7,8 +7,9 @@ reachable) against the seconds of the stage's own work, in the release rehearsal
 Needs what scripts/test installs for the rehearsal, root, and the network for the install
 phases. Releases the synthetic umbrella repository (tests/rehearsal/charts.py: two images, three
 environments, Marketplace) once and prints a Markdown table; --write saves it to REHEARSAL.md.
-The Synth stage's work is one `cdk synth` of the release's app (timed at deploy time, where the
-rehearsal first runs it); the self-mutation's is the template comparison that stands in for it.
+The UpdatePipeline action's work is one `cdk synth` of the release's app (timed at deploy time,
+where the rehearsal first runs it); the self-mutation's is the template comparison that stands in
+for it.
 """
 
 from __future__ import annotations

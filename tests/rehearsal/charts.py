@@ -28,8 +28,10 @@ images:
     platforms: [linux/amd64, linux/arm64]
     build_args: {{PYTHON_VERSION: "3.12"}}
     target: runtime
+    values: [{{repository: images.api.repository, digest: images.api.digest}}]
   - name: jobs
     context: services/jobs
+    values: [{{repository: images.jobs.repository, digest: images.jobs.digest}}]
 checks:
   - name: test
     run: "true"
@@ -147,7 +149,8 @@ def umbrella(
         "docs/usage.md": f"helm install {name} ...\n",
         "services/api/Dockerfile": "FROM scratch AS runtime\n",
         "services/jobs/Dockerfile": "FROM scratch\n",
-        "deploy/umbrella/values.yaml": "replicas: 1\nimages: {}\n"
+        "deploy/umbrella/values.yaml": "replicas: 1\nimages:\n"
+        + "".join(f"  {image}: {{repository: '', digest: ''}}\n" for image in ("api", "jobs"))
         + (
             "image: {registry: docker.io, repository: bitnami/api, tag: '1'}\n"
             if image_path == "bitnami"

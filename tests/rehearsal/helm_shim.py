@@ -113,11 +113,28 @@ def upgrade(real: str, state: Path, args: list[str]) -> int:
 
 
 def history(state: Path, args: list[str]) -> int:
-    positional = [a for a in args if not a.startswith("-")]
+    """`helm history RELEASE [--max N] [--output json]`: the renders recorded, as revisions
+    (`superseded` for a deployed one followed by another deployed, as Helm records it)."""
+    release = args[0]
     path = state / cluster(args) / (option(args, "--namespace", "-n") or "default")
-    lines = (path / f"{positional[0]}.history.jsonl").read_text().splitlines()
-    for number, line in enumerate(lines, 1):
-        print(f"{number}\t{json.loads(line)['status']}")
+    records = path / f"{release}.history.jsonl"
+    if not records.is_file():
+        print("Error: release: not found", file=sys.stderr)
+        return 1
+    entries: list[dict[str, Any]] = []
+    for number, line in enumerate(records.read_text().splitlines(), 1):
+        status = json.loads(line)["status"]
+        if status == "deployed":
+            for earlier in entries:
+                if earlier["status"] == "deployed":
+                    earlier["status"] = "superseded"
+        entries.append({"revision": number, "status": status, "description": f"{status} render"})
+    entries = entries[-int(option(args, "--max") or 256) :]
+    if (option(args, "--output", "-o") or "table") == "json":
+        print(json.dumps(entries))
+    else:
+        for entry in entries:
+            print(f"{entry['revision']}\t{entry['status']}")
     return 0
 
 

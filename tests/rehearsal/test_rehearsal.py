@@ -16,18 +16,12 @@ import pytest
 from tests.conftest import EXAMPLES
 from tests.rehearsal.charts import umbrella
 from tests.rehearsal.checkout import prepare
-from tests.rehearsal.rehearsal import HELM_LAYER, TOOLS_VENV, Run, World
+from tests.rehearsal.rehearsal import HELM, NODE_TOOLS, TOOLS_VENV, Run, World
 from tests.rehearsal.report import digest_problems, registry_hosts
 
 pytestmark = pytest.mark.rehearsal
 
 TOOLS = ("buildah", "skopeo", "docker-registry", "unshare", "nsenter", "openssl", "curl")
-# Examples whose chart does not (yet) put every image in a pod: the rehearsal finds it.
-IMAGES_IN_NO_POD = {
-    "full": "the chart deploys api only: worker and web are in no pod spec",
-    "minimal": "the chart has no templates: hello is in no pod spec",
-    "monorepo": "its images reach no pod spec in any environment",
-}
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +29,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if not (TOOLS_VENV / "bin" / "moto_server").exists():
         missing.append(".venv-rehearsal (moto[server], awscli)")
-    if not HELM_LAYER.exists():
-        missing.append("tests/tools/node_modules (helm)")
+    if not HELM.exists():
+        missing.append("tests/helm/bin/helm")
+    if not (NODE_TOOLS / ".bin" / "cdk").exists():
+        missing.append("tests/tools/node_modules (cdk)")
     if missing or os.geteuid() != 0:
         pytest.fail(f"the rehearsal needs root and {', '.join(missing)}: run scripts/test")
     root = tmp_path_factory.mktemp("rehearsal")
@@ -246,18 +242,7 @@ def test_the_catalog_stand_in_rejects_a_details_document_aws_does_not_document(
     assert "Additional properties are not allowed ('Ecr' was unexpected)" in str(raised.value)
 
 
-@pytest.mark.parametrize(
-    "example",
-    [
-        pytest.param(
-            path.name,
-            marks=[pytest.mark.xfail(reason=IMAGES_IN_NO_POD[path.name], strict=True)]
-            if path.name in IMAGES_IN_NO_POD
-            else [],
-        )
-        for path in EXAMPLES
-    ],
-)
+@pytest.mark.parametrize("example", [path.name for path in EXAMPLES])
 def test_every_example_releases_each_image_to_its_pods(world: World, example: str) -> None:
     checkout = world.root.parent / "examples" / example
     run = world.release(checkout, world.deploy(checkout), "v1.0.0")
