@@ -45,7 +45,9 @@ MARKETPLACE_WAIT = Duration.hours(7)
 # The CDK app's Python packages, kept between releases in a CodeBuild S3 cache: the key is the
 # sha256 of the lock (codebuild-hash-files hashes files of the primary source, the release), so
 # a release with a new lock starts a new cache and one with the same lock restores it. A key's
-# cache is saved once and never updated ("Amazon S3 caching", CodeBuild User Guide).
+# cache is saved once and never updated ("Amazon S3 caching", CodeBuild User Guide). Not a local
+# cache: that one stays on one build host, for that host only, and suits frequent builds
+# ("Local caching"); releases are infrequent and land on any host.
 WHEELHOUSE = "/root/.cache/pipelinegen/wheels"
 WHEELS_CACHE = {
     "key": "cdk-app-wheels-$(codebuild-hash-files cdk/requirements.txt)",
