@@ -38,7 +38,7 @@ def command(path: Path, force: bool) -> None:
     remote = _github_repository(folder)
     if output.exists(path.parent, path.name) and not force:
         raise UserError(f"{path} already exists", "use --force to overwrite it")
-    text = render("init/pipeline.yaml.j2", **_starter(folder))
+    text = render("init/pipeline.yaml.j2", **_starter(folder, remote))
     path.parent.mkdir(parents=True, exist_ok=True)  # the folder the user named, links and all
     schema = schema_path().read_text(encoding="utf-8")
     output.apply(path.parent, output.Changes(write={path.name: text, naming.SCHEMA_COPY: schema}))
@@ -48,9 +48,10 @@ def command(path: Path, force: bool) -> None:
     click.echo(f"next: edit {path}, then run 'pipelinegen validate {path}'")
 
 
-def _starter(folder: Path) -> dict[str, Any]:
-    """What the starter spec says about the repository at `folder`: what discovery found, the
-    placeholders where only the user knows (`validate` refuses them until replaced)."""
+def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
+    """What the starter spec says about the repository at `folder` (on GitHub as `repository`,
+    when its remote says so): what discovery found, the placeholders where only the user knows
+    (`validate` refuses them until replaced)."""
     found = discover(folder)
     name = _slug(folder.name)
     images: list[dict[str, str]] = []
@@ -76,7 +77,7 @@ def _starter(folder: Path) -> dict[str, Any]:
     return {
         "schema": SCHEMA_COPY.as_posix(),
         "name": name,
-        "repository": _github_repository(folder) or placeholders.REPOSITORY,
+        "repository": repository or placeholders.REPOSITORY,
         "account": placeholders.ACCOUNT,
         "images": images,
         "chart": found.charts[0] if found.charts else "deploy/helm/app",

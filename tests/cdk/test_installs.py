@@ -1,15 +1,24 @@
-"""The pipeline's tool installs: the CDK CLI the *release* asks for (install-cdk.sh), and skopeo
-from pinned Debian packages without apt (install-skopeo.sh). Both check a pinned sha256 before
-installing; the successful paths also run for real against the npm registry and Debian."""
+"""The pipeline's tool installs: the CDK CLI the *release* asks for (install-cdk.sh), skopeo
+from pinned Debian packages without apt (install-skopeo.sh), and the CDK app's Python packages
+from a wheelhouse kept in the build cache (install-python.sh). Each checks a pinned sha256 before
+installing; the successful paths also run for real against the npm registry, Debian, and a
+package index served on 127.0.0.1 by a real pip."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,5 +172,203 @@ def test_a_bad_pin_is_refused_before_any_download(
 
 
 def test_the_scripts_are_shipped_where_the_buildspecs_run_them() -> None:
-    for name in ("install-cdk.sh", "install-skopeo.sh", "install-helm.sh"):
+    for name in ("install-cdk.sh", "install-skopeo.sh", "install-helm.sh", "install-python.sh"):
         assert (SCRIPTS / name).is_file()
+
+
+# --- the CDK app's Python packages ------------------------------------------------------------
+
+
+def build_wheel(folder: Path, name: str, version: str, value: str = "1") -> Path:
+    """A minimal pure-Python wheel (PEP 427 layout, RECORD with each file's sha256)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": f"VALUE = {value}\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = hashlib.sha256(text.encode()).digest()
+        encoded = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        record.append(f"{path},sha256={encoded},{len(text.encode())}")
+    files[f"{dist}/RECORD"] = "\n".join([*record, f"{dist}/RECORD,,"]) + "\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    """A PEP 503 package index on 127.0.0.1 (a real HTTP server): its URL, the folder it serves
+    the project `lockedpkg` from, and its request log."""
+    root = tmp_path / "index"
+    project = root / "simple" / "lockedpkg"
+    project.mkdir(parents=True)
+    log = tmp_path / "index.log"
+    port = free_port()
+    with log.open("w") as stream:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+            cwd=root,
+            stdout=stream,
+            stderr=stream,
+        )
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/simple/", project, log
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def publish(project: Path, wheel: Path) -> None:
+    shutil.copy(wheel, project / wheel.name)
+    (project / "index.html").write_text(f'<a href="{wheel.name}">{wheel.name}</a>\n')
+
+
+def locked_release(root: Path, wheel: Path) -> Path:
+    """A release whose cdk/requirements.txt locks `wheel` by version and sha256."""
+    (root / "cdk").mkdir(parents=True)
+    (root / "cdk" / "requirements.txt").write_text(
+        f"lockedpkg==1.0.0 --hash=sha256:{sha256_of(wheel)}\n"
+    )
+    return root
+
+
+def fresh_python(folder: Path) -> str:
+    """A new virtual environment's python: what a fresh CodeBuild container starts from. It
+    borrows the base interpreter's pip when there is one (quick); otherwise it gets its own."""
+    python = str(folder / "bin" / "python")
+    quick = ["--without-pip", "--system-site-packages"]
+    subprocess.run([sys.executable, "-m", "venv", *quick, str(folder)], check=True)
+    if subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True)
+    return python
+
+
+def install_python(release: Path, python: str, wheelhouse: Path, index_url: str) -> Any:
+    env = {
+        "WHEELHOUSE": str(wheelhouse),
+        "PYTHON": python,
+        "PIP_INDEX_URL": index_url,
+        "PIP_NO_CACHE_DIR": "1",  # what reaches the index is what the index log shows
+        "PIP_CONFIG_FILE": os.devnull,  # no find-links or indexes from this machine's pip.conf
+    }
+    return run_script("install-python.sh", cwd=release, env=env)
+
+
+def imported_value(python: str) -> str:
+    return subprocess.run(
+        [python, "-c", "import lockedpkg; print(lockedpkg.VALUE)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def test_the_first_release_downloads_and_later_ones_install_from_the_cache(
+    tmp_path: Path, index: tuple[str, Path, Path]
+) -> None:
+    """Cold: every wheel from the index, into the wheelhouse the cache saves. Warm (a new
+    container, the wheelhouse restored): no request reaches the index at all."""
+    url, project, log = index
+    wheel = build_wheel(tmp_path / "built", "lockedpkg", "1.0.0")
+    publish(project, wheel)
+    release = locked_release(tmp_path / "release", wheel)
+    wheelhouse = tmp_path / "cache" / "wheels"
+    size = wheel.stat().st_size
+
+    cold = install_python(release, fresh_python(tmp_path / "cold"), wheelhouse, url)
+    assert cold.returncode == 0, cold.stderr
+    assert cold.stdout.splitlines()[-1] == (
+        f"==> 1 wheels: {size} bytes from the package index, 0 bytes from {wheelhouse}"
+    )
+    assert "GET /simple/lockedpkg/lockedpkg-1.0.0-py3-none-any.whl" in log.read_text()
+    assert sha256_of(wheelhouse / wheel.name) == sha256_of(wheel)
+
+    requests = log.read_text()
+    warm_python = fresh_python(tmp_path / "warm")
+    warm = install_python(release, warm_python, wheelhouse, url)
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.splitlines() == [
+        f"==> 1 wheels: 0 bytes from the package index, {size} bytes from {wheelhouse}"
+    ]
+    assert log.read_text() == requests  # nothing asked of the index
+    assert imported_value(warm_python) == "1"
+
+
+def test_a_cached_wheel_that_is_not_the_locked_one_is_fetched_again(
+    tmp_path: Path, index: tuple[str, Path, Path]
+) -> None:
+    """The cache is never trusted: a wheel in it under the locked name but with other bytes
+    is not installed; the locked one is downloaded in its place."""
+    url, project, _ = index
+    wheel = build_wheel(tmp_path / "built", "lockedpkg", "1.0.0")
+    publish(project, wheel)
+    release = locked_release(tmp_path / "release", wheel)
+    wheelhouse = tmp_path / "wheels"
+    build_wheel(wheelhouse, "lockedpkg", "1.0.0", value="666")  # same name, other bytes
+    python = fresh_python(tmp_path / "venv")
+    result = install_python(release, python, wheelhouse, url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith(
+        f"==> 1 wheels: {wheel.stat().st_size} bytes from the package index, 0 bytes from"
+    )
+    assert imported_value(python) == "1"
+    assert sha256_of(wheelhouse / wheel.name) == sha256_of(wheel)
+
+
+def test_an_index_serving_other_bytes_installs_nothing(
+    tmp_path: Path, index: tuple[str, Path, Path]
+) -> None:
+    url, project, _ = index
+    locked = build_wheel(tmp_path / "locked", "lockedpkg", "1.0.0")
+    publish(project, build_wheel(tmp_path / "other", "lockedpkg", "1.0.0", value="666"))
+    release = locked_release(tmp_path / "release", locked)
+    python = fresh_python(tmp_path / "venv")
+    result = install_python(release, python, tmp_path / "wheels", url)
+    assert errors(result) == [
+        f"error: could not download the packages {'cdk/requirements.txt'} locks from the "
+        "package index"
+    ]
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in result.stderr
+    found = subprocess.run([python, "-c", "import lockedpkg"], capture_output=True, check=False)
+    assert found.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {},
+            "error: missing environment variable(s): WHEELHOUSE (see the header of "
+            "install-python.sh)",
+        ),
+        ({"WHEELHOUSE": "w"}, "error: no cdk/requirements.txt: run this in the extracted release"),
+    ],
+)
+def test_install_python_explains_what_is_missing(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    (tmp_path / "r").mkdir()
+    result = run_script("install-python.sh", cwd=tmp_path / "r", env=env)
+    assert errors(result) == [message]

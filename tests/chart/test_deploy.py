@@ -210,36 +210,84 @@ def test_an_unmapped_subchart_is_a_located_error_and_fails_the_check(tmp_path: P
         [str(HELM), "template", "shop", str(chart)], env=env, capture_output=True, text=True
     ).stdout
     (tmp_path / "rendered.yaml").write_text(rendered)
-    pipeline = {"project": "shop", "helm": {"images": {"cart": [], "shop": []}}}
-    (tmp_path / "pipeline.json").write_text(json.dumps(pipeline))
-    checked = subprocess.run(
+    # The spec's mapping as compile writes it: cart at cart.image (short form) and shop at
+    # storefront.image, each also in the global block; this chart reads neither.
+    mapped = {"cart": "cart.image", "shop": "storefront.image"}
+    checked = check_images(tmp_path, env, rendered, mapped)
+    assert checked.returncode == 1
+    paths = {
+        name: f"{values}.{{repository,tag}}, "
+        f"global.pipelinegen.images.{name}.{{reference,registry,repository,tag,digest}}"
+        for name, values in mapped.items()
+    }
+    assert checked.stderr.splitlines() == [
+        f"error: Deployment/{workload}: {field} '{container}' runs "
+        f"'docker.io/acme/{name}:latest', not "
+        f"111111111111.dkr.ecr.us-east-1.amazonaws.com/shop/{name}@sha256:…: the spec maps "
+        f"image '{name}' to {paths[name]}, and this container's image is not made from them: "
+        f"map image '{name}' to the values path(s) the chart reads it from (`values:` of image "
+        f"'{name}' in the spec)"
+        for workload, name in (("shop-cart-cart", "cart"), ("shop-storefront-shop", "shop"))
+        for field, container in (("initContainers", "wait"), ("containers", "app"))
+    ]
+
+
+def test_a_spec_image_no_container_runs_is_named_with_what_the_chart_renders(
+    tmp_path: Path,
+) -> None:
+    """An image whose chart renders it under another name (an upstream default such as
+    docker.io/bitnami/nginx) is run by no container: a warning names its mapped paths and the
+    images the chart renders instead (an environment may deploy only some images)."""
+    env = {**os.environ, **helm_env(tmp_path)}
+    rendered = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n"
+        "    - name: nginx\n      image: docker.io/bitnami/nginx:1.25\n"
+    )
+    checked = check_images(tmp_path, env, rendered, {"web": "web.image"})
+    assert (checked.returncode, checked.stderr.splitlines()) == (
+        0,
+        [
+            "warning: image 'web' is run by no rendered container: the spec maps it to "
+            "web.image.{repository,tag}, global.pipelinegen.images.web.{reference,registry,"
+            "repository,tag,digest}; the chart renders 'docker.io/bitnami/nginx:1.25' (Pod/web "
+            "containers 'nginx'): if one of those should be 'web', map it to the values path "
+            "that container's image comes from"
+        ],
+    )
+
+
+def check_images(
+    folder: Path, env: dict[str, str], rendered: str, mapped: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """check_images.py on `rendered`, with pipeline.json's `helm.images` as compile writes it
+    (pipelinegen.chart.values) for images mapped with the short form `mapped[name]`."""
+    from pipelinegen.chart.values import global_targets, image_targets
+    from pipelinegen.spec.models import Image
+
+    images = {}
+    for name, values in mapped.items():
+        image = Image.model_validate({"name": name, "context": ".", "values": values})
+        targets = [*image_targets(image), *global_targets(name)]
+        images[name] = [{"path": t.path, "form": t.form} for t in targets]
+    (folder / "rendered.yaml").write_text(rendered)
+    (folder / "pipeline.json").write_text(
+        json.dumps({"project": "shop", "helm": {"images": images}})
+    )
+    return subprocess.run(
         [
             sys.executable,
             str(SCRIPTS / "check_images.py"),
             "--pipeline",
-            str(tmp_path / "pipeline.json"),
+            str(folder / "pipeline.json"),
             "--registry",
             "111111111111.dkr.ecr.us-east-1.amazonaws.com",
-            str(tmp_path / "rendered.yaml"),
+            str(folder / "rendered.yaml"),
         ],
         env={**env, "PATH": f"{HELM.parent}{os.pathsep}{os.environ['PATH']}"},
         capture_output=True,
         text=True,
         check=False,
     )
-    assert checked.returncode == 1
-    assert checked.stderr.splitlines() == [
-        f"error: Deployment/shop-cart-cart: {field} '{name}' runs 'docker.io/acme/cart:latest', "
-        "not 111111111111.dkr.ecr.us-east-1.amazonaws.com/shop/cart@sha256:…: map image 'cart' "
-        "to the values path this chart reads it from (`values:` of image 'cart' in the spec)"
-        for field, name in (("initContainers", "wait"), ("containers", "app"))
-    ] + [
-        f"error: Deployment/shop-storefront-shop: {field} '{name}' runs "
-        "'docker.io/acme/shop:latest', "
-        "not 111111111111.dkr.ecr.us-east-1.amazonaws.com/shop/shop@sha256:…: map image 'shop' "
-        "to the values path this chart reads it from (`values:` of image 'shop' in the spec)"
-        for field, name in (("initContainers", "wait"), ("containers", "app"))
-    ]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)

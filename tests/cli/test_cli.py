@@ -153,6 +153,31 @@ def test_init_reads_the_github_remote_and_warns_about_its_casing(
     )
 
 
+def test_init_asks_git_for_the_remote_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The remote names the spec's repository and the casing warning: one `git config` call."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:acme/rocket"],
+        check=True,
+    )
+    calls: list[list[str]] = []
+    real = subprocess.run
+
+    def recording(argv: list[str], **kwargs: object) -> object:
+        calls.append(list(argv))
+        return real(argv, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "run", recording)
+    code, _, err = run("init", str(tmp_path / "pipeline.yaml"))
+    assert code == 0 and "'acme/rocket'" in err
+    assert "repository: acme/rocket " in (tmp_path / "pipeline.yaml").read_text()
+    assert [argv for argv in calls if "remote.origin.url" in argv] == [
+        ["git", "-C", str(tmp_path), "config", "--get", "remote.origin.url"]
+    ]
+
+
 def test_init_without_a_remote_does_not_warn(tmp_path: Path) -> None:
     code, _, err = run("init", str(tmp_path / "pipeline.yaml"))
     assert (code, err) == (0, "")

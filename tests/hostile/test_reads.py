@@ -71,7 +71,9 @@ def packaged(full: Path) -> Path:
     """The full example compiled, with its image archives built."""
     assert run("compile", str(full / "pipeline.yaml"))[0] == 0
     for name in ("api", "worker", "web"):
-        oci_archive(full / "dist" / "images" / f"{name}.oci.tar", f"sha256:{name:0>64}")
+        oci_archive(
+            full / "dist" / "images" / f"{name}.oci.tar", f"sha256:{name.encode().hex():0>64}"
+        )
     return full
 
 

@@ -84,6 +84,11 @@ class Run:
         return next(s for s in self.stages if s.name == name)
 
 
+def megabytes(folder: Path) -> str:
+    total = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+    return f"{total / 1e6:.1f}"
+
+
 def tool_path() -> str:
     return os.pathsep.join(
         [str(TOOLS_VENV / "bin"), str(NODE_TOOLS / ".bin"), os.environ.get("PATH", "/usr/bin")]
@@ -99,6 +104,7 @@ class World:
     synth_cache: dict[str, Path] = field(default_factory=dict)
     deployed: dict[str, Deployed] = field(default_factory=dict)
     install: bool = False  # run the buildspecs' install phases (benchmarks)
+    build_cache: dict[str, Path] = field(default_factory=dict)  # CodeBuild S3 cache: key -> copy
 
     def __post_init__(self) -> None:
         self.sandbox = Sandbox(self.root / "sandbox", hosts=("localhost",))
@@ -666,7 +672,7 @@ class World:
             for name in action.inputs[1:]
         }
         if self.install:
-            self._install(action.project, folder, result, hop, run)
+            self._install(action.project, folder, result, hop, run, secondary)
         self._tools(action.project, folder)
         region = deployed.pipeline.region
         env = {
@@ -741,23 +747,36 @@ class World:
         return target
 
     def _install(
-        self, project: Project, source: Path, result: StageResult, hop: str, run: Run
+        self,
+        project: Project,
+        source: Path,
+        result: StageResult,
+        hop: str,
+        run: Run,
+        secondary: dict[str, str] | None = None,
     ) -> None:
         """The buildspec's install phase, for real and timed, outside the sandbox (it needs the
-        package registries), into folders of this run: npm's global prefix, a venv's python3,
-        INSTALL_DIR for Helm. A command that cannot succeed here (get.helm.sh is out of reach
-        in CI) is noted; the stage then uses the tool installed beforehand."""
-        prefix = self.root / "install"
+        package registries), on a fresh host of its own as CodeBuild's are: npm's global prefix,
+        a new venv's python3, the secondary inputs at $CODEBUILD_SRC_DIR_<artifact>, the
+        commands' own INSTALL_DIR (the Tools folder in the source), and the cache paths, restored
+        from the build cache by key before and saved after (see `_restore`). A command that
+        cannot succeed here (get.helm.sh is out of reach in CI) is noted; the stage then uses
+        the tool installed beforehand."""
+        prefix = self.root / "install" / re.sub(r"[^A-Za-z0-9.-]+", "-", f"{run.tag}-{hop}")
         venv = prefix / "venv"
-        if not venv.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        (prefix / "bin").mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        cached, key = self._restore(project, source, prefix / "host", hop, run)
         env = {
             **os.environ,
+            **(secondary or {}),  # $CODEBUILD_SRC_DIR_<artifact>, as in the build phase
             **project.environment,
+            **{
+                var: str(cached[value])
+                for var, value in project.environment.items()
+                if value in cached
+            },
             "PATH": os.pathsep.join([str(venv / "bin"), str(prefix / "npm" / "bin"), tool_path()]),
             "NPM_CONFIG_PREFIX": str(prefix / "npm"),
-            "INSTALL_DIR": str(prefix / "bin"),
             "DEBIAN_FRONTEND": "noninteractive",
         }
         script = "\n".join(f"{command} || exit $?" for command in project.commands("install"))
@@ -766,9 +785,56 @@ class World:
             ["bash", "-c", script], cwd=source, env=env, capture_output=True, text=True, check=False
         )
         result.install_seconds += time.monotonic() - started
+        result.output += outcome.stdout
+        run.notes += [
+            f"{hop}: {line.removeprefix('==> ')}"
+            for line in outcome.stdout.splitlines()
+            if "bytes from the package index" in line
+        ]
         if outcome.returncode != 0:
             tail = (outcome.stderr.strip().splitlines() or ["(no output)"])[-1]
             run.notes.append(f"{hop}: install phase failed here ({tail}); preinstalled tools used")
+        elif cached and key not in self.build_cache:
+            saved = self.root / "build-cache" / key
+            shutil.copytree(prefix / "host", saved)
+            self.build_cache[key] = saved
+            run.notes.append(f"{hop}: build cache {key} saved ({megabytes(saved)} MB)")
+
+    def _restore(
+        self, project: Project, source: Path, host: Path, hop: str, run: Run
+    ) -> tuple[dict[str, Path], str]:
+        """The buildspec's `cache` section as CodeBuild's S3 cache with a key runs it: each
+        path (`<folder>/**/*`) is a folder of this host (under `host`), restored when the
+        cache holds the key. The key's `$(codebuild-hash-files <globs>)` is evaluated over the
+        primary source; the stand-in's digest is the sha256 of the matched files' sha256s in
+        path order (CodeBuild's own digest format is not documented; the rehearsal only needs
+        the key to change exactly when those files do)."""
+        section = project.buildspec.get("cache") or {}
+        cached = {
+            path.removesuffix("/**/*"): host / path.removesuffix("/**/*").lstrip("/")
+            for path in section.get("paths", [])
+        }
+        if not cached:
+            return {}, ""
+
+        def hashed(match: re.Match[str]) -> str:
+            files = sorted(
+                {p for g in match.group(1).split() for p in source.glob(g) if p.is_file()}
+            )
+            digest = hashlib.sha256()
+            for path in files:
+                digest.update(hashlib.sha256(path.read_bytes()).hexdigest().encode())
+            return digest.hexdigest()
+
+        key = re.sub(r"\$\(codebuild-hash-files ([^)]*)\)", hashed, str(section.get("key", "")))
+        if key in self.build_cache:
+            shutil.copytree(self.build_cache[key], host, dirs_exist_ok=True)
+            run.notes.append(f"{hop}: build cache {key} restored ({megabytes(host)} MB)")
+        else:
+            run.notes.append(f"{hop}: build cache {key} missed")
+        for folder in cached.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        return cached, key
 
     def _phase(
         self, commands: list[str], env: dict[str, str], cwd: Path

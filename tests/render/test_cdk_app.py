@@ -313,8 +313,52 @@ def test_tools_are_installed_once_and_passed_on(synthesized: dict[str, Path]) ->
     assert sorted(c.split("bash ")[-1] for c in installs) == [
         "cdk/scripts/install-cdk.sh",
         "cdk/scripts/install-helm.sh",
+        "cdk/scripts/install-python.sh",
         "cdk/scripts/install-skopeo.sh",
     ]
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_the_app_packages_are_cached_under_the_hash_of_the_lock(
+    synthesized: dict[str, Path], name: str
+) -> None:
+    """UpdatePipeline keeps the wheelhouse install-python.sh fills in an S3 cache keyed on the
+    sha256 of cdk/requirements.txt, in a bucket of its own (the cache grants read and write on
+    the whole bucket); no other project has a cache."""
+    template = load(synthesized[name], "pipeline")
+    projects = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CodeBuild::Project"
+    }
+    [update] = [i for i in projects if i.startswith("UpdatePipeline")]
+    buildspec = json.loads(projects[update]["Source"]["BuildSpec"])
+    wheelhouse = {
+        v["Name"]: v["Value"] for v in projects[update]["Environment"]["EnvironmentVariables"]
+    }["WHEELHOUSE"]
+    assert buildspec["cache"] == {
+        "key": "cdk-app-wheels-$(codebuild-hash-files cdk/requirements.txt)",
+        "paths": [f"{wheelhouse}/**/*"],
+    }
+    assert "bash cdk/scripts/install-python.sh" in buildspec["phases"]["install"]["commands"]
+    location = projects[update]["Cache"]
+    assert location["Type"] == "S3"
+    [[bucket_ref, prefix]] = [location["Location"]["Fn::Join"][1]]
+    assert prefix == "codebuild"
+    cache_bucket = bucket_ref["Ref"]
+    assert cache_bucket.startswith("BuildCache")
+    [pipeline] = resources(template, "AWS::CodePipeline::Pipeline")
+    store = pipeline["Properties"]["ArtifactStore"]["Location"]["Ref"]
+    assert store != cache_bucket
+    bucket = template["Resources"][cache_bucket]["Properties"]
+    rules = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rules[0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert {"ExpirationInDays": 90, "Id": "ExpireCaches", "Status": "Enabled"} in bucket[
+        "LifecycleConfiguration"
+    ]["Rules"]
+    others = [p for i, p in projects.items() if i != update]
+    assert all(p.get("Cache", {"Type": "NO_CACHE"})["Type"] == "NO_CACHE" for p in others)
+    assert all("cache" not in json.loads(p["Source"]["BuildSpec"]) for p in others)
 
 
 def test_approvals_notify_a_topic_with_the_release_to_review(synthesized: dict[str, Path]) -> None:

@@ -4,11 +4,13 @@ handoff zip the contract describes, byte for byte the same every time."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -31,7 +33,9 @@ def repo(tmp_path: Path) -> Path:
     (cdk / "__pycache__").mkdir()
     (cdk / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0")
     for name in ("api", "worker", "web"):
-        oci_archive(root / "dist" / "images" / f"{name}.oci.tar", f"sha256:{name:0>64}")
+        oci_archive(
+            root / "dist" / "images" / f"{name}.oci.tar", f"sha256:{name.encode().hex():0>64}"
+        )
     return root
 
 
@@ -87,19 +91,19 @@ def test_zip_follows_the_handoff_contract(repo: Path) -> None:
                 "name": "api",
                 "archive": "images/api.oci.tar",
                 "platforms": ["linux/amd64", "linux/arm64"],
-                "digest": f"sha256:{'api':0>64}",
+                "digest": f"sha256:{b'api'.hex():0>64}",
             },
             {
                 "name": "worker",
                 "archive": "images/worker.oci.tar",
                 "platforms": ["linux/amd64", "linux/arm64"],
-                "digest": f"sha256:{'worker':0>64}",
+                "digest": f"sha256:{b'worker'.hex():0>64}",
             },
             {
                 "name": "web",
                 "archive": "images/web.oci.tar",
                 "platforms": ["linux/amd64"],
-                "digest": f"sha256:{'web':0>64}",
+                "digest": f"sha256:{b'web'.hex():0>64}",
             },
         ],
         "chart": "chart/deploy/helm/platform",
@@ -127,7 +131,7 @@ def test_missing_or_broken_archive_is_a_clear_error(repo: Path) -> None:
     )
     (repo / "dist/images/web.oci.tar").write_text("not a tar")
     result = package(repo)
-    assert result.returncode == 1 and "is not an OCI archive" in result.stderr
+    assert result.returncode == 1 and "is not a readable OCI archive" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -144,3 +148,47 @@ def test_a_version_the_pipeline_would_refuse_is_never_packaged(repo: Path) -> No
     result = package(repo)
     assert result.returncode == 1
     assert f"missing {naming.RELEASE_VERSION_SCRIPT}: run `pipelinegen compile`" in result.stderr
+
+
+def layout_with(path: Path, members: list[tuple[str, bytes]]) -> None:
+    with tarfile.open(path, "w") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+INDEX = json.dumps({"manifests": [{"digest": "sha256:" + "a" * 64}]}).encode()
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        (
+            [("./oci-layout", b"{}"), ("./index.json", INDEX)],
+            "member './oci-layout' is not a plain relative name; write the archive with plain "
+            "member names, as buildah and skopeo do (`tar -cf <archive> -C <layout> oci-layout "
+            "index.json blobs`, not `tar -cf <archive> -C <layout> .`)",
+        ),
+        (
+            [("index.json", INDEX), ("index.json", INDEX)],
+            "member 'index.json' appears twice",
+        ),
+        (
+            [("index.json", json.dumps({"manifests": [{"digest": "sha256:AB"}]}).encode())],
+            "index.json has an invalid digest 'sha256:AB'",
+        ),
+    ],
+)
+def test_an_archive_the_contract_check_would_refuse_is_never_packaged(
+    repo: Path, members: list[tuple[str, bytes]], message: str
+) -> None:
+    """The packager reads each archive by the contract check's own rules (release.py), so a
+    release the pipeline would stop at its first stage is refused before the upload."""
+    layout_with(repo / "dist/images/web.oci.tar", members)
+    result = package(repo)
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"package-release: dist/images/web.oci.tar: {message}\n",
+    )
+    assert not (repo / "dist/release.zip").exists()
