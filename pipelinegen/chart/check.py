@@ -5,11 +5,15 @@ path the chart (or the subchart under that key) does not define; an image mapped
 chart has image values that name it; values the chart's values.schema.json would reject (Helm
 validates the merged values against every chart's schema before rendering); `file://`
 dependencies that leave the repository or are missing; remote dependencies without a lock file,
-or with one that does not list Chart.yaml's dependencies.
+or with one that does not list Chart.yaml's dependencies; and, for the AWS Marketplace Helm
+delivery option, a chart name the Marketplace registry cannot hold, an image value left pointing
+outside the seller's Marketplace repositories, and override parameters that are no chart values
+or would let a buyer swap an image.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +41,7 @@ def check(spec: Spec, document: Document, repository: Repository) -> list[Diagno
         if not image_targets(image):
             found.extend(_unmapped(chart, document, index, image))
     found.extend(_schemas(chart, spec, document))
+    found.extend(_marketplace(chart, spec, document))
     return found
 
 
@@ -240,6 +245,92 @@ def _errors(schema: dict[str, Any], values: dict[str, Any]) -> list[tuple[str, s
         (".".join(str(part) for part in error.absolute_path), error.message)
         for error in validator.iter_errors(values)
     ]
+
+
+# --- the AWS Marketplace Helm delivery option -----------------------------------------------------
+
+# A Marketplace repository is `<seller_prefix>/<chart name>` (`helm push` names the repository
+# after the chart), so the chart name must be an ECR repository name component (ECR
+# CreateRepository: `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`).
+ECR_COMPONENT = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+# The parts of an image value that say where the image comes from; a tag alone does not.
+WHERE_FROM = ("registry", "repository", "reference", "image")
+
+
+def _marketplace(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnostic]:
+    """The chart AWS Marketplace ships must run only images in the seller's Marketplace
+    repositories ("Container-based product requirements", AWS Marketplace Seller Guide; the
+    change set fails with INVALID_CONTAINER_IMAGE_URI otherwise): every image value of the chart
+    has to be one the spec maps, so that packaging rewrites it."""
+    marketplace = spec.marketplace
+    if marketplace is None or "helm" not in marketplace.delivery_options:
+        return
+    where: DataPath = (
+        "marketplace",
+        "delivery_options",
+        marketplace.delivery_options.index("helm"),
+    )
+    if not ECR_COMPONENT.fullmatch(chart.name):
+        message = (
+            f"the chart is named '{chart.name}', which cannot name the Marketplace repository "
+            f"'{marketplace.seller_prefix}/{chart.name}' the Helm delivery option is pushed to"
+        )
+        hint = "name the chart in lowercase letters and digits, joined by '.', '_' or '-'"
+        yield document.diagnostic(("helm", "chart"), message, hint)
+    mapped = {target.path for image in spec.images for target in image_targets(image)}
+    for path, value in image_values(chart):
+        left = [
+            (leaf, text)
+            for leaf, text in _origins(path, value)
+            if leaf not in mapped and not any(leaf.startswith(f"{m}.") for m in mapped)
+        ]
+        if not left:
+            continue
+        paths = ", ".join(f"'{leaf}'" for leaf, _ in left)
+        shown = "/".join(text for _, text in left)
+        message = (
+            f"the AWS Marketplace Helm chart would run '{shown}' (values {paths}), which is "
+            "not in the seller's Marketplace repositories"
+        )
+        hint = (
+            f"map '{path}' to one of the spec's images (`values:` of the image), or remove "
+            "the image from the chart: a Marketplace chart runs only images from "
+            f"{marketplace.seller_prefix}/<image> in the Marketplace registry"
+        )
+        yield document.diagnostic(where, message, hint)
+    yield from _override_parameters(chart, spec, document, mapped)
+
+
+def _origins(path: str, value: Any) -> Iterator[tuple[str, str]]:
+    """(values path, text) of each part of an image value that names where the image comes
+    from: the value itself when it is a string, else its registry/repository/reference leaves."""
+    if isinstance(value, str) and value:
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict):
+                yield from _origins(f"{path}.{key}", item)
+            elif isinstance(item, str) and item and key in WHERE_FROM:
+                yield f"{path}.{key}", item
+
+
+def _override_parameters(
+    chart: Chart, spec: Spec, document: Document, mapped: set[str]
+) -> Iterator[Diagnostic]:
+    """Each override parameter is a values path the chart reads, and none reaches an image."""
+    assert spec.marketplace is not None
+    for index, parameter in enumerate(spec.marketplace.helm.override_parameters):
+        where: DataPath = ("marketplace", "helm", "override_parameters", index, "key")
+        key = parameter.key
+        images = sorted(m for m in mapped if m == key or m.startswith(f"{key}."))
+        if images or any(key.startswith(f"{m}.") for m in mapped):
+            message = f"override parameter '{key}' would let a buyer change an image's values"
+            hint = "a Marketplace chart must keep the images it was published with"
+            yield document.diagnostic(where, message, hint)
+        elif not defines(chart, key.split(".")):
+            message = f"override parameter '{key}' is not a values path of the chart"
+            hint = "name a path that the chart's (or a subchart's) values.yaml defines"
+            yield document.diagnostic(where, message, hint)
 
 
 # --- lock files ---------------------------------------------------------------------------------

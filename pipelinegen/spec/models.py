@@ -20,10 +20,12 @@ from pipelinegen.spec.types import (
     BuildArgValue,
     ClusterName,
     CommitSha,
+    DeliveryOption,
     EnvironmentName,
     GitHubId,
     GitHubRepository,
     GitUrl,
+    HelmMarketplaceService,
     HelmRelease,
     ImageName,
     JobName,
@@ -39,6 +41,7 @@ from pipelinegen.spec.types import (
     Runner,
     Script,
     SellerPrefix,
+    ServiceAccountName,
     Slug,
     SnsTopicArn,
     StageName,
@@ -382,6 +385,120 @@ class Environment(Model):
     )
 
 
+# The Helm delivery option's fields and limits: AWS Marketplace Catalog API reference, "Work with
+# container-based products" (AddDeliveryOptions, HelmDeliveryOptionDetails), with the lengths of
+# awslabs/aws-marketplace-catalog-api-shapes-for-python (ContainerProduct@1.0 change types:
+# AddDeliveryOptionsHelmDeliveryOptionDetails, OverrideParameter, Metadata).
+
+
+class OverrideParameter(Model):
+    """A Helm value the buyer may set when deploying the chart (an `OverrideParameters` entry of
+    the Helm delivery option, with its `Metadata`)."""
+
+    key: ValuesKey = Field(
+        max_length=50,
+        description="The values path the buyer sets, as in `helm install --set KEY=...` (at most "
+        "50 characters). It may not be a path the chart reads an image from: the chart must run "
+        "only the images in the Marketplace registry.",
+        examples=["api.replicas"],
+    )
+    default: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=150,
+        pattern=r"^\S",
+        description="The value offered by default (at most 150 characters), e.g. "
+        "`${AWSMP_SERVICE_ACCOUNT}`, which AWS Marketplace replaces with the service account it "
+        "creates (paid products). Default: the buyer must give one.",
+        examples=["${AWSMP_SERVICE_ACCOUNT}"],
+    )
+    label: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        pattern=r"^\S",
+        description="The name the buyer sees for the parameter (at most 50 characters). "
+        "Default: `key`.",
+        examples=["Replicas"],
+    )
+    description: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^\S",
+        description="What the parameter does, shown to the buyer (at most 200 characters).",
+        examples=["How many API pods to run."],
+    )
+    obfuscate: bool = Field(
+        default=False,
+        description="Hide the value the buyer types (a secret such as a license key).",
+    )
+
+
+class MarketplaceHelm(Model):
+    """The Helm chart delivery option: the umbrella chart, packaged with every mapped image
+    pointing at the seller's Marketplace repositories by digest, in the Marketplace repository
+    `<seller_prefix>/<chart name>`."""
+
+    title: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=72,
+        pattern=r"^\S",
+        description="The delivery option's title shown to buyers (at most 72 characters). "
+        "Default: `delivery_option_title`; it must differ from it when both delivery options "
+        "are published.",
+        examples=["Helm chart for Amazon EKS"],
+    )
+    description: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        pattern=r"^\S",
+        description="The delivery option's description (at most 1000 characters). Default: "
+        "the block's `description`, else the title.",
+    )
+    compatible_services: list[HelmMarketplaceService] = Field(
+        default=["EKS"],
+        min_length=1,
+        max_length=2,
+        description="Where buyers can install the chart: `EKS` and/or `EKS-Anywhere`.",
+        examples=[["EKS"]],
+    )
+    release_name: HelmRelease | None = Field(
+        default=None,
+        max_length=50,
+        description="The Helm release name buyers install (at most 50 characters). Default: "
+        "`helm.release`.",
+        examples=["platform"],
+    )
+    namespace: Namespace | None = Field(
+        default=None,
+        max_length=50,
+        description="The Kubernetes namespace the chart installs into (at most 50 characters). "
+        "Default: the namespace of the environment that publishes.",
+        examples=["platform"],
+    )
+    service_account: ServiceAccountName | None = Field(
+        default=None,
+        description="The Kubernetes service account AWS Marketplace creates for the chart "
+        "(`MarketplaceServiceAccountName`, at most 50 characters); pass it to the chart with an "
+        "override parameter whose default is `${AWSMP_SERVICE_ACCOUNT}`. Paid products need it "
+        "for metering and licensing. Default: none.",
+        examples=["platform"],
+    )
+    quick_launch: bool = Field(
+        default=False,
+        description="Offer Quick Launch, which creates an EKS cluster and installs the chart "
+        "for the buyer (`QuickLaunchEnabled`).",
+    )
+    override_parameters: list[OverrideParameter] = Field(
+        default=[],
+        max_length=15,
+        description="The values buyers may set at install time (at most 15), each with its "
+        "description.",
+    )
+
+
 class Marketplace(Model):
     """The AWS Marketplace container product that releases are published to."""
 
@@ -417,6 +534,19 @@ class Marketplace(Model):
         description="How buyers deploy the product (at most 4000 characters): inline text, or "
         "the path of a `.md` or `.txt` file in the repository.",
         examples=["docs/marketplace-usage.md"],
+    )
+    delivery_options: list[DeliveryOption] = Field(
+        default=["container-images"],
+        min_length=1,
+        max_length=2,
+        description="What each release publishes, in one change set: `container-images` (the "
+        "images alone, titled `delivery_option_title`) and/or `helm` (the chart with its "
+        "images, set up by `helm:`).",
+        examples=[["container-images", "helm"]],
+    )
+    helm: MarketplaceHelm = Field(
+        default=MarketplaceHelm(),
+        description="The Helm chart delivery option, used when `delivery_options` lists `helm`.",
     )
 
 

@@ -19,6 +19,7 @@ from pipelinegen.spec.yaml import Document
 
 MARKETPLACE_MAX_IMAGES = 50  # ContainerImages of one delivery option
 USAGE_INSTRUCTIONS_MAX = 4000
+HELM_OPTION_NAME_MAX = 50  # HelmDeliveryOptionDetails: ReleaseName, Namespace (Catalog API shapes)
 
 Rule = Callable[[Document], Iterator[Diagnostic]]
 
@@ -163,6 +164,71 @@ def _marketplace(document: Document) -> Iterator[Diagnostic]:
         yield document.diagnostic(("marketplace",), message, at_key=True)
 
 
+def _marketplace_delivery(document: Document) -> Iterator[Diagnostic]:
+    """The delivery options of one version: each listed once, the Helm block used only when the
+    Helm option is published, and two options told apart by their titles (buyers choose one by
+    its title; AddDeliveryOptions adds every option of a version in one change set)."""
+    block = section(document, "marketplace")
+    listed = block.get("delivery_options", ["container-images"])
+    listed = listed if isinstance(listed, list) else []
+    for position, option in enumerate(listed):
+        if option in listed[:position]:
+            path = ("marketplace", "delivery_options", position)
+            yield document.diagnostic(path, f"delivery option '{option}' is listed twice")
+    helm = block.get("helm")
+    if "helm" in block and "helm" not in listed:
+        message = "'helm:' is set, but delivery_options does not list 'helm'"
+        hint = "add 'helm' to marketplace.delivery_options, or remove the 'helm:' block"
+        yield document.diagnostic(("marketplace", "helm"), message, hint, at_key=True)
+    helm = helm if isinstance(helm, dict) else {}
+    title = block.get("delivery_option_title")
+    if {"helm", "container-images"} <= set(listed) and helm.get("title", title) == title:
+        where: tuple[str, ...] = ("marketplace", "delivery_options")
+        if "helm" in block:
+            where = ("marketplace", "helm", "title") if "title" in helm else ("marketplace", "helm")
+        message = f"both delivery options would be titled '{title}'"
+        hint = "give the Helm option its own title (marketplace.helm.title): buyers pick by title"
+        yield document.diagnostic(where, message, hint, at_key=where[-1] == "helm")
+    if "helm" in listed:
+        yield from _helm_defaults(document, helm)
+    parameters = helm.get("override_parameters")
+    keys: dict[str, int] = {}
+    for index, parameter in enumerate(parameters if isinstance(parameters, list) else []):
+        key = parameter.get("key") if isinstance(parameter, dict) else None
+        if not isinstance(key, str):
+            continue
+        if key in keys:
+            spot = ("marketplace", "helm", "override_parameters", index, "key")
+            message = f"override parameter '{key}' is listed twice"
+            hint = f"first listed as parameter {keys[key] + 1}"
+            yield document.diagnostic(spot, message, hint)
+        keys.setdefault(key, index)
+
+
+def _helm_defaults(document: Document, helm: dict[str, Any]) -> Iterator[Diagnostic]:
+    """The Helm delivery option's namespace and release name default to the publishing
+    environment's namespace and `helm.release`, which may be longer than the 50 characters
+    HelmDeliveryOptionDetails takes (Namespace, ReleaseName)."""
+    defaults: list[tuple[str, tuple[str | int, ...]]] = []
+    if "namespace" not in helm:
+        defaults += [
+            ("namespace", ("environments", index, "namespace"))
+            for index, env in items(document, "environments")
+            if env.get("marketplace") is True
+        ][:1]
+    if "release_name" not in helm:
+        defaults.append(("release_name", ("helm", "release")))
+    for field, path in defaults:
+        value = _at(top(document), path)
+        if isinstance(value, str) and len(value) > HELM_OPTION_NAME_MAX:
+            message = (
+                f"'{value}' is the Marketplace Helm option's {field.replace('_', ' ')}, and AWS "
+                f"Marketplace takes at most {HELM_OPTION_NAME_MAX} characters"
+            )
+            hint = f"set marketplace.helm.{field} to a shorter one"
+            yield document.diagnostic(path, message, hint)
+
+
 def _approvals(document: Document) -> Iterator[Diagnostic]:
     """A manual approval notifies a topic in the pipeline's own region. (A block with no
     approval to announce is allowed: removing an approval should not need a second edit.)"""
@@ -252,6 +318,7 @@ RULES: tuple[Rule, ...] = (
     _dockerfile_inside,
     _values_pinned,
     _marketplace,
+    _marketplace_delivery,
     _approvals,
     _inline_usage_instructions,
     _oidc_provider_in_tooling_account,

@@ -312,6 +312,25 @@ Platform = Literal[
 
 MarketplaceService = Literal["ECS", "EKS", "ECS-Anywhere", "EKS-Anywhere", "Bedrock-AgentCore"]
 
+# The services a Helm delivery option runs on (HelmDeliveryOptionDetails.CompatibleServices: 1 or
+# 2 of these; AWS Marketplace Catalog API reference, "Work with container-based products").
+HelmMarketplaceService = Literal["EKS", "EKS-Anywhere"]
+
+# The delivery options a release publishes: the images alone (EcrDeliveryOptionDetails), or the
+# Helm chart with its images (HelmDeliveryOptionDetails).
+DeliveryOption = Literal["container-images", "helm"]
+
+# A Kubernetes service account name: a DNS subdomain (Kubernetes "Object Names and IDs"), at most
+# 50 characters (HelmDeliveryOptionDetails.MarketplaceServiceAccountName).
+ServiceAccountName = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        max_length=50,
+    ),
+    Explain("a Kubernetes service account name (lowercase, at most 50 characters)", "platform"),
+]
+
 Runner = Literal["ubuntu-24.04", "ubuntu-22.04", "ubuntu-24.04-arm", "ubuntu-22.04-arm"]
 
 TimeoutMinutes = Annotated[int, Field(ge=1, le=360)]

@@ -20,14 +20,21 @@ answers from $FAKE_CONFIG:
     npm_tarball         the file `npm pack` "downloads" (named as npm names it); `npm install
                         --global <tarball>` then makes `cdk --version` print the tarball's version
     fail                {"<tool> <first arg>": exit status}: fail that command
+
+With $REAL_HELM set, `helm package`, `helm template` and `helm show` run the real Helm; `helm
+registry login` succeeds, and `helm push PACKAGE oci://HOST/PREFIX` stores a Helm chart manifest
+(its content layer: the package) at HOST/PREFIX/<name>:<version> in remote_manifests, as a
+registry would. A started change set's JSON (`--change-set file://...`) is logged as "changeset".
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -47,6 +54,7 @@ def main() -> int:
         "env": {name: os.environ.get(name) for name in RECORDED_ENV},
         "stdin": stdin,
         "files": _value_files(argv) if tool == "helm" else {},
+        "changeset": _changeset(argv) if tool == "aws" else None,
     }
     with Path(os.environ["FAKE_LOG"]).open("a", encoding="utf-8") as log:
         log.write(json.dumps(call) + "\n")
@@ -67,9 +75,18 @@ def _value_files(argv: list[str]) -> dict[str, Any]:
     return found
 
 
+def _changeset(argv: list[str]) -> Any:
+    """The change set a start-change-set call sends (the script deletes its file when it exits)."""
+    if argv[:2] != ["marketplace-catalog", "start-change-set"] or "--change-set" not in argv:
+        return None
+    return json.loads(Path(option(argv, "--change-set").removeprefix("file://")).read_text())
+
+
 def _read_stdin(tool: str, argv: list[str]) -> str:
     # Only the commands that read standard input in the scripts do so here.
-    if tool == "skopeo" and argv[:1] == ["login"]:
+    if (tool == "skopeo" and argv[:1] == ["login"]) or (
+        tool == "helm" and argv[:2] == ["registry", "login"]
+    ):
         return sys.stdin.read()
     return ""
 
@@ -165,6 +182,13 @@ def skopeo(argv: list[str], config: dict[str, Any]) -> int:
 
 
 def helm(argv: list[str], config: dict[str, Any]) -> int:
+    real = os.environ.get("REAL_HELM")
+    if real and argv[:1] in (["package"], ["template"], ["show"]):
+        return subprocess.run([real, *argv], check=False).returncode
+    if argv[:2] == ["registry", "login"]:
+        return 0
+    if argv[:1] == ["push"]:
+        return push_chart(Path(argv[1]), argv[2].removeprefix("oci://"))
     if argv[:1] == ["version"]:
         print("v4.1.4+g05fa379")
     elif argv[:1] == ["upgrade"]:
@@ -201,6 +225,31 @@ def helm(argv: list[str], config: dict[str, Any]) -> int:
     else:
         print(f"fake helm: unexpected {argv}", file=sys.stderr)
         return 2
+    return 0
+
+
+def push_chart(package: Path, target: str) -> int:
+    """Store a chart manifest for the package, as `helm push` to an OCI registry does."""
+    name, _, version = package.name.removesuffix(".tgz").rpartition("-")
+    layer = "sha256:" + hashlib.sha256(package.read_bytes()).hexdigest()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json"},
+            "layers": [
+                {
+                    "mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                    "digest": layer,
+                }
+            ],
+        }
+    )
+    path = Path(os.environ["FAKE_CONFIG"])
+    config = json.loads(path.read_text())
+    config.setdefault("remote_manifests", {})[f"{target}/{name}:{version}"] = manifest
+    path.write_text(json.dumps(config))
+    print(f"Pushed: {target}/{name}:{version}")
+    print("Digest: sha256:" + hashlib.sha256(manifest.encode()).hexdigest())
     return 0
 
 

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.cdk.conftest import SCRIPTS
+from tests.conftest import ROOT
 
 
 def _load(name: str) -> Any:
@@ -405,3 +406,152 @@ def test_publish_command_exit_status(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_token_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert mp.main(["token", "--product-id", "prod-abc", "--version", "v1"]) == 0
     assert capsys.readouterr().out == mp.client_token("prod-abc", "v1") + "\n"
+
+
+# --- the Helm chart delivery option ------------------------------------------------------------
+
+# The change set's shape as AWS documents it (Catalog API reference, "Work with container-based
+# products": container image and Helm delivery request syntax), the rehearsal's Catalog stand-in
+# checks every request against the same schema.
+DETAILS_SCHEMA = json.loads(
+    (ROOT / "tests" / "rehearsal" / "servers" / "add_delivery_options.schema.json").read_text()
+)
+FULL_PIPELINE = json.loads(
+    (ROOT / "examples" / "full" / "deploy" / "cdk" / "pipeline.json").read_text()
+)
+CHART_URI = f"{REGISTRY}/acme/platform:v1.2.3"
+
+
+def both(**changes: Any) -> list[dict[str, Any]]:
+    """The full example's change set: both delivery options, its Helm settings as compiled."""
+    arguments: dict[str, Any] = {
+        "delivery_options": FULL_PIPELINE["marketplace"]["delivery_options"],
+        "helm": FULL_PIPELINE["marketplace"]["helm"],
+        "helm_chart_uri": CHART_URI,
+    }
+    arguments.update(changes)
+    return sample(**arguments)
+
+
+def test_the_full_example_publishes_both_delivery_options_in_one_change() -> None:
+    [change] = both()
+    assert change["DetailsDocument"]["DeliveryOptions"] == [
+        {
+            "DeliveryOptionTitle": "Helm on Amazon EKS",
+            "Details": {
+                "EcrDeliveryOptionDetails": {
+                    "ContainerImages": IMAGES,
+                    "CompatibleServices": ["EKS"],
+                    "Description": "The Acme platform.",
+                    "UsageInstructions": "helm install platform oci://...",
+                }
+            },
+        },
+        {
+            "DeliveryOptionTitle": "Helm chart for Amazon EKS",
+            "Details": {
+                "HelmDeliveryOptionDetails": {
+                    "HelmChartUri": CHART_URI,
+                    "ContainerImages": IMAGES,
+                    "CompatibleServices": ["EKS"],
+                    "Description": (
+                        "The Acme platform API, worker and web front end, deployed with one "
+                        "Helm chart."
+                    ),
+                    "UsageInstructions": "helm install platform oci://...",
+                    "QuickLaunchEnabled": False,
+                    "ReleaseName": "platform",
+                    "Namespace": "platform",
+                    "OverrideParameters": [
+                        {
+                            "Key": "replicas",
+                            "DefaultValue": "2",
+                            "Metadata": {
+                                "Label": "Replicas",
+                                "Description": "How many pods of each service to run.",
+                                "Obfuscate": False,
+                            },
+                        }
+                    ],
+                }
+            },
+        },
+    ]
+
+
+@pytest.mark.parametrize("options", [["container-images"], ["helm"], ["container-images", "helm"]])
+def test_every_choice_of_options_has_the_documented_shape(options: list[str]) -> None:
+    import jsonschema
+
+    [change] = both(delivery_options=options)
+    jsonschema.Draft202012Validator(DETAILS_SCHEMA).validate(change["DetailsDocument"])
+    found = [
+        next(iter(option["Details"])) for option in change["DetailsDocument"]["DeliveryOptions"]
+    ]
+    kinds = {"container-images": "EcrDeliveryOptionDetails", "helm": "HelmDeliveryOptionDetails"}
+    assert found == [kinds[option] for option in options]
+
+
+def test_a_service_account_is_named_in_the_helm_option() -> None:
+    helm = {**FULL_PIPELINE["marketplace"]["helm"], "service_account": "platform"}
+    [change] = both(delivery_options=["helm"], helm=helm)
+    details = change["DetailsDocument"]["DeliveryOptions"][0]["Details"]
+    assert details["HelmDeliveryOptionDetails"]["MarketplaceServiceAccountName"] == "platform"
+
+
+def helm_problems(**helm_changes: Any) -> list[str]:
+    helm = {**FULL_PIPELINE["marketplace"]["helm"], **helm_changes}
+    with pytest.raises(mp.ChangeSetError) as raised:
+        both(helm=helm)
+    return str(raised.value).splitlines()
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"compatible_services": ["ECS"]}, "CompatibleServices: 'ECS' is not one of EKS"),
+        ({"compatible_services": []}, "CompatibleServices: 0 services; 1 to 2"),
+        ({"title": "t" * 73}, "Helm DeliveryOptionTitle: 73 characters; at most 72"),
+        ({"title": "Helm on Amazon EKS"}, "DeliveryOptionTitle: both delivery options are titled"),
+        ({"release_name": "r" * 51}, "ReleaseName: 51 characters; at most 50"),
+        ({"namespace": "n" * 51}, "Namespace: 51 characters; at most 50"),
+        ({"service_account": "s" * 51}, "MarketplaceServiceAccountName: 51 characters"),
+        (
+            {"override_parameters": [{"Key": "k", "Metadata": {"Label": "l", "Description": ""}}]},
+            "k Metadata.Description: must not be empty",
+        ),
+        (
+            {
+                "override_parameters": [
+                    {"Key": "k" * 51, "Metadata": {"Label": "l", "Description": "d"}}
+                ]
+            },
+            "OverrideParameters Key: 51 characters; at most 50",
+        ),
+        (
+            {"override_parameters": [{"Key": f"k{i}", "Metadata": {}} for i in range(16)]},
+            "OverrideParameters: 16; at most 15",
+        ),
+    ],
+)
+def test_the_helm_option_keeps_the_catalog_api_limits(
+    changes: dict[str, Any], expected: str
+) -> None:
+    assert any(line.startswith(expected) for line in helm_problems(**changes)), helm_problems(
+        **changes
+    )
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        None,
+        "ghcr.io/acme/platform:v1.2.3",
+        "111111111111.dkr.ecr.us-east-1.amazonaws.com/acme/platform:v1.2.3",
+        f"{REGISTRY}/acme/platform",
+        f"{REGISTRY}/acme/platform:latest",
+    ],
+)
+def test_the_chart_must_be_in_the_marketplace_registry(uri: str | None) -> None:
+    with pytest.raises(mp.ChangeSetError, match="HelmChartUri"):
+        both(helm_chart_uri=uri)

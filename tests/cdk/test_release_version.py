@@ -60,9 +60,9 @@ def test_the_binding_limit_is_the_smallest() -> None:
     assert rv.MAX_LENGTH == 63 and rv.IMAGE_TAG_MAX == 128 and rv.VERSION_TITLE_MAX == 64
 
 
-def run_checker(version: str) -> subprocess.CompletedProcess[str]:
+def run_checker(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPTS / "release_version.py"), version],
+        [sys.executable, str(SCRIPTS / "release_version.py"), *args],
         capture_output=True,
         text=True,
         check=False,
@@ -83,6 +83,33 @@ def test_the_script_refuses_with_every_reason_and_passes_silently() -> None:
     assert run_checker("v1.2.3").returncode == 0 and run_checker("v1.2.3").stderr == ""
 
 
+@pytest.mark.parametrize(
+    ("version", "chart"),
+    [
+        ("v1.2.3", True),
+        ("1.2.3-rc.1", True),
+        ("v2026.11.0-rc.1", True),
+        ("1.2.3+build.7", True),  # SemVer allows build metadata; the image tag check does not
+        ("release-7", False),
+        ("v1.2", False),
+        ("v01.2.3", False),
+        ("V1_2", False),
+    ],
+)
+def test_a_helm_chart_needs_a_semver_version(version: str, chart: bool) -> None:
+    assert (rv.chart_problems(version) == []) is chart
+
+
+def test_the_script_checks_chart_versions_when_asked() -> None:
+    result = run_checker("--helm-chart", "release-7")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "error: release version 'release-7' is not a SemVer 2 version (such as v1.2.3"
+    )
+    assert run_checker("release-7").returncode == 0
+    assert run_checker("--helm-chart", "v1.2.3").returncode == 0
+
+
 # --- the GitHub side: the compiled release workflow -------------------------------------------
 
 
@@ -100,6 +127,15 @@ def test_the_workflow_checks_the_tag_before_any_build_or_upload() -> None:
                 assert job["needs"] == ["version", "gate"]
         # The package job (which assumes the role and uploads) needs every image job.
         assert {n for n in jobs if n.startswith("image-")} <= set(jobs["package"]["needs"])
+
+
+def test_the_workflow_asks_for_a_chart_version_when_the_helm_chart_is_published() -> None:
+    full = (ROOT / "examples" / "full" / "pipeline.yaml").read_text(encoding="utf-8")
+    minimal = (ROOT / "examples" / "minimal" / "pipeline.yaml").read_text(encoding="utf-8")
+    for text, flag in ((full, True), (minimal, False)):
+        jobs = release_workflow(compile_text(text))["jobs"]
+        [run] = [step["run"] for step in jobs["version"]["steps"] if "run" in step]
+        assert ("--helm-chart" in run) is flag, run
 
 
 @pytest.mark.parametrize("version", ["v1.2.3+build.7", "v1.2.3", "release-1/2"])

@@ -733,6 +733,114 @@ def test_publish_copies_then_waits_for_the_change_set(release: Path, fakes: Fake
     assert leftovers(release) == []
 
 
+HELM = ROOT / "tests" / "helm" / "bin" / "helm"
+PUBLISH = "cdk/scripts/publish-marketplace.sh"  # the release's copy, beside pipeline.json
+MARKETPLACE_HELM = {
+    "title": "Helm chart for Amazon EKS",
+    "description": "The platform, installed with Helm.",
+    "compatible_services": ["EKS"],
+    "release_name": "platform",
+    "namespace": "platform",
+    "service_account": None,
+    "quick_launch": False,
+    "override_parameters": [],
+}
+WORKLOADS = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  template:
+    spec:
+      containers:
+        - name: api
+          image: "{{ .Values.api.image.repository }}:{{ .Values.api.image.tag }}"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: {{ .Values.global.pipelinegen.images.web.reference | quote }}
+"""
+
+
+def with_marketplace_chart(release: Path, workloads: str) -> None:
+    """The release's chart with `workloads` as its templates, and the Helm option's settings in
+    pipeline.json, as compile writes them."""
+    chart = release / "chart" / "deploy" / "helm" / "platform"
+    (chart / "templates").mkdir()
+    (chart / "templates" / "workloads.yaml").write_text(workloads)
+    pipeline = json.loads((release / "cdk" / "pipeline.json").read_text())
+    pipeline["marketplace"] = {"helm": MARKETPLACE_HELM}
+    (release / "cdk" / "pipeline.json").write_text(json.dumps(pipeline))
+
+
+@pytest.mark.skipif(not HELM.exists(), reason="run ./scripts/test: it installs helm")
+def test_publish_packages_pushes_the_chart_and_sends_both_options(
+    release: Path, fakes: Fakes
+) -> None:
+    with_marketplace_chart(release, WORKLOADS)
+    fakes.configure(start=[{"ChangeSetId": "cs-3"}], describe=[{"Status": "SUCCEEDED"}])
+    env = {
+        **PUBLISH_ENV,
+        "COMPATIBLE_SERVICES": "EKS",
+        "DELIVERY_OPTIONS": "container-images,helm",
+        "REAL_HELM": str(HELM),
+    }
+    result = run_script(PUBLISH, cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    [push] = [argv for argv in fakes.argvs("helm") if argv[:1] == ["push"]]
+    assert push[1].endswith(f"/platform-{VERSION}.tgz")
+    assert push[2] == f"oci://{MARKETPLACE}/acme"
+    [logins] = [c for c in fakes.calls("helm") if c["argv"][:2] == ["registry", "login"]]
+    assert logins["stdin"] == "fake-password\n"
+    [start] = [c for c in fakes.calls("aws") if c["changeset"]]
+    options = start["changeset"][0]["DetailsDocument"]["DeliveryOptions"]
+    assert [option["DeliveryOptionTitle"] for option in options] == [
+        "Helm on Amazon EKS",
+        "Helm chart for Amazon EKS",
+    ]
+    helm = options[1]["Details"]["HelmDeliveryOptionDetails"]
+    assert helm["HelmChartUri"] == f"{MARKETPLACE}/acme/platform:{VERSION}"
+    assert helm["ContainerImages"] == [f"{MARKETPLACE}/acme/{n}:{VERSION}" for n in ("api", "web")]
+    manifest = json.loads(fakes.config.read_text())["remote_manifests"][helm["HelmChartUri"]]
+    chart_digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+    assert f"{helm['HelmChartUri']} holds the chart as {chart_digest}" in result.stdout
+    assert leftovers(release) == []
+
+    # A retry finds its own chart (the same bytes) in the registry and pushes nothing.
+    fakes.log.unlink()
+    result = run_script(PUBLISH, cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    assert [argv for argv in fakes.argvs("helm") if argv[:1] == ["push"]] == []
+    assert f"{helm['HelmChartUri']} holds the chart as {chart_digest}" in result.stdout
+
+
+@pytest.mark.skipif(not HELM.exists(), reason="run ./scripts/test: it installs helm")
+def test_a_chart_image_outside_the_marketplace_stops_before_any_copy(
+    release: Path, fakes: Fakes
+) -> None:
+    with_marketplace_chart(
+        release,
+        WORKLOADS.replace(
+            "{{ .Values.global.pipelinegen.images.web.reference | quote }}", "nginx:1.27"
+        ),
+    )
+    env = {**PUBLISH_ENV, "DELIVERY_OPTIONS": "helm", "REAL_HELM": str(HELM)}
+    result = run_script(PUBLISH, cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 1
+    assert errors(result) == [
+        "error: Deployment/web: containers 'web' runs 'nginx:1.27', which is none of the spec's "
+        f"images in {MARKETPLACE}/acme: AWS Marketplace accepts only images from the seller's "
+        "Marketplace repositories"
+    ]
+    assert fakes.calls("aws") == []
+    assert [argv for argv in fakes.argvs("skopeo") if "copy" in argv and "--help" not in argv] == []
+
+
 def test_a_failed_change_set_fails_the_publication(release: Path, fakes: Fakes) -> None:
     failed = {
         "Status": "FAILED",

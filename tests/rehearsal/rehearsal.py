@@ -897,6 +897,27 @@ class World:
         path = folder / f"{deployed.spec['helm']['release']}.yaml"
         return path.read_text() if path.exists() else ""
 
+    def published_chart(self, reference: str) -> str:
+        """What a buyer's `helm template` renders from the chart at `reference`
+        (`<registry>/<repository>:<version>`), pulled from the registry by the real Helm."""
+        repository, _, version = reference.rpartition(":")
+        homes = {
+            f"HELM_{name.upper()}_HOME": str(self.root / "buyer-helm" / name)
+            for name in ("cache", "config", "data")
+        }
+        result = self.sandbox.run(
+            [str(self.helm), "template", "buyer", f"oci://{repository}", "--version", version],
+            env={
+                "PATH": tool_path(),
+                "SSL_CERT_FILE": str(self.sandbox.ca),
+                "HOME": str(self.root),
+                **homes,
+            },
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"helm template oci://{repository}: {result.stderr.strip()}")
+        return result.stdout
+
     def registry_digest(self, reference: str) -> str:
         result = self.sandbox.run(
             ["skopeo", "inspect", "--raw", f"docker://{reference}"],

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import EXAMPLES
 from tests.rehearsal.charts import umbrella
 from tests.rehearsal.checkout import prepare
-from tests.rehearsal.rehearsal import HELM, NODE_TOOLS, TOOLS_VENV, Run, World
+from tests.rehearsal.rehearsal import HELM, NODE_TOOLS, TOOLS_VENV, Run, World, pod_images
 from tests.rehearsal.report import digest_problems, registry_hosts
 
 pytestmark = pytest.mark.rehearsal
@@ -240,6 +240,44 @@ def test_the_catalog_stand_in_rejects_a_details_document_aws_does_not_document(
             ]
         )
     assert "Additional properties are not allowed ('Ecr' was unexpected)" in str(raised.value)
+
+
+def test_the_full_example_publishes_its_chart_with_marketplace_images_by_digest(
+    world: World,
+) -> None:
+    """Both delivery options in one change set; the chart is in the Marketplace registry at the
+    HelmChartUri the request names, and renders only the seller's images, pinned by the digests
+    the archives hold."""
+    checkout = world.root.parent / "examples" / "full"
+    run = world.release(checkout, world.deploy(checkout), "v1.1.0")
+    assert run.succeeded, run.failure
+    marketplace = "709825985650.dkr.ecr.us-east-1.amazonaws.com"
+    chart_uri = f"{marketplace}/acme/platform:v1.1.0"
+    [request] = [
+        r
+        for r in world.catalog_requests()
+        if r["operation"] == "StartChangeSet" and chart_uri in r["images"]
+    ]
+    assert request["errors"] == []
+    options = request["params"]["ChangeSet"][0]["DetailsDocument"]["DeliveryOptions"]
+    assert [next(iter(option["Details"])) for option in options] == [
+        "EcrDeliveryOptionDetails",
+        "HelmDeliveryOptionDetails",
+    ]
+    helm = options[1]["Details"]["HelmDeliveryOptionDetails"]
+    assert helm["HelmChartUri"] == chart_uri
+    assert request["images"][chart_uri] == world.registry_digest(chart_uri)
+    assert f"{chart_uri} holds the chart as {request['images'][chart_uri]}" in (
+        run.stage("Marketplace").output
+    )
+    rendered = world.published_chart(chart_uri)
+    images = sorted(set(pod_images(rendered)))
+    assert images == sorted(
+        f"{marketplace}/acme/{name}:v1.1.0@{hops['archive']}"
+        if name != "worker"  # Bitnami style: registry/repository@digest, no tag
+        else f"{marketplace}/acme/{name}@{hops['archive']}"
+        for name, hops in run.digests.items()
+    )
 
 
 @pytest.mark.parametrize("example", [path.name for path in EXAMPLES])

@@ -134,4 +134,36 @@ def _marketplace(spec: Spec) -> dict[str, Any] | None:
         "delivery_option_title": marketplace.delivery_option_title,
         "description": marketplace.description,
         "usage_instructions_file": usage_file,
+        "delivery_options": marketplace.delivery_options,
+        "helm": _marketplace_helm(spec) if "helm" in marketplace.delivery_options else None,
+    }
+
+
+def _marketplace_helm(spec: Spec) -> dict[str, Any]:
+    """The Helm delivery option as marketplace.py puts it in the change set: its defaults
+    applied, the override parameters in the Catalog API's own shape."""
+    assert spec.marketplace is not None
+    marketplace, helm = spec.marketplace, spec.marketplace.helm
+    publisher = next(env for env in spec.environments if env.marketplace)
+    title = helm.title or marketplace.delivery_option_title
+    return {
+        "title": title,
+        "description": helm.description or marketplace.description or title,
+        "compatible_services": helm.compatible_services,
+        "release_name": helm.release_name or naming.helm_release(spec),
+        "namespace": helm.namespace or publisher.namespace,
+        "service_account": helm.service_account,
+        "quick_launch": helm.quick_launch,
+        "override_parameters": [
+            {
+                "Key": parameter.key,
+                **({"DefaultValue": parameter.default} if parameter.default else {}),
+                "Metadata": {
+                    "Label": parameter.label or parameter.key,
+                    "Description": parameter.description,
+                    "Obfuscate": parameter.obfuscate,
+                },
+            }
+            for parameter in helm.override_parameters
+        ],
     }

@@ -42,7 +42,7 @@ CI_JOB = "ci"
 
 def release_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
     gate = _gate(spec)
-    jobs = [_version(), gate]
+    jobs = [_version(spec), gate]
     if spec.release.require_ci:
         checks = ci_jobs(spec, spec_path=spec_path)
         jobs.append(calling(CI_JOB, naming.CI_WORKFLOW, checks, needs=[gate.id]))
@@ -87,14 +87,19 @@ def _marketplace_files(spec: Spec) -> list[str]:
     return [posixpath.normpath(usage)] if usage and is_file_reference(usage) else []
 
 
-def _version() -> Job:
+def _version(spec: Spec) -> Job:
     """Refuse a tag the pipeline would refuse later (an image tag with '+', a version over a
-    limit), before anything is built or uploaded: the CDK app's own release_version.py, the same
-    file the contract check in CodeBuild imports, so both sides apply one grammar."""
+    limit; with the Marketplace Helm option, a version Helm cannot version the chart with),
+    before anything is built or uploaded: the CDK app's own release_version.py, the same file the
+    contract check and the Marketplace chart packaging in CodeBuild import, so both sides apply
+    one grammar."""
+    helm = spec.marketplace is not None and "helm" in spec.marketplace.delivery_options
     check = Step(
         "Check the release version",
         env={"RELEASE_VERSION": "${{ github.ref_name }}"},
-        run=f'python3 {naming.RELEASE_VERSION_SCRIPT} "$RELEASE_VERSION"',
+        run=f"python3 {naming.RELEASE_VERSION_SCRIPT}"
+        + (" --helm-chart" if helm else "")
+        + ' "$RELEASE_VERSION"',
     )
     return Job(VERSION_JOB, 5, [checkout(), check])
 

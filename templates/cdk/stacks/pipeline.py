@@ -341,6 +341,7 @@ class PipelineStack(Stack):
                 "DESCRIPTION": marketplace.get("description") or "",
                 "USAGE_INSTRUCTIONS_FILE": marketplace["usage_instructions_file"],
                 "MARKETPLACE_TIMEOUT": str(int(MARKETPLACE_WAIT.to_seconds())),
+                "DELIVERY_OPTIONS": ",".join(marketplace["delivery_options"]),
             },
             # The change set scans the images, which takes minutes to hours.
             timeout=MARKETPLACE_WAIT.plus(Duration.minutes(30)),
@@ -350,6 +351,10 @@ class PipelineStack(Stack):
         project.add_to_role_policy(
             iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
         )
+        # The seller's Marketplace repositories: one per image and, with the Helm delivery
+        # option, `<seller prefix>/<chart name>`, which `helm push` writes with the same ECR
+        # actions as an image push (Amazon ECR User Guide, "Pushing a Helm chart to an Amazon
+        # ECR private repository"); `skopeo inspect --raw` reads tags back with BatchGetImage.
         seller_repositories = (
             f"arn:{self.partition}:ecr:{MARKETPLACE_REGION}:{MARKETPLACE_REGISTRY_ACCOUNT}:"
             f"repository/{marketplace['seller_prefix']}/*"

@@ -92,20 +92,24 @@ class Catalog:
         ]
 
     def resolve(self, document: dict[str, Any], errors: list[str]) -> dict[str, str]:
-        """Each listed image, by tag, to the digest the Marketplace registry holds for it."""
+        """Each listed image, and a Helm option's chart (HelmChartUri), by tag, to the digest
+        the Marketplace registry holds for it."""
         found = {}
         for option in document["DeliveryOptions"]:
             for details in option["Details"].values():
-                for image in details["ContainerImages"]:
-                    host, _, rest = image.partition("/")
+                listed = [("ContainerImages", image) for image in details["ContainerImages"]]
+                if "HelmChartUri" in details:
+                    listed.append(("HelmChartUri", details["HelmChartUri"]))
+                for field, reference in listed:
+                    host, _, rest = reference.partition("/")
                     repository, _, tag = rest.rpartition(":")
                     url = f"https://{host}/v2/{repository}/manifests/{tag}"
                     request = urllib.request.Request(url, headers={"Accept": ACCEPT})
                     try:
                         with urllib.request.urlopen(request, context=self.tls, timeout=10) as r:
-                            found[image] = "sha256:" + hashlib.sha256(r.read()).hexdigest()
+                            found[reference] = "sha256:" + hashlib.sha256(r.read()).hexdigest()
                     except OSError as error:
-                        errors.append(f"ContainerImages: {image} cannot be read: {error}")
+                        errors.append(f"{field}: {reference} cannot be read: {error}")
         return found
 
     def start(self, params: dict[str, Any]) -> dict[str, Any]:

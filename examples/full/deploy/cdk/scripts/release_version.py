@@ -9,8 +9,9 @@ the `app.kubernetes.io/version` label), the Marketplace version title and change
 that one of those refuses must be refused before anything is built or uploaded, with the same
 rules the pipeline applies later, so this one file is what both sides run:
 
-- the release workflow, on GitHub, before it builds or uploads anything:
-      python3 deploy/cdk/scripts/release_version.py "$RELEASE_VERSION"
+- the release workflow, on GitHub, before it builds or uploads anything (with `--helm-chart`
+  when the release publishes the Helm chart to AWS Marketplace, which needs SemVer 2):
+      python3 deploy/cdk/scripts/release_version.py [--helm-chart] "$RELEASE_VERSION"
 - the contract check in CodeBuild (release.py imports `problems`), on the manifest's version.
 
 It prints each problem as `error: ...` and exits 1, or exits 0 silently. Python 3.9+, standard
@@ -69,6 +70,26 @@ def problems(version: str) -> list[str]:
     return found
 
 
+# A Helm chart's version must be SemVer 2 (helm.sh/docs/topics/charts, "Charts and Versioning";
+# Helm also reads a leading 'v'). The chart published to AWS Marketplace is versioned with the
+# release version, so a release with the Helm delivery option needs a version like that.
+CHART_VERSION = re.compile(
+    r"v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?"
+)
+
+
+def chart_problems(version: str) -> list[str]:
+    """Why `version` cannot version the Helm chart published to AWS Marketplace; [] when it can."""
+    if CHART_VERSION.fullmatch(version):
+        return []
+    return [
+        f"release version {version!r} is not a SemVer 2 version (such as v1.2.3 or 1.2.3-rc.1), "
+        "which the Helm chart published to AWS Marketplace needs as its version; push a tag "
+        "like that"
+    ]
+
+
 def explain(version: str) -> list[str]:
     """The problems as complete sentences, each naming the version and the grammar."""
     return [
@@ -79,10 +100,12 @@ def explain(version: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    chart = argv[:1] == ["--helm-chart"]
+    argv = argv[1:] if chart else argv
     if len(argv) != 1:
-        print("usage: release_version.py VERSION", file=sys.stderr)
+        print("usage: release_version.py [--helm-chart] VERSION", file=sys.stderr)
         return 2
-    messages = explain(argv[0])
+    messages = explain(argv[0]) or (chart_problems(argv[0]) if chart else [])
     for message in messages:
         print(f"error: {message}", file=sys.stderr)
     return 1 if messages else 0

@@ -116,9 +116,12 @@ def problems(
     registry: str,
     project: str,
     images: dict[str, list[dict[str, str]]],
+    only: bool = False,
 ) -> tuple[list[str], list[str], int]:
     """The wrong images (one message each), warnings (spec images no container runs) and the
-    number of spec images found pinned."""
+    number of spec images found pinned. With `only`, every container must run one of the spec's
+    images from `<registry>/<project>`: the chart published to AWS Marketplace may run no image
+    from anywhere else."""
     wrong: list[str] = []
     pinned = 0
     seen: set[str] = set()  # spec images some container runs, pinned or not
@@ -130,6 +133,12 @@ def problems(
             name = image_name(reference)
             if name not in images:
                 others.append(f"'{reference}' ({where} {field} '{container.get('name')}')")
+                if only:
+                    wrong.append(
+                        f"{where}: {field} '{container.get('name')}' runs '{reference}', which "
+                        f"is none of the spec's images in {registry}/{project}: AWS Marketplace "
+                        "accepts only images from the seller's Marketplace repositories"
+                    )
                 continue
             seen.add(name)
             pushed = f"{registry}/{project}/{name}"
@@ -159,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--pipeline", type=Path, required=True, help="the CDK app's pipeline.json")
     parser.add_argument("--registry", required=True, help="the registry the images are pushed to")
+    parser.add_argument(
+        "--prefix", help="the repositories' namespace (default: pipeline.json's project)"
+    )
+    parser.add_argument(
+        "--only", action="store_true", help="refuse every image not from <registry>/<prefix>"
+    )
     parser.add_argument("rendered", type=Path, help="the output of helm template")
     args = parser.parse_args(argv)
     try:
@@ -166,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         images = dict(sorted(pipeline["helm"]["images"].items()))
         manifests = documents(args.rendered.read_text(encoding="utf-8"))
         wrong, unused, pinned = problems(
-            manifests, registry=args.registry, project=pipeline["project"], images=images
+            manifests,
+            registry=args.registry,
+            project=args.prefix or pipeline["project"],
+            images=images,
+            only=args.only,
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, CheckError) as error:
         print(f"error: {error}", file=sys.stderr)

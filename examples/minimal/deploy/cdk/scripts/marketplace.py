@@ -7,13 +7,20 @@ publish-marketplace.sh runs this (Python 3.9+, standard library only; `aws` on P
 
     python3 marketplace.py changeset --product-id prod-abc --version v1.2.3 \\
         --title "Helm on Amazon EKS" --compatible-services EKS \\
-        --usage-instructions-file usage.md --image <marketplace image> ... > changeset.json
+        --usage-instructions-file usage.md --image <marketplace image> ... \\
+        [--delivery-options container-images,helm --pipeline cdk/pipeline.json \\
+         --helm-chart-uri <marketplace registry>/<prefix>/<chart>:<version>] > changeset.json
     python3 marketplace.py publish --changeset changeset.json --product-id prod-abc \\
         --version v1.2.3 --timeout 7200
     python3 marketplace.py token --product-id prod-abc --version v1.2.3
 
 `changeset` writes the StartChangeSet `ChangeSet` list (one AddDeliveryOptions change for a
-ContainerProduct@1.0, with its DetailsDocument), checking the Catalog API's field limits first.
+ContainerProduct@1.0, with its DetailsDocument: the container-image delivery option, the Helm
+chart delivery option, or both, in one version), checking the Catalog API's field limits first.
+The Helm option's settings come from pipeline.json (`marketplace.helm`). Shapes and limits: AWS
+Marketplace Catalog API reference, "Work with container-based products" (AddDeliveryOptions:
+EcrDeliveryOptionDetails, HelmDeliveryOptionDetails); lengths from awslabs'
+aws-marketplace-catalog-api-shapes-for-python (ContainerProduct@1.0 change types).
 `publish` starts the change set (retrying while another change set holds the product) and waits
 until it succeeds (exit 0), fails or is cancelled (its errors printed, exit 1), or the wait times
 out (exit 1). The client request token is derived from the product and the version, so running
@@ -52,9 +59,25 @@ MAX_IMAGE_URI = 1000
 MAX_IMAGES = 50
 MAX_SERVICES = 4
 COMPATIBLE_SERVICES = ("ECS", "EKS", "ECS-Anywhere", "EKS-Anywhere", "Bedrock-AgentCore")
+# HelmDeliveryOptionDetails (AddDeliveryOptionsHelmDeliveryOptionDetails, OverrideParameter,
+# Metadata in the shapes package).
+HELM_COMPATIBLE_SERVICES = ("EKS", "EKS-Anywhere")
+MAX_HELM_SERVICES = 2
+MAX_HELM_CHART_URI = 1000
+MAX_HELM_NAME = 50  # ReleaseName, Namespace, MarketplaceServiceAccountName
+MAX_OVERRIDE_PARAMETERS = 15
+MAX_OVERRIDE_KEY = 50
+MAX_OVERRIDE_DEFAULT = 150
+MAX_OVERRIDE_LABEL = 50
+MAX_OVERRIDE_DESCRIPTION = 200
+DELIVERY_OPTIONS = ("container-images", "helm")
 
 PRODUCT_ID = re.compile(r"^prod-[a-z0-9]+$")
 IMAGE = re.compile(
+    rf"^{re.escape(REGISTRY)}/[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+"
+    r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+)
+HELM_CHART_URI = re.compile(
     rf"^{re.escape(REGISTRY)}/[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+"
     r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 )
@@ -119,47 +142,145 @@ def build_changeset(
     compatible_services: list[str],
     usage_instructions: str,
     description: str | None,
+    *,
+    delivery_options: Sequence[str] = ("container-images",),
+    helm: dict[str, Any] | None = None,
+    helm_chart_uri: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The StartChangeSet `ChangeSet`: one AddDeliveryOptions change adding `version` with one
-    ECR delivery option. A missing description becomes the delivery option's title (the
-    Catalog API requires one)."""
+    """The StartChangeSet `ChangeSet`: one AddDeliveryOptions change adding `version` with each
+    of `delivery_options`: `container-images` (EcrDeliveryOptionDetails titled `title`) and
+    `helm` (HelmDeliveryOptionDetails: the chart at `helm_chart_uri` with the same images, set
+    up by `helm`, pipeline.json's `marketplace.helm`). A missing description becomes the
+    delivery option's title (the Catalog API requires one). Raises ChangeSetError listing every
+    broken rule."""
     description = title if description is None else description
     problems = []
     if not PRODUCT_ID.match(product_id):
         problems.append(f"Identifier: {product_id!r} is not a product ID like prod-abc123")
+    unknown = [option for option in delivery_options if option not in DELIVERY_OPTIONS]
+    if not delivery_options or unknown or len(set(delivery_options)) != len(delivery_options):
+        problems.append(
+            f"delivery options {list(delivery_options)!r}: each of {', '.join(DELIVERY_OPTIONS)} "
+            "at most once, at least one"
+        )
     for name, value, limit in (
         ("VersionTitle", version, MAX_VERSION_TITLE),
         ("ReleaseNotes", release_notes, MAX_RELEASE_NOTES),
-        ("DeliveryOptionTitle", title, MAX_DELIVERY_OPTION_TITLE),
-        ("Description", description, MAX_DESCRIPTION),
         ("UsageInstructions", usage_instructions, MAX_USAGE_INSTRUCTIONS),
     ):
         problems.extend(_text_problems(name, value, limit))
     problems.extend(_image_problems(images))
-    problems.extend(_service_problems(compatible_services))
+    options = []
+    if "container-images" in delivery_options:
+        problems.extend(_text_problems("DeliveryOptionTitle", title, MAX_DELIVERY_OPTION_TITLE))
+        problems.extend(_text_problems("Description", description, MAX_DESCRIPTION))
+        problems.extend(_service_problems(compatible_services))
+        details = {
+            "ContainerImages": list(images),
+            "CompatibleServices": list(compatible_services),
+            "Description": description,
+            "UsageInstructions": usage_instructions,
+        }
+        options.append(
+            {"DeliveryOptionTitle": title, "Details": {"EcrDeliveryOptionDetails": details}}
+        )
+    if "helm" in delivery_options:
+        helm_option, found = _helm_option(helm, helm_chart_uri, images, usage_instructions)
+        problems.extend(found)
+        options.append(helm_option)
+    titles = [option["DeliveryOptionTitle"] for option in options]
+    if len(set(titles)) != len(titles):
+        problems.append(f"DeliveryOptionTitle: both delivery options are titled {titles[0]!r}")
     if problems:
         raise ChangeSetError("\n".join(problems))
-    details = {
-        "ContainerImages": list(images),
-        "CompatibleServices": list(compatible_services),
-        "Description": description,
-        "UsageInstructions": usage_instructions,
-    }
     return [
         {
             "ChangeType": CHANGE_TYPE,
             "Entity": {"Type": ENTITY_TYPE, "Identifier": product_id},
             "DetailsDocument": {
                 "Version": {"VersionTitle": version, "ReleaseNotes": release_notes},
-                "DeliveryOptions": [
-                    {
-                        "DeliveryOptionTitle": title,
-                        "Details": {"EcrDeliveryOptionDetails": details},
-                    }
-                ],
+                "DeliveryOptions": options,
             },
         }
     ]
+
+
+def _helm_option(
+    helm: dict[str, Any] | None,
+    chart_uri: str | None,
+    images: list[str],
+    usage_instructions: str,
+) -> tuple[dict[str, Any], list[str]]:
+    """The Helm chart delivery option and the rules it breaks."""
+    helm = helm or {}
+    problems = []
+    title = str(helm.get("title") or "")
+    description = str(helm.get("description") or title)
+    problems.extend(_text_problems("Helm DeliveryOptionTitle", title, MAX_DELIVERY_OPTION_TITLE))
+    problems.extend(_text_problems("Helm Description", description, MAX_DESCRIPTION))
+    if not chart_uri or len(chart_uri) > MAX_HELM_CHART_URI or not HELM_CHART_URI.match(chart_uri):
+        problems.append(
+            f"HelmChartUri: {chart_uri!r} is not <seller prefix>/<chart>:<version> in the "
+            f"Marketplace registry {REGISTRY}"
+        )
+    elif chart_uri.rsplit(":", 1)[1] == "latest":
+        problems.append(f"HelmChartUri: {chart_uri!r}: Marketplace rejects the 'latest' tag")
+    services = list(helm.get("compatible_services") or [])
+    problems.extend(_service_problems(services, HELM_COMPATIBLE_SERVICES, MAX_HELM_SERVICES))
+    details: dict[str, Any] = {
+        "HelmChartUri": chart_uri,
+        "ContainerImages": list(images),
+        "CompatibleServices": services,
+        "Description": description,
+        "UsageInstructions": usage_instructions,
+        "QuickLaunchEnabled": bool(helm.get("quick_launch")),
+    }
+    for key, field_name in (
+        ("release_name", "ReleaseName"),
+        ("namespace", "Namespace"),
+        ("service_account", "MarketplaceServiceAccountName"),
+    ):
+        value = helm.get(key)
+        if value is not None:
+            problems.extend(_text_problems(field_name, str(value), MAX_HELM_NAME))
+            details[field_name] = value
+    parameters = list(helm.get("override_parameters") or [])
+    problems.extend(_override_problems(parameters))
+    if parameters:
+        details["OverrideParameters"] = parameters
+    return {
+        "DeliveryOptionTitle": title,
+        "Details": {"HelmDeliveryOptionDetails": details},
+    }, problems
+
+
+def _override_problems(parameters: list[Any]) -> list[str]:
+    if len(parameters) > MAX_OVERRIDE_PARAMETERS:
+        return [f"OverrideParameters: {len(parameters)}; at most {MAX_OVERRIDE_PARAMETERS}"]
+    problems = []
+    for parameter in parameters:
+        if not isinstance(parameter, dict) or not isinstance(parameter.get("Metadata"), dict):
+            problems.append(f"OverrideParameters: {parameter!r} has no Key and Metadata")
+            continue
+        key, metadata = str(parameter.get("Key", "")), parameter["Metadata"]
+        problems.extend(_text_problems("OverrideParameters Key", key, MAX_OVERRIDE_KEY))
+        if "DefaultValue" in parameter:
+            problems.extend(
+                _text_problems(
+                    f"{key} DefaultValue", str(parameter["DefaultValue"]), MAX_OVERRIDE_DEFAULT
+                )
+            )
+        for name, limit in (
+            ("Label", MAX_OVERRIDE_LABEL),
+            ("Description", MAX_OVERRIDE_DESCRIPTION),
+        ):
+            problems.extend(
+                _text_problems(f"{key} Metadata.{name}", str(metadata.get(name, "")), limit)
+            )
+    keys = [str(parameter.get("Key")) for parameter in parameters if isinstance(parameter, dict)]
+    if len(set(keys)) != len(keys):
+        problems.append("OverrideParameters: lists a key twice")
+    return problems
 
 
 def _text_problems(name: str, value: str, limit: int) -> list[str]:
@@ -189,13 +310,17 @@ def _image_problems(images: list[str]) -> list[str]:
     return problems
 
 
-def _service_problems(services: list[str]) -> list[str]:
-    if not 1 <= len(services) <= MAX_SERVICES:
-        return [f"CompatibleServices: {len(services)} services; 1 to {MAX_SERVICES}"]
+def _service_problems(
+    services: list[str],
+    allowed: Sequence[str] = COMPATIBLE_SERVICES,
+    most: int = MAX_SERVICES,
+) -> list[str]:
+    if not 1 <= len(services) <= most:
+        return [f"CompatibleServices: {len(services)} services; 1 to {most}"]
     problems = [
-        f"CompatibleServices: {service!r} is not one of {', '.join(COMPATIBLE_SERVICES)}"
+        f"CompatibleServices: {service!r} is not one of {', '.join(allowed)}"
         for service in services
-        if service not in COMPATIBLE_SERVICES
+        if service not in allowed
     ]
     if len(set(services)) != len(services):
         problems.append("CompatibleServices: lists a service twice")
@@ -416,6 +541,15 @@ def main(argv: list[str] | None = None, *, run: Runner = run_aws) -> int:
     changeset.add_argument("--compatible-services", required=True, help="comma-separated")
     changeset.add_argument("--usage-instructions-file", required=True, type=Path)
     changeset.add_argument("--description", default="", help="default: the title")
+    changeset.add_argument(
+        "--delivery-options",
+        default="container-images",
+        help="comma-separated: container-images, helm (default: container-images)",
+    )
+    changeset.add_argument(
+        "--pipeline", type=Path, help="pipeline.json, whose marketplace.helm sets the Helm option"
+    )
+    changeset.add_argument("--helm-chart-uri", help="the pushed chart, <registry>/<repo>:<version>")
     token = commands.add_parser("token", help="print the client request token")
     token.add_argument("--product-id", required=True)
     token.add_argument("--version", required=True)
@@ -438,6 +572,21 @@ def main(argv: list[str] | None = None, *, run: Runner = run_aws) -> int:
             except (OSError, UnicodeDecodeError) as error:
                 raise ChangeSetError(f"usage instructions: cannot read: {error}") from None
             services = [s.strip() for s in args.compatible_services.split(",") if s.strip()]
+            options = [s.strip() for s in args.delivery_options.split(",") if s.strip()]
+            helm = None
+            if "helm" in options:
+                if args.pipeline is None:
+                    raise ChangeSetError("the Helm delivery option needs --pipeline")
+                try:
+                    pipeline = json.loads(args.pipeline.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as error:
+                    raise ChangeSetError(f"pipeline.json: cannot read: {error}") from None
+                helm = (pipeline.get("marketplace") or {}).get("helm")
+                if not isinstance(helm, dict):
+                    raise ChangeSetError(
+                        "pipeline.json has no marketplace.helm: compile again with 'helm' in "
+                        "marketplace.delivery_options"
+                    )
             changes = build_changeset(
                 product_id=args.product_id,
                 version=args.version,
@@ -447,6 +596,9 @@ def main(argv: list[str] | None = None, *, run: Runner = run_aws) -> int:
                 compatible_services=services,
                 usage_instructions=usage,
                 description=args.description or None,
+                delivery_options=options,
+                helm=helm,
+                helm_chart_uri=args.helm_chart_uri,
             )
             print(json.dumps(changes, indent=2))
         elif args.command == "token":

@@ -78,10 +78,17 @@ def put(values: dict[str, Any], path: str, text: str) -> None:
 
 
 def image_values(
-    pipeline: dict[str, Any], *, registry: str, version: str, digests: dict[str, str]
+    pipeline: dict[str, Any],
+    *,
+    registry: str,
+    version: str,
+    digests: dict[str, str],
+    project: str | None = None,
 ) -> dict[str, Any]:
-    """The values file's content: every image's targets, filled in."""
-    project = pipeline.get("project")
+    """The values file's content: every image's targets, filled in. The repositories are
+    `<registry>/<project>/<image>`; `project` defaults to pipeline.json's (the pipeline's ECR),
+    and is the seller prefix for the chart published to AWS Marketplace."""
+    project = project or pipeline.get("project")
     targets = pipeline.get("helm", {}).get("images")
     if not isinstance(project, str) or not isinstance(targets, dict):
         raise ValuesError("pipeline.json has no project or helm.images: compile again")

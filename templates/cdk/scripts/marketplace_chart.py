@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Package the release's chart for the AWS Marketplace Helm delivery option.
+
+The chart a buyer installs from AWS Marketplace must run only images from the seller's
+Marketplace repositories (AWS Marketplace Seller Guide, "Container-based product requirements";
+the change set fails with INVALID_CONTAINER_IMAGE_URI otherwise), and is installed with its own
+values and the override parameters alone. So the chart is packaged self-contained: its
+values.yaml gets every image at the values paths the spec maps for it (image_values.py, the same
+mapping the deploy uses) as `<Marketplace registry>/<seller prefix>/<image>` pinned by digest,
+its version and appVersion become the release version (Helm requires a SemVer 2 chart version:
+helm.sh/docs/topics/charts, "Charts and Versioning"), and `helm package` writes
+`<chart name>-<version>.tgz`, the same bytes on every run (every file's time is fixed first).
+The package is then rendered with `helm template` as a buyer would install it, and every
+container of every workload is checked to run a spec image from the Marketplace repositories by
+digest (check_images.py --only).
+
+publish-marketplace.sh runs this in the extracted release (Python 3.9+, standard library, helm on
+PATH):
+
+    python3 marketplace_chart.py package --pipeline cdk/pipeline.json --release . \\
+        --registry 709825985650.dkr.ecr.us-east-1.amazonaws.com --prefix acme --out DIR
+
+It prints `<chart name>\\t<chart version>\\t<package path>` and exits 0, or prints `error: ...`
+lines and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.dont_write_bytecode = True
+import check_images  # noqa: E402  (beside this script: helm's YAML reader, the image check)
+import image_values  # noqa: E402  (beside this script: the image -> values mapping)
+import release  # noqa: E402  (beside this script: the manifest reader)
+
+import release_version  # noqa: E402  (beside this script: the version grammar, chart versions)
+
+# A Helm chart's content layer in an OCI registry (helm.sh/docs/topics/registries).
+CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+HEADER = (
+    "# The values of this chart as published to AWS Marketplace: every image is pinned by digest\n"
+    "# in the seller's Marketplace repositories. Written by pipelinegen's marketplace_chart.py.\n"
+)
+
+
+class ChartError(Exception):
+    """The chart cannot be packaged for AWS Marketplace; the message says why."""
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `over` merged in, key by key (as Helm coalesces values); `over` wins."""
+    merged = dict(base)
+    for key, value in over.items():
+        old = merged.get(key)
+        merged[key] = (
+            merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+        )
+    return merged
+
+
+def chart_values(chart: Path) -> dict[str, Any]:
+    """The chart's own values.yaml, read by helm's YAML reader."""
+    path = chart / "values.yaml"
+    if not path.is_file():
+        return {}
+    found = check_images.documents(path.read_text(encoding="utf-8"))
+    if len(found) > 1:
+        raise ChartError(f"{path} holds {len(found)} YAML documents; Helm reads one")
+    return found[0] if found else {}
+
+
+def run_helm(args: list[str]) -> str:
+    result = subprocess.run(["helm", *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ChartError(f"helm {args[0]} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def package(
+    *,
+    pipeline: dict[str, Any],
+    root: Path,
+    registry: str,
+    prefix: str,
+    out: Path,
+) -> tuple[str, str, Path]:
+    """(chart name, chart version, package) of the release's chart, packaged for AWS
+    Marketplace and checked to run only the seller's Marketplace images."""
+    manifest = release.load(root)
+    version = release.release_version(manifest)
+    if release_version.chart_problems(version):
+        raise ChartError(release_version.chart_problems(version)[0])
+    release.check_layout(root, manifest)
+    source = root / release.safe_path(manifest["chart"])
+    digests = {image.name: image.digest for image in release.images(manifest)}
+    images = image_values.image_values(
+        pipeline, registry=registry, version=version, digests=digests, project=prefix
+    )
+    chart = out / "chart"
+    shutil.copytree(source, chart)
+    values = merge(chart_values(chart), images)
+    text = HEADER + json.dumps(values, indent=2, sort_keys=True) + "\n"
+    (chart / "values.yaml").write_text(text, encoding="utf-8")
+    # `helm package` writes each file's modification time into the archive: one fixed time makes
+    # the package the same bytes on every run, so a retried publication finds its own chart.
+    for path in [chart, *chart.rglob("*")]:
+        os.utime(path, (0, 0))
+    printed = run_helm(
+        ["package", str(chart), "--version", version, "--app-version", version, "-d", str(out)]
+    )
+    found = re.search(r"saved it to: (.+\.tgz)\s*$", printed)
+    if not found:
+        raise ChartError(f"helm package said nothing of a package: {printed.strip()}")
+    packaged = Path(found.group(1))
+    name = packaged.name[: -len(f"-{version}.tgz")]
+    check(pipeline, packaged, registry=registry, prefix=prefix, out=out)
+    return name, version, packaged
+
+
+def check(
+    pipeline: dict[str, Any], packaged: Path, *, registry: str, prefix: str, out: Path
+) -> None:
+    """Render the package as a buyer installs it (its own values only) and check its images."""
+    helm = (pipeline.get("marketplace") or {}).get("helm") or {}
+    rendered = run_helm(
+        [
+            "template",
+            str(helm.get("release_name") or "release"),
+            str(packaged),
+            "--namespace",
+            str(helm.get("namespace") or "default"),
+        ]
+    )
+    manifests = check_images.documents(rendered)
+    wrong, _, pinned = check_images.problems(
+        manifests,
+        registry=registry,
+        project=prefix,
+        images=dict(sorted(pipeline["helm"]["images"].items())),
+        only=True,
+    )
+    if wrong:
+        raise ChartError("\n".join(wrong))
+    if not pinned:
+        raise ChartError(f"{packaged.name} renders no workload that runs one of the spec's images")
+    (out / "rendered.yaml").write_text(rendered, encoding="utf-8")
+
+
+def pushed(manifest: bytes, packaged: Path) -> str:
+    """The digest of a registry's chart manifest whose content layer is `packaged`, or a
+    ChartError saying how it differs."""
+    try:
+        document = release.strict_json(manifest)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ChartError(f"the registry's manifest is not JSON: {error}") from None
+    layers = document.get("layers") if isinstance(document, dict) else None
+    charts = [
+        layer.get("digest")
+        for layer in (layers if isinstance(layers, list) else [])
+        if isinstance(layer, dict) and layer.get("mediaType") == CHART_LAYER
+    ]
+    local = "sha256:" + hashlib.sha256(packaged.read_bytes()).hexdigest()
+    if charts != [local]:
+        raise ChartError(
+            f"the registry holds chart content {', '.join(map(str, charts)) or 'none'}, not "
+            f"{packaged.name} ({local}): publish a new version"
+        )
+    return "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("package", help="package and check the Marketplace chart")
+    build.add_argument("--pipeline", type=Path, required=True, help="the CDK app's pipeline.json")
+    build.add_argument("--release", type=Path, required=True, help="the extracted release")
+    build.add_argument("--registry", required=True, help="the Marketplace registry host")
+    build.add_argument("--prefix", required=True, help="the seller's repository prefix")
+    build.add_argument("--out", type=Path, required=True, help="an empty folder to work in")
+    verify = commands.add_parser("pushed", help="check the registry's manifest of the chart")
+    verify.add_argument("--manifest", type=Path, required=True, help="skopeo inspect --raw")
+    verify.add_argument("--package", type=Path, required=True, help="the packaged chart")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "pushed":
+            print(pushed(args.manifest.read_bytes(), args.package))
+            return 0
+        if not image_values.REGISTRY.match(args.registry):
+            raise ChartError(f"{args.registry!r} is not an ECR registry host")
+        pipeline = json.loads(args.pipeline.read_text(encoding="utf-8"))
+        name, version, packaged = package(
+            pipeline=pipeline,
+            root=args.release,
+            registry=args.registry,
+            prefix=args.prefix,
+            out=args.out,
+        )
+    except (ChartError, release.ReleaseError, image_values.ValuesError) as error:
+        for line in str(error).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError, KeyError, TypeError, check_images.CheckError) as error:
+        print(f"error: cannot package the chart: {error}", file=sys.stderr)
+        return 1
+    print(f"{name}\t{version}\t{packaged}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""The chart published to AWS Marketplace, packaged by the real marketplace_chart.py with the real
+Helm 4: every image the chart runs is the seller's Marketplace image pinned by the released
+digest, when a buyer installs the package with its own values alone; an image the chart runs
+from anywhere else stops the packaging with the workload that runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.cdk.conftest import digest_of
+from tests.chart.test_deploy import HELM, REPOS, STYLES, VERSION, helm_env, release_of
+from tests.conftest import ROOT
+
+FULL = ROOT / "examples" / "full"
+MARKETPLACE = "709825985650.dkr.ecr.us-east-1.amazonaws.com"
+pytestmark = pytest.mark.skipif(not HELM.exists(), reason="run ./scripts/test: it installs helm")
+
+
+def package(root: Path, tmp: Path, prefix: str = "acme") -> subprocess.CompletedProcess[str]:
+    out = tmp / "out"
+    out.mkdir()
+    env = {
+        **os.environ,
+        **helm_env(tmp),
+        "PATH": os.pathsep.join([str(HELM.parent), os.environ["PATH"]]),
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            str(root / "cdk" / "scripts" / "marketplace_chart.py"),
+            "package",
+            "--pipeline",
+            str(root / "cdk" / "pipeline.json"),
+            "--release",
+            str(root),
+            "--registry",
+            MARKETPLACE,
+            "--prefix",
+            prefix,
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=root,
+    )
+
+
+def copy_of(source: Path, tmp: Path) -> Path:
+    repo = tmp / "repo"
+    shutil.copytree(source, repo)
+    return repo
+
+
+def rendered_images(packaged: Path, tmp: Path) -> list[str]:
+    """Every container image of the package as `helm template` renders it with no values."""
+    env = {**os.environ, **helm_env(tmp)}
+    text = subprocess.run(
+        [str(HELM), "template", "buyer", str(packaged)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    return [
+        line.split("image:", 1)[1].strip().strip("\"'")
+        for line in text.splitlines()
+        if line.strip().startswith("image:")
+    ]
+
+
+@pytest.mark.parametrize("source", [*STYLES, "full"])
+def test_the_packaged_chart_runs_only_marketplace_images_by_digest(
+    source: str, tmp_path: Path
+) -> None:
+    root, spec = release_of(
+        copy_of(FULL if source == "full" else REPOS / source, tmp_path), tmp_path
+    )
+    result = package(root, tmp_path)
+    assert result.returncode == 0, result.stderr
+    name, version, path = result.stdout.strip().split("\t")
+    packaged = Path(path)
+    assert version == VERSION
+    assert packaged.name == f"{name}-{VERSION}.tgz"
+    images = rendered_images(packaged, tmp_path)
+    assert images
+    for image in images:
+        repository, digest = image.split("@")
+        assert repository.split(":")[0] in {f"{MARKETPLACE}/acme/{i.name}" for i in spec.images}
+        assert digest == digest_of(repository.split(":")[0].rsplit("/", 1)[1])
+    # The package is reproducible: a retried publication finds the same chart in the registry.
+    again = tmp_path / "again"
+    again.mkdir()
+    second = package(root, again)
+    assert second.returncode == 0, second.stderr
+    first_bytes = packaged.read_bytes()
+    second_bytes = Path(second.stdout.strip().split("\t")[2]).read_bytes()
+    assert hashlib.sha256(first_bytes).digest() == hashlib.sha256(second_bytes).digest()
+
+
+def test_the_full_example_chart_carries_its_version_and_marketplace_values(
+    tmp_path: Path,
+) -> None:
+    root, _ = release_of(copy_of(FULL, tmp_path), tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 0, result.stderr
+    with tarfile.open(result.stdout.strip().split("\t")[2]) as tar:
+        chart = tar.extractfile("platform/Chart.yaml")
+        values = tar.extractfile("platform/values.yaml")
+        assert chart is not None and values is not None
+        chart_text, values_text = chart.read().decode(), values.read().decode()
+    assert f"version: {VERSION}" in chart_text
+    assert f"appVersion: {VERSION}" in chart_text
+    document = json.loads(values_text.split("\n", 2)[2])  # after the two header comment lines
+    assert document["api"]["image"] == {
+        "repository": f"{MARKETPLACE}/acme/api",
+        "tag": f"{VERSION}@{digest_of('api')}",
+    }
+    assert document["worker"]["image"]["registry"] == MARKETPLACE
+    assert document["worker"]["image"]["repository"] == "acme/worker"
+    assert document["replicas"] == 1  # the chart's own values are kept
+
+
+def test_an_image_the_chart_runs_from_elsewhere_stops_the_packaging(tmp_path: Path) -> None:
+    root, _ = release_of(copy_of(FULL, tmp_path), tmp_path)
+    templates = root / "chart" / "deploy" / "helm" / "platform" / "templates"
+    (templates / "exporter.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: exporter\nspec:\n"
+        "  template:\n    spec:\n      containers:\n        - name: exporter\n"
+        "          image: quay.io/prometheus/statsd-exporter:v0.26.0\n"
+    )
+    result = package(root, tmp_path)
+    assert result.returncode == 1
+    assert (
+        "error: Deployment/exporter: containers 'exporter' runs "
+        "'quay.io/prometheus/statsd-exporter:v0.26.0', which is none of the spec's images in "
+        f"{MARKETPLACE}/acme" in result.stderr
+    )
+
+
+def test_a_release_version_helm_cannot_version_a_chart_with_is_refused(
+    tmp_path: Path,
+) -> None:
+    root, _ = release_of(copy_of(FULL, tmp_path), tmp_path)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["version"] = "release-5"
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    result = package(root, tmp_path)
+    assert result.returncode == 1
+    assert "release version 'release-5' is not a SemVer 2 version" in result.stderr
