@@ -373,7 +373,9 @@ class Environment(Model):
     )
     approval: bool = Field(
         default=False,
-        description="Require a manual approval in the pipeline before deploying here.",
+        description="Require a manual approval before deploying here: the pipeline's approval "
+        "action (`delivery: aws`), or the required reviewers of the GitHub environment of this "
+        "name (`delivery: github`; set them in the repository's settings).",
     )
     marketplace: bool = Field(
         default=False,
@@ -455,6 +457,16 @@ class Spec(Model):
         examples=["acme-platform"],
     )
     github: GitHub = Field(description="The GitHub repository and how CI runs there.")
+    delivery: Literal["aws", "github"] = Field(
+        default="aws",
+        description="Where continuous delivery runs. `aws`: the release workflow uploads one "
+        "zip to the S3 release bucket and a CodePipeline pushes, deploys and publishes it. "
+        "`github`: the release workflow itself pushes, deploys (one job per environment, in "
+        "promotion order, each in the GitHub environment of its name, whose required reviewers "
+        "replace the manual approvals) and publishes, by OIDC, running the same scripts; the "
+        "CDK app then deploys only the ECR repositories and the roles those jobs assume.",
+        examples=["github"],
+    )
     aws: Aws = Field(description="The AWS tooling account that holds the bucket and pipeline.")
     release: Release = Field(
         default=Release(), description="Where releases are handed over to AWS."

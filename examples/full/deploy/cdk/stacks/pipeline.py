@@ -20,7 +20,6 @@ from aws_cdk import ArnFormat, CfnOutput, CfnResource, Duration, RemovalPolicy, 
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -31,10 +30,10 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.findings import template_findings
+from stacks.permissions import marketplace_statements
+from stacks.registry import repository
 from stacks.storage import log_bucket, private_bucket
 
-MARKETPLACE_REGISTRY_ACCOUNT = "709825985650"  # AWS Marketplace's own ECR registry
-MARKETPLACE_REGION = "us-east-1"
 SCRIPTS = "cdk/scripts"  # inside the release zip
 TOOLS = "Tools"  # the artifact with the pinned skopeo and Helm, installed once per release
 # Later actions run the tools from that artifact (CodeBuild unpacks a secondary input at
@@ -44,18 +43,6 @@ USE_TOOLS = (
     f'chmod -R a+x "$CODEBUILD_SRC_DIR_{TOOLS}/bin" "$CODEBUILD_SRC_DIR_{TOOLS}/libexec"'
 )
 MARKETPLACE_WAIT = Duration.hours(7)
-# The CDK app's Python packages, kept between releases in a CodeBuild S3 cache: the key is the
-# sha256 of the lock (codebuild-hash-files hashes files of the primary source, the release), so
-# a release with a new lock starts a new cache and one with the same lock restores it. A key's
-# cache is saved once and never updated ("Amazon S3 caching", CodeBuild User Guide). Not a local
-# cache: that one stays on one build host, for that host only, and suits frequent builds
-# ("Local caching"); releases are infrequent and land on any host.
-WHEELHOUSE = "/root/.cache/pipelinegen/wheels"
-WHEELS_CACHE = {
-    "key": "cdk-app-wheels-$(codebuild-hash-files cdk/requirements.txt)",
-    "paths": [f"{WHEELHOUSE}/**/*"],
-}
-WHEELS_KEPT = Duration.days(90)  # then the cache is dropped; the next release saves it anew
 
 KEY_USE = [
     "kms:Decrypt",
@@ -105,9 +92,12 @@ class PipelineStack(Stack):
             policy=self._key_policy(),
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.access_logs = log_bucket(self, "AccessLogs")
-        artifacts = private_bucket(self, "Artifacts", logs=self.access_logs, key=self.key)
-        self.repositories = {image["name"]: self._repository(image) for image in spec["images"]}
+        artifacts = private_bucket(
+            self, "Artifacts", logs=log_bucket(self, "AccessLogs"), key=self.key
+        )
+        self.repositories = {
+            image["name"]: repository(self, image, spec) for image in spec["images"]
+        }
         self.approval_topic = self._approval_topic()
         pipeline = codepipeline.Pipeline(
             self,
@@ -170,19 +160,20 @@ class PipelineStack(Stack):
         Pipelines' SelfMutate does; nothing changes when the pipeline did not), in one action:
         the CLI and the app's Python packages are installed once. The CLI is the version the
         release's own app names (install-cdk.sh reads cdk/pipeline.json), never one fixed
-        when this pipeline was deployed, so a release that needs a newer CLI brings it. The
-        app's Python packages come from a wheelhouse in the build cache (install-python.sh):
-        from the package index only for the first release with a new lock."""
+        when this pipeline was deployed, so a release that needs a newer CLI brings it."""
         stack = self.stack_name
         project = self._project(
             "UpdatePipeline",
-            install=[f"bash {SCRIPTS}/install-cdk.sh", f"bash {SCRIPTS}/install-python.sh"],
+            install=[
+                f"bash {SCRIPTS}/install-cdk.sh",
+                # No byte-compiling of all of aws-cdk-lib: the synth imports a small part of it.
+                "python3 -m pip install --quiet --no-compile --require-hashes "
+                "-r cdk/requirements.txt",
+            ],
             build=[
                 "(cd cdk && cdk synth --output ../cdk.out --quiet)",
                 f"(cd cdk.out && cdk -a . deploy {stack} --require-approval=never --verbose)",
             ],
-            environment={"WHEELHOUSE": WHEELHOUSE},
-            cache=(self._cache_bucket(), WHEELS_CACHE),
         )
         project.add_to_role_policy(
             iam.PolicyStatement(
@@ -236,9 +227,9 @@ class PipelineStack(Stack):
             },
             artifacts={"base-directory": "tools", "files": ["**/*"]},
         )
-        for repository in self.repositories.values():
-            repository.grant_push(project)
-            repository.grant(project, "ecr:DescribeImages")
+        for found in self.repositories.values():
+            found.grant_push(project)
+            found.grant(project, "ecr:DescribeImages")
         return actions.CodeBuildAction(
             action_name="Push",
             project=project,
@@ -347,57 +338,13 @@ class PipelineStack(Stack):
             # The change set scans the images, which takes minutes to hours.
             timeout=MARKETPLACE_WAIT.plus(Duration.minutes(30)),
         )
-        # Logging in to any ECR registry, the Marketplace's included; the token API has no
-        # resource to scope it to.
-        project.add_to_role_policy(
-            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
-        )
-        seller_repositories = (
-            f"arn:{self.partition}:ecr:{MARKETPLACE_REGION}:{MARKETPLACE_REGISTRY_ACCOUNT}:"
-            f"repository/{marketplace['seller_prefix']}/*"
-        )
-        project.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:CompleteLayerUpload",
-                    "ecr:InitiateLayerUpload",
-                    "ecr:PutImage",
-                    "ecr:UploadLayerPart",
-                ],
-                resources=[seller_repositories],
-            )
-        )
-        catalog = (
-            f"arn:{self.partition}:aws-marketplace:{MARKETPLACE_REGION}:{self.account}:"
-            "AWSMarketplace"
-        )
-        project.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["aws-marketplace:StartChangeSet", "aws-marketplace:DescribeEntity"],
-                resources=[f"{catalog}/ContainerProduct/{marketplace['product_id']}"],
-            )
-        )
-        project.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["aws-marketplace:DescribeChangeSet"],
-                resources=[f"{catalog}/ChangeSet/*"],
-            )
-        )
+        for statement in marketplace_statements(self, marketplace):
+            project.add_to_role_policy(statement)
         return actions.CodeBuildAction(
             action_name="Publish", project=project, input=release, extra_inputs=[tools]
         )
 
     # --- building blocks ----------------------------------------------------------------------
-
-    def _cache_bucket(self) -> s3.Bucket:
-        """The build cache's own bucket, hardened as the artifact bucket is: CodeBuild's S3
-        cache grants the project read and write on the whole bucket, which must not reach the
-        release artifacts later actions run. Caches expire; a release after that refills."""
-        bucket = private_bucket(self, "BuildCache", logs=self.access_logs, key=self.key)
-        bucket.add_lifecycle_rule(id="ExpireCaches", expiration=WHEELS_KEPT)
-        return bucket
 
     def _depend_on_policy_only(self, pipeline: codepipeline.Pipeline) -> None:
         """CDK makes the pipeline depend on its role and the role's policy; the role dependency
@@ -418,10 +365,9 @@ class PipelineStack(Stack):
         exported: list[str] | None = None,
         role_name: str | None = None,
         timeout: Duration | None = None,
-        cache: tuple[s3.IBucket, dict[str, Any]] | None = None,
     ) -> codebuild.PipelineProject:
         """A CodeBuild project on the standard image, unprivileged, logging to an encrypted,
-        retained log group; with `cache` (bucket, the buildspec's cache section), an S3 cache."""
+        retained log group."""
         log_group = logs.LogGroup(
             self,
             f"{name}Logs",
@@ -436,8 +382,6 @@ class PipelineStack(Stack):
         }
         if artifacts:
             spec["artifacts"] = artifacts
-        if cache:
-            spec["cache"] = cache[1]
         role = None
         if role_name:  # a role a target account trusts by name
             role = iam.Role(
@@ -465,36 +409,7 @@ class PipelineStack(Stack):
                 cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)
             ),
             timeout=timeout or Duration.minutes(60),
-            cache=codebuild.Cache.bucket(cache[0], prefix="codebuild") if cache else None,
         )
-
-    def _repository(self, image: dict[str, Any]) -> ecr.Repository:
-        repository = ecr.Repository(
-            self,
-            f"Repository-{image['name']}",
-            repository_name=image["repository"],
-            image_scan_on_push=True,
-            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
-            encryption=ecr.RepositoryEncryption.KMS,
-            lifecycle_rules=[
-                ecr.LifecycleRule(
-                    description="Drop untagged images after two weeks",
-                    tag_status=ecr.TagStatus.UNTAGGED,
-                    max_image_age=Duration.days(14),
-                ),
-                ecr.LifecycleRule(description="Keep the last 200 releases", max_image_count=200),
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        pullers = sorted({env["account"] for env in self.spec["environments"]} - {self.account})
-        if pullers:  # clusters in other accounts pull the images they deploy
-            repository.add_to_resource_policy(
-                iam.PolicyStatement(
-                    actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                    principals=[iam.AccountPrincipal(account) for account in pullers],
-                )
-            )
-        return repository
 
     def _registry(self) -> str:
         return f"{self.account}.dkr.ecr.{self.region}.{self.url_suffix}"
