@@ -125,21 +125,23 @@ class Release(Model):
 
     bucket: BucketName | None = Field(
         default=None,
-        description="The S3 release bucket. Default: `<name>-releases-<aws.account>`.",
+        description="The S3 release bucket. Default: `<name>-releases-<aws.account>`. "
+        "Unused with `delivery: github`.",
         examples=["acme-platform-releases"],
     )
     key: ZipKey | None = Field(
         default=None,
         description="The fixed object key every release is uploaded to (the CodePipeline S3 "
         "source watches one key; bucket versioning keeps the history). "
-        "Default: `releases/<name>.zip`.",
+        "Default: `releases/<name>.zip`. Unused with `delivery: github`.",
         examples=["releases/acme-platform.zip"],
     )
     environment: EnvironmentName = Field(
         default="release",
-        description="The GitHub environment of the job that assumes the upload role. Give it "
-        "required reviewers and restrict it to the release tags in the repository's settings; "
-        "the upload role trusts only jobs in this environment.",
+        description="The GitHub environment of the job that assumes the upload role (with "
+        "`delivery: github`, the push role). Give it required reviewers and restrict it to the "
+        "release tags in the repository's settings; the role trusts only jobs in this "
+        "environment.",
         examples=["release"],
     )
     require_ci: bool = Field(
@@ -492,7 +494,7 @@ class Spec(Model):
         default=None,
         description="Notify approvers: each manual approval publishes to an SNS topic, with a "
         "link to the release on GitHub. `approvals: {}` has the pipeline stack create the "
-        "topic.",
+        "topic. Unused with `delivery: github` (GitHub notifies the environments' reviewers).",
     )
     pipelinegen: Install | None = Field(
         default=None,
