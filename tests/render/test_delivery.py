@@ -194,3 +194,34 @@ def test_each_deploy_role_trusts_only_its_github_environment(
     marketplace = _trust(registry, "acme-platform-marketplace-publish")
     assert allows(marketplace, token(repository=repository, environment="prod", ids=ids))
     assert not allows(marketplace, token(repository=repository, environment="staging", ids=ids))
+
+
+@pytest.mark.parametrize("github", [github for _, github in PAIRS])
+def test_delivery_jobs_run_in_promotion_order_each_in_its_github_environment(
+    compiled: dict[str, Path], github: str
+) -> None:
+    """After `package` (which then assumes no role and uploads nothing): `push` in the release
+    environment, then each environment's job in the GitHub environment of its name, each after
+    the one before, holding only the OIDC token permission."""
+    workflow = YAML(typ="safe", pure=True).load(
+        (compiled[github] / naming.RELEASE_WORKFLOW).read_text()
+    )
+    jobs = workflow["jobs"]
+    spec = json.loads((compiled[github] / naming.CDK_SPEC).read_text())
+    package = jobs["package"]
+    assert "environment" not in package and package["permissions"] == {"contents": "read"}
+    assert not any("configure-aws-credentials" in s.get("uses", "") for s in package["steps"])
+    chain = [("push", spec["github"]["release_environment"])]
+    chain += [(f"deploy-{e['name']}", e["name"]) for e in spec["environments"]]
+    previous = "package"
+    for job_id, environment in chain:
+        job = jobs[job_id]
+        assert (job["needs"], job["environment"]) == ([previous], environment)
+        assert job["permissions"] == {"id-token": "write"}
+        previous = job_id
+    assert list(jobs)[-len(chain) :] == [job_id for job_id, _ in chain]
+    assert workflow["concurrency"] == {
+        "group": "pipelinegen-release",
+        "cancel-in-progress": False,
+        "queue": "max",
+    }
