@@ -67,7 +67,9 @@ def package(
     *, plan: dict[str, Any], images: Path, root: Path, out: Path, version: str, git_sha: str
 ) -> dict[str, Any]:
     """Write the zip at `out` and return its manifest."""
-    check_version(root / plan["cdk"] / "scripts" / "release_version.py", version)
+    scripts = root / plan["cdk"] / "scripts"
+    check_version(scripts / "release_version.py", version)
+    contract = _script(scripts / "release.py")
     entries: dict[str, Path] = {}
     described = []
     for image in plan["images"]:
@@ -75,7 +77,7 @@ def package(
         if not archive.is_file():
             raise PackagingError(f"missing image archive {archive}")
         entries[image["archive"]] = archive
-        described.append({**image, "digest": image_digest(archive)})
+        described.append({**image, "digest": image_digest(contract, archive)})
     entries.update(_tree(root, root / plan["cdk"], "cdk"))
     entries.update(_tree(root, root / plan["chart"], f"chart/{plan['chart']}"))
     for values in plan["values"]:
@@ -99,14 +101,23 @@ def package(
 
 def check_version(rules: Path, version: str) -> None:
     """Refuse a version by the rules in `rules` (the CDK app's release_version.py)."""
-    loaded = importlib.util.spec_from_file_location("release_version", rules)
-    if not rules.is_file() or loaded is None or loaded.loader is None:
-        raise PackagingError(f"missing {rules}: run `pipelinegen compile`")
-    module = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(module)
-    problems: list[str] = module.explain(version)
+    problems: list[str] = _script(rules).explain(version)
     if problems:
         raise PackagingError("; ".join(problems))
+
+
+def _script(path: Path) -> Any:
+    """A module of the CDK app's scripts (release_version.py, release.py), loaded from `path`:
+    the pipeline's own rules, so nothing is packaged that its contract check would refuse."""
+    loaded = importlib.util.spec_from_file_location(path.stem, path)
+    if not path.is_file() or loaded is None or loaded.loader is None:
+        raise PackagingError(f"missing {path}: run `pipelinegen compile`")
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))  # release.py imports release_version beside it
+    module = importlib.util.module_from_spec(loaded)
+    sys.modules[path.stem] = module  # as an import would (dataclasses look it up there)
+    loaded.loader.exec_module(module)
+    return module
 
 
 def dependencies(chart: Path, prefix: str) -> list[dict[str, str]]:
@@ -149,27 +160,25 @@ def _chart_meta(archive: Path) -> dict[str, str]:
     return meta
 
 
-def image_digest(archive: Path) -> str:
+def image_digest(contract: Any, archive: Path) -> str:
     """The digest of the archive's top-level manifest or index (from its index.json): what the
-    pipeline pushes with --preserve-digests and deploys by."""
+    pipeline pushes with --preserve-digests and deploys by. Read by the contract check's own
+    `archive_digest` (release.py), which refuses what the pipeline would: a member named twice
+    or not plainly (`./index.json`), a link, not exactly one image, a malformed digest."""
     try:
-        with tarfile.open(archive) as tar:
-            member = tar.extractfile(_index_member(tar))
-            index = json.load(member) if member else {}
-    except (tarfile.TarError, KeyError, ValueError) as error:
-        raise PackagingError(f"{archive} is not an OCI archive: {error}") from None
-    manifests = index.get("manifests", [])
-    if len(manifests) != 1:
-        raise PackagingError(f"{archive} holds {len(manifests)} images; expected one")
-    return str(manifests[0]["digest"])
-
-
-def _index_member(tar: tarfile.TarFile) -> str:
-    names = set(tar.getnames())
-    for name in ("index.json", "./index.json"):
-        if name in names:
-            return name
-    raise KeyError("no index.json")
+        return str(contract.archive_digest(archive))
+    except contract.ReleaseError as error:
+        hint = ""
+        if "not a plain relative name" in str(error):
+            hint = (
+                "; write the archive with plain member names, as buildah and skopeo do "
+                "(`tar -cf <archive> -C <layout> oci-layout index.json blobs`, not "
+                "`tar -cf <archive> -C <layout> .`)"
+            )
+        message = str(error)  # it names the archive by its file name: name it by its path
+        if message.startswith(archive.name):
+            message = str(archive) + message[len(archive.name) :]
+        raise PackagingError(f"{message}{hint}") from None
 
 
 def _tree(root: Path, folder: Path, prefix: str) -> dict[str, Path]:

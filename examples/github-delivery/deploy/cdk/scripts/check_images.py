@@ -11,7 +11,10 @@ pinned helm on PATH, whose own YAML reader turns the manifests into JSON):
 
     python3 check_images.py --pipeline deploy/cdk/pipeline.json --registry R rendered.yaml
 
-Prints one `error: ...` line per wrong image and exits 1; prints a summary and exits 0 otherwise.
+Prints one `error: ...` line per wrong image, with the values paths the spec maps it to
+(pipeline.json `helm.images`) and the image the chart rendered instead, and exits 1; otherwise
+prints a summary and exits 0, after a `warning: ...` for each spec image no container runs (an
+environment may deploy only some of them), naming the images the chart renders.
 """
 
 from __future__ import annotations
@@ -91,30 +94,65 @@ def image_name(reference: str) -> str:
     return reference.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
 
 
+def mapped_paths(targets: list[dict[str, str]]) -> str:
+    """The values paths an image is mapped to (pipeline.json `helm.images`, written by
+    pipelinegen.chart.values), siblings grouped: `api.image.{repository,tag}`."""
+    groups: dict[str, list[str]] = {}
+    for target in targets:
+        parent, _, leaf = str(target.get("path", "")).rpartition(".")
+        groups.setdefault(parent, []).append(leaf)
+    spelled = [
+        f"{parent}.{{{','.join(leaves)}}}"
+        if len(leaves) > 1
+        else f"{parent}.{leaves[0]}".lstrip(".")
+        for parent, leaves in groups.items()
+    ]
+    return ", ".join(spelled) if spelled else "no values path"
+
+
 def problems(
-    manifests: list[dict[str, Any]], *, registry: str, project: str, images: list[str]
-) -> tuple[list[str], int]:
-    """The wrong images (one message each) and the number of spec images found pinned."""
-    wrong, pinned = [], 0
+    manifests: list[dict[str, Any]],
+    *,
+    registry: str,
+    project: str,
+    images: dict[str, list[dict[str, str]]],
+) -> tuple[list[str], list[str], int]:
+    """The wrong images (one message each), warnings (spec images no container runs) and the
+    number of spec images found pinned."""
+    wrong: list[str] = []
+    pinned = 0
+    seen: set[str] = set()  # spec images some container runs, pinned or not
+    others: list[str] = []  # containers running no spec image: what the chart renders instead
     for document in manifests:
         where = f"{document.get('kind')}/{(document.get('metadata') or {}).get('name')}"
         for field, container in containers(document):
             reference = str(container.get("image", ""))
             name = image_name(reference)
             if name not in images:
+                others.append(f"'{reference}' ({where} {field} '{container.get('name')}')")
                 continue
-            pattern = (
-                rf"{re.escape(f'{registry}/{project}/{name}')}(:[^@/]+)?@sha256:[0-9a-f]{{64}}"
-            )
-            if re.fullmatch(pattern, reference):
+            seen.add(name)
+            pushed = f"{registry}/{project}/{name}"
+            if re.fullmatch(rf"{re.escape(pushed)}(:[^@/]+)?@sha256:[0-9a-f]{{64}}", reference):
                 pinned += 1
                 continue
             wrong.append(
                 f"{where}: {field} '{container.get('name')}' runs '{reference}', not "
-                f"{registry}/{project}/{name}@sha256:…: map image '{name}' to the values path "
-                f"this chart reads it from (`values:` of image '{name}' in the spec)"
+                f"{pushed}@sha256:…: the spec maps image '{name}' to "
+                f"{mapped_paths(images[name])}, and this container's image is not made from "
+                f"them: map image '{name}' to the values path(s) the chart reads it from "
+                f"(`values:` of image '{name}' in the spec)"
             )
-    return wrong, pinned
+    unused = [
+        f"image '{name}' is run by no rendered container: the spec maps it to "
+        f"{mapped_paths(images[name])}; the chart renders "
+        + (", ".join(others) if others else "no other image")
+        + f": if one of those should be '{name}', map it to the values path that container's "
+        "image comes from"
+        for name in images
+        if name not in seen
+    ]
+    return wrong, unused, pinned
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,16 +163,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         pipeline = json.loads(args.pipeline.read_text(encoding="utf-8"))
-        images = sorted(pipeline["helm"]["images"])
+        images = dict(sorted(pipeline["helm"]["images"].items()))
         manifests = documents(args.rendered.read_text(encoding="utf-8"))
-        wrong, pinned = problems(
+        wrong, unused, pinned = problems(
             manifests, registry=args.registry, project=pipeline["project"], images=images
         )
-    except (OSError, ValueError, KeyError, TypeError, CheckError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, CheckError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     for message in wrong:
         print(f"error: {message}", file=sys.stderr)
+    for message in unused:  # an environment may deploy only some images: said, not refused
+        print(f"warning: {message}", file=sys.stderr)
     if wrong:
         return 1
     print(

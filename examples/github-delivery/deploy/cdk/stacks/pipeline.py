@@ -43,6 +43,18 @@ USE_TOOLS = (
     f'chmod -R a+x "$CODEBUILD_SRC_DIR_{TOOLS}/bin" "$CODEBUILD_SRC_DIR_{TOOLS}/libexec"'
 )
 MARKETPLACE_WAIT = Duration.hours(7)
+# The CDK app's Python packages, kept between releases in a CodeBuild S3 cache: the key is the
+# sha256 of the lock (codebuild-hash-files hashes files of the primary source, the release), so
+# a release with a new lock starts a new cache and one with the same lock restores it. A key's
+# cache is saved once and never updated ("Amazon S3 caching", CodeBuild User Guide). Not a local
+# cache: that one stays on one build host, for that host only, and suits frequent builds
+# ("Local caching"); releases are infrequent and land on any host.
+WHEELHOUSE = "/root/.cache/pipelinegen/wheels"
+WHEELS_CACHE = {
+    "key": "cdk-app-wheels-$(codebuild-hash-files cdk/requirements.txt)",
+    "paths": [f"{WHEELHOUSE}/**/*"],
+}
+WHEELS_KEPT = Duration.days(90)  # then the cache is dropped; the next release saves it anew
 
 KEY_USE = [
     "kms:Decrypt",
@@ -92,9 +104,8 @@ class PipelineStack(Stack):
             policy=self._key_policy(),
             removal_policy=RemovalPolicy.RETAIN,
         )
-        artifacts = private_bucket(
-            self, "Artifacts", logs=log_bucket(self, "AccessLogs"), key=self.key
-        )
+        self.access_logs = log_bucket(self, "AccessLogs")
+        artifacts = private_bucket(self, "Artifacts", logs=self.access_logs, key=self.key)
         self.repositories = {
             image["name"]: repository(self, image, spec) for image in spec["images"]
         }
@@ -160,20 +171,19 @@ class PipelineStack(Stack):
         Pipelines' SelfMutate does; nothing changes when the pipeline did not), in one action:
         the CLI and the app's Python packages are installed once. The CLI is the version the
         release's own app names (install-cdk.sh reads cdk/pipeline.json), never one fixed
-        when this pipeline was deployed, so a release that needs a newer CLI brings it."""
+        when this pipeline was deployed, so a release that needs a newer CLI brings it. The
+        app's Python packages come from a wheelhouse in the build cache (install-python.sh):
+        from the package index only for the first release with a new lock."""
         stack = self.stack_name
         project = self._project(
             "UpdatePipeline",
-            install=[
-                f"bash {SCRIPTS}/install-cdk.sh",
-                # No byte-compiling of all of aws-cdk-lib: the synth imports a small part of it.
-                "python3 -m pip install --quiet --no-compile --require-hashes "
-                "-r cdk/requirements.txt",
-            ],
+            install=[f"bash {SCRIPTS}/install-cdk.sh", f"bash {SCRIPTS}/install-python.sh"],
             build=[
                 "(cd cdk && cdk synth --output ../cdk.out --quiet)",
                 f"(cd cdk.out && cdk -a . deploy {stack} --require-approval=never --verbose)",
             ],
+            environment={"WHEELHOUSE": WHEELHOUSE},
+            cache=(self._cache_bucket(), WHEELS_CACHE),
         )
         project.add_to_role_policy(
             iam.PolicyStatement(
@@ -346,6 +356,14 @@ class PipelineStack(Stack):
 
     # --- building blocks ----------------------------------------------------------------------
 
+    def _cache_bucket(self) -> s3.Bucket:
+        """The build cache's own bucket, hardened as the artifact bucket is: CodeBuild's S3
+        cache grants the project read and write on the whole bucket, which must not reach the
+        release artifacts later actions run. Caches expire; a release after that refills."""
+        bucket = private_bucket(self, "BuildCache", logs=self.access_logs, key=self.key)
+        bucket.add_lifecycle_rule(id="ExpireCaches", expiration=WHEELS_KEPT)
+        return bucket
+
     def _depend_on_policy_only(self, pipeline: codepipeline.Pipeline) -> None:
         """CDK makes the pipeline depend on its role and the role's policy; the role dependency
         is implied by the RoleArn reference already (cfn-lint W3005), the policy's is needed."""
@@ -365,9 +383,10 @@ class PipelineStack(Stack):
         exported: list[str] | None = None,
         role_name: str | None = None,
         timeout: Duration | None = None,
+        cache: tuple[s3.IBucket, dict[str, Any]] | None = None,
     ) -> codebuild.PipelineProject:
         """A CodeBuild project on the standard image, unprivileged, logging to an encrypted,
-        retained log group."""
+        retained log group; with `cache` (bucket, the buildspec's cache section), an S3 cache."""
         log_group = logs.LogGroup(
             self,
             f"{name}Logs",
@@ -382,6 +401,8 @@ class PipelineStack(Stack):
         }
         if artifacts:
             spec["artifacts"] = artifacts
+        if cache:
+            spec["cache"] = cache[1]
         role = None
         if role_name:  # a role a target account trusts by name
             role = iam.Role(
@@ -409,6 +430,7 @@ class PipelineStack(Stack):
                 cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)
             ),
             timeout=timeout or Duration.minutes(60),
+            cache=codebuild.Cache.bucket(cache[0], prefix="codebuild") if cache else None,
         )
 
     def _registry(self) -> str:
