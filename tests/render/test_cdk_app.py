@@ -322,7 +322,7 @@ def test_tools_are_installed_once_and_passed_on(synthesized: dict[str, Path]) ->
     ]
 
 
-@pytest.mark.parametrize("name", SPECS)
+@pytest.mark.parametrize("name", PIPELINE_SPECS)
 def test_the_app_packages_are_cached_under_the_hash_of_the_lock(
     synthesized: dict[str, Path], name: str
 ) -> None:
