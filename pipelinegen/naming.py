@@ -134,3 +134,23 @@ def deploy_role_name(spec: Spec, environment: Environment) -> str:
 def deploy_project_role_name(spec: Spec, environment: Environment) -> str:
     """The deploy project's own role in the tooling account (the deploy role trusts it)."""
     return f"{spec.name}-deploy-{environment.name}-project"
+
+
+def registry_stack(spec: Spec) -> str:
+    """With `delivery: github`, the tooling account's stack: ECR repositories and the roles the
+    release workflow's push and Marketplace jobs assume."""
+    return f"{spec.name}-registry"
+
+
+def push_role_name(spec: Spec) -> str:
+    """With `delivery: github`: the role the push job assumes by OIDC (ECR push)."""
+    return f"{spec.name}-release-push"
+
+
+def marketplace_role_name(spec: Spec) -> str:
+    """With `delivery: github`: the role the publishing environment's job assumes to publish."""
+    return f"{spec.name}-marketplace-publish"
+
+
+def role_arn(account: str, name: str) -> str:
+    return f"arn:aws:iam::{account}:role/{name}"

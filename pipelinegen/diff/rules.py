@@ -329,6 +329,44 @@ def _github_changed(key: str, what: str, *more: tuple[str, str]) -> Finder:
     return find
 
 
+def _trusted(view: View) -> Message:
+    """What one delivery mode lets GitHub and AWS principals do, in words."""
+    github = view.get("github", {})
+    environments = [e["name"] for e in view.get("environments", [])]
+    if view.get("delivery") == "github":
+        marketplace = [e["name"] for e in view.get("environments", []) if e["marketplace"]]
+        published = " and to publish to AWS Marketplace (environment {})" if marketplace else ""
+        return say(
+            "GitHub Actions delivers: the release workflow's jobs assume roles by OIDC to push "
+            "to ECR (GitHub environment {}), to deploy with Helm (GitHub environments {}, one "
+            f"deploy role each){published}",
+            github.get("release_environment"),
+            ", ".join(environments),
+            *marketplace,
+        )
+    return say(
+        "AWS CodePipeline delivers: GitHub OIDC may only upload the release zip to {} (GitHub "
+        "environment {}); each environment's deploy role trusts the pipeline's CodeBuild "
+        "project in account {}",
+        view.get("release", {}).get("bucket"),
+        github.get("release_environment"),
+        view.get("account"),
+    )
+
+
+def _delivery_mode(delta: Delta) -> Iterator[Message]:
+    """One change for a switch between delivery modes, with what each side trusts."""
+    before, after = delta.old.get("delivery"), delta.new.get("delivery")
+    if delta.both and before != after:
+        old, new = _trusted(delta.old), _trusted(delta.new)
+        yield Message(
+            f"delivery moves from {{}} to {{}}. Before: {old.template}. Now: {new.template}. "
+            "The other mode's stacks stay until removed by hand (see the README's migration "
+            "note)",
+            (before, after, *old.values, *new.values),
+        )
+
+
 _GATES = {
     "require_ci": "wait for the CI checks",
     "require_default_branch": "have to be on the default branch",
@@ -558,6 +596,9 @@ RULES: tuple[Rule, ...] = (
     Rule("approval-added", "low", "approval",
          "an environment now waits for a manual approval", _approval_added),
     # trust: who may start a release, and where it may reach
+    Rule("delivery-mode", "high", "trust",
+         "delivery moves between AWS CodePipeline and GitHub Actions (what each side trusts)",
+         _delivery_mode),
     Rule("account-trusted", "high", "trust", "a newly trusted AWS account", _new_accounts),
     Rule("release-tags-added", "high", "trust",
          "a tag pattern that may now start releases (and assume the upload role)", _tags_added),

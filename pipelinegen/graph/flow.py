@@ -14,6 +14,9 @@ approvals the rules count are the same. It mirrors what the generated files do:
   environment in promotion order (a manual approval first where asked, then Helm), and
   Marketplace right after the environment that sets `marketplace: true`. Stages run one after
   another, so an approval gates every stage after it.
+- With `delivery: github` the release workflow does the same itself after packaging: `push`,
+  then a job per environment in promotion order (the GitHub environment's required reviewers
+  where the spec asks for an approval), and Marketplace in the publishing environment's job.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ class Flow:
     """The whole pipeline one spec compiles to."""
 
     project: str
+    delivery: str  # "aws" (the handoff and the pipeline) or "github" (the release workflow)
     repository: str
     default_branch: str
     release_tags: tuple[str, ...]
@@ -118,6 +122,7 @@ def flow(spec: Spec) -> Flow:
             marketplace = Marketplace(spec.marketplace.product_id, environment.name, gates)
     return Flow(
         project=spec.name,
+        delivery=spec.delivery,
         repository=spec.github.repository,
         default_branch=spec.github.default_branch,
         release_tags=tuple(spec.github.release_tags),

@@ -67,45 +67,54 @@ class Graph:
 def graph(flow: Flow) -> Graph:
     """The nodes and edges of `flow`, in pipeline order."""
     tags = ", ".join(flow.release_tags)
-    nodes = [
-        Node("ci", "box", _ci_label(flow)),
-        Node(
-            "release",
-            "box",
-            (
-                f"Release workflow: tags {tags}",
-                f"gates: {', '.join(flow.release_gates) or 'none'}",
-                _listing("builds", flow.images),
-                f"uploads by OIDC as {flow.repository}, environment {flow.release_environment}",
+    github = flow.delivery == "github"
+    release = (
+        f"Release workflow: tags {tags}",
+        f"gates: {', '.join(flow.release_gates) or 'none'}",
+        _listing("builds", flow.images),
+        "packages the release for the jobs below"
+        if github
+        else f"uploads by OIDC as {flow.repository}, environment {flow.release_environment}",
+    )
+    nodes = [Node("ci", "box", _ci_label(flow)), Node("release", "box", release)]
+    if github:
+        push = (
+            "push job, GitHub environment " + flow.release_environment,
+            "contract check, push to ECR, by OIDC",
+        )
+        nodes.append(Node("push", "box", push))
+        order = ["release", "push"]
+    else:
+        nodes += [
+            Node(
+                "handoff",
+                "cylinder",
+                (
+                    "S3 handoff",
+                    f"s3://{_cut(flow.bucket)}/{_cut(flow.key)}",
+                    f"account {flow.tooling.account}, {flow.tooling.region}",
+                ),
             ),
-        ),
-        Node(
-            "handoff",
-            "cylinder",
-            (
-                "S3 handoff",
-                f"s3://{_cut(flow.bucket)}/{_cut(flow.key)}",
-                f"account {flow.tooling.account}, {flow.tooling.region}",
-            ),
-        ),
-        Node("source", "box", ("CodePipeline: Source",)),
-        Node("update", "box", ("UpdatePipeline", "synth, self-mutation")),
-        Node("push", "box", ("Release", "contract check, push to ECR")),
-    ]
-    order = ["source", "update", "push"]
-    assert len(order) == len(PIPELINE_STAGES)
+            Node("source", "box", ("CodePipeline: Source",)),
+            Node("update", "box", ("UpdatePipeline", "synth, self-mutation")),
+            Node("push", "box", ("Release", "contract check, push to ECR")),
+        ]
+        order = ["source", "update", "push"]
+        assert len(order) == len(PIPELINE_STAGES)
     for deploy in flow.deploys:
         key = _id(deploy.environment)
         if deploy.approval:
-            nodes.append(Node(f"approve_{key}", "gate", ("manual approval", deploy.environment)))
+            gate = "required reviewers" if github else "manual approval"
+            nodes.append(Node(f"approve_{key}", "gate", (gate, deploy.environment)))
             order.append(f"approve_{key}")
         target = deploy.target
+        job = f"deploy-{deploy.environment} job" if github else f"Deploy {deploy.environment}"
         nodes.append(
             Node(
                 f"deploy_{key}",
                 "box",
                 (
-                    f"Deploy {deploy.environment}",
+                    job,
                     f"EKS {_cut(target.cluster)}, namespace {deploy.namespace}",
                     f"account {target.account}, {target.region}",
                 ),
@@ -117,13 +126,12 @@ def graph(flow: Flow) -> Graph:
                 Node("marketplace", "stadium", ("AWS Marketplace", flow.marketplace.product_id))
             )
             order.append("marketplace")
-    edges = [
-        Edge("ci", "release", f"tag {tags}", dotted=True),
-        Edge("release", "handoff"),
-        Edge("handoff", "source", "Object Created"),
-        *(Edge(a, b) for a, b in itertools.pairwise(order)),
-    ]
-    return Graph(f"{flow.project}: CI → release → handoff → pipeline", tuple(nodes), tuple(edges))
+    edges = [Edge("ci", "release", f"tag {tags}", dotted=True)]
+    if not github:
+        edges += [Edge("release", "handoff"), Edge("handoff", "source", "Object Created")]
+    edges += [Edge(a, b) for a, b in itertools.pairwise(order)]
+    title = "CI → release → delivery jobs" if github else "CI → release → handoff → pipeline"
+    return Graph(f"{flow.project}: {title}", tuple(nodes), tuple(edges))
 
 
 def _ci_label(flow: Flow) -> tuple[str, ...]:

@@ -38,7 +38,9 @@ def render(spec: Spec, source: Source) -> dict[str, str]:
     header = comment_header(source.path)
     files = {
         naming.CI_WORKFLOW: ci_workflow(spec, header=header, spec_path=source.path),
-        naming.RELEASE_WORKFLOW: release_workflow(spec, header=header, spec_path=source.path),
+        naming.RELEASE_WORKFLOW: release_workflow(
+            spec, header=header, spec_path=source.path, spec_sha256=source.sha256
+        ),
         naming.PR_WORKFLOW: pr_workflow(spec, header=header, spec_path=source.path),
         naming.RELEASE_PLAN: release_plan(
             spec, spec_sha256=source.sha256, generated_by=GENERATED_BY

@@ -128,21 +128,23 @@ class Release(Model):
 
     bucket: BucketName | None = Field(
         default=None,
-        description="The S3 release bucket. Default: `<name>-releases-<aws.account>`.",
+        description="The S3 release bucket. Default: `<name>-releases-<aws.account>`. "
+        "Unused with `delivery: github`.",
         examples=["acme-platform-releases"],
     )
     key: ZipKey | None = Field(
         default=None,
         description="The fixed object key every release is uploaded to (the CodePipeline S3 "
         "source watches one key; bucket versioning keeps the history). "
-        "Default: `releases/<name>.zip`.",
+        "Default: `releases/<name>.zip`. Unused with `delivery: github`.",
         examples=["releases/acme-platform.zip"],
     )
     environment: EnvironmentName = Field(
         default="release",
-        description="The GitHub environment of the job that assumes the upload role. Give it "
-        "required reviewers and restrict it to the release tags in the repository's settings; "
-        "the upload role trusts only jobs in this environment.",
+        description="The GitHub environment of the job that assumes the upload role (with "
+        "`delivery: github`, the push role). Give it required reviewers and restrict it to the "
+        "release tags in the repository's settings; the role trusts only jobs in this "
+        "environment.",
         examples=["release"],
     )
     require_ci: bool = Field(
@@ -376,7 +378,9 @@ class Environment(Model):
     )
     approval: bool = Field(
         default=False,
-        description="Require a manual approval in the pipeline before deploying here.",
+        description="Require a manual approval before deploying here: the pipeline's approval "
+        "action (`delivery: aws`), or the required reviewers of the GitHub environment of this "
+        "name (`delivery: github`; set them in the repository's settings).",
     )
     marketplace: bool = Field(
         default=False,
@@ -585,6 +589,16 @@ class Spec(Model):
         examples=["acme-platform"],
     )
     github: GitHub = Field(description="The GitHub repository and how CI runs there.")
+    delivery: Literal["aws", "github"] = Field(
+        default="aws",
+        description="Where continuous delivery runs. `aws`: the release workflow uploads one "
+        "zip to the S3 release bucket and a CodePipeline pushes, deploys and publishes it. "
+        "`github`: the release workflow itself pushes, deploys (one job per environment, in "
+        "promotion order, each in the GitHub environment of its name, whose required reviewers "
+        "replace the manual approvals) and publishes, by OIDC, running the same scripts; the "
+        "CDK app then deploys only the ECR repositories and the roles those jobs assume.",
+        examples=["github"],
+    )
     aws: Aws = Field(description="The AWS tooling account that holds the bucket and pipeline.")
     release: Release = Field(
         default=Release(), description="Where releases are handed over to AWS."
@@ -610,7 +624,7 @@ class Spec(Model):
         default=None,
         description="Notify approvers: each manual approval publishes to an SNS topic, with a "
         "link to the release on GitHub. `approvals: {}` has the pipeline stack create the "
-        "topic.",
+        "topic. Unused with `delivery: github` (GitHub notifies the environments' reviewers).",
     )
     pipelinegen: Install | None = Field(
         default=None,

@@ -308,6 +308,27 @@ def _at(data: Any, path: tuple[str | int, ...]) -> Any:
     return data
 
 
+def _github_delivery(document: Document) -> Iterator[Diagnostic]:
+    """With `delivery: github` the push job's GitHub environment must not be a deploy
+    environment: the push role would then trust that deploy job too, and the deploy role the
+    push job. (The handoff's bucket and key and the approval topic are kept but unused, so the
+    mode switches in one line.)"""
+    if top(document).get("delivery") != "github":
+        return
+    pushing = section(document, "release").get("environment", "release")
+    if not isinstance(pushing, str):
+        return
+    for index, item in items(document, "environments"):
+        name = item.get("name")
+        if isinstance(name, str) and name.casefold() == pushing.casefold():
+            message = f"environment '{name}' is also the GitHub environment of the push job"
+            hint = (
+                "with delivery: github each role trusts one GitHub environment: rename the "
+                "environment, or set another release.environment"
+            )
+            yield document.diagnostic(("environments", index, "name"), message, hint)
+
+
 RULES: tuple[Rule, ...] = (
     _placeholders,
     _unique_names("images", "image"),
@@ -323,4 +344,5 @@ RULES: tuple[Rule, ...] = (
     _inline_usage_instructions,
     _oidc_provider_in_tooling_account,
     _github_ids_together,
+    _github_delivery,
 )

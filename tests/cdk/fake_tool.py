@@ -8,6 +8,7 @@ answers from $FAKE_CONFIG:
     push_digest         {"<destination>": "<digest>"}: what skopeo copy reports (default: the
                         archive's own digest, as --preserve-digests gives)
     old_skopeo          true: `skopeo copy --help` has no --preserve-digests
+    caller              the ARN `aws sts get-caller-identity` reports (default: a CodeBuild role)
     start               [response, ...]: StartChangeSet answers in turn ({"error": code} or JSON)
     describe            [response, ...]: DescribeChangeSet answers in turn, the last one repeated
     helm_upgrade_exit   helm upgrade's exit status
@@ -124,6 +125,8 @@ def aws(argv: list[str], config: dict[str, Any]) -> int:
                 "'111111111111'",
             )
         print(digest)
+    elif command == ["sts", "get-caller-identity"]:
+        print(config.get("caller", "arn:aws:sts::111111111111:assumed-role/codebuild/AWSCodeBuild"))
     elif command == ["sts", "assume-role"]:
         print("ASIAFAKEKEY\tfake-secret\tfake-session-token")
     elif command == ["eks", "update-kubeconfig"]:

@@ -311,10 +311,45 @@ def test_a_failed_login_is_an_error(release: Path, fakes: Fakes) -> None:
 # --- deploy ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("caller", "assumes"),
+    [
+        (
+            "arn:aws:sts::222222222222:assumed-role/acme-platform-deploy-staging/GitHubActions",
+            False,
+        ),
+        ("arn:aws:sts::999999999999:assumed-role/acme-platform-deploy-staging/GitHubActions", True),
+        ("arn:aws:sts::222222222222:assumed-role/acme-platform-deploy-staging-x/s", True),
+        ("arn:aws:sts::222222222222:assumed-role/acme-platform-deploy/staging", True),
+    ],
+)
+def test_deploy_keeps_the_credentials_of_a_caller_that_is_the_deploy_role(
+    release: Path, fakes: Fakes, caller: str, assumes: bool
+) -> None:
+    """The release workflow's deploy job (`delivery: github`) already is the deploy role, by
+    OIDC: the same script uses those credentials instead of assuming the role again; any other
+    caller (another account, a role whose name only starts alike) still assumes it."""
+    fakes.configure(caller=caller)
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    commands = [argv[:2] for argv in fakes.argvs("aws")]
+    assumed = [["sts", "assume-role"]] if assumes else []
+    assert commands == [["sts", "get-caller-identity"], *assumed, ["eks", "update-kubeconfig"]]
+    assert ("already running as" in result.stdout) is not assumes
+
+
 def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> None:
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    calls = fakes.calls("aws")
+    calls = fakes.calls("aws")[1:]
+    assert fakes.argvs("aws")[0] == [
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+    ]
     assert [call["argv"] for call in calls] == [
         [
             "sts",

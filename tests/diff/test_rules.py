@@ -130,6 +130,17 @@ CASES: dict[str, Case] = {
             ),
         ),
     ),
+    "delivery-mode": Case(
+        "delivery moves from 'aws' to 'github'. Before: AWS CodePipeline delivers: GitHub OIDC "
+        "may only upload the release zip to 'acme-platform-releases' (GitHub environment "
+        "'release'); each environment's deploy role trusts the pipeline's CodeBuild project in "
+        "account '111111111111'. Now: GitHub Actions delivers: the release workflow's jobs "
+        "assume roles by OIDC to push to ECR (GitHub environment 'release'), to deploy with "
+        "Helm (GitHub environments 'dev, staging, prod', one deploy role each) and to publish "
+        "to AWS Marketplace (environment 'prod'). The other mode's stacks stay until removed "
+        "by hand",
+        edits=(("\ngithub:\n", "\ndelivery: github\ngithub:\n"),),
+    ),
     "release-environment-changed": Case(
         "the trusted release environment changes from 'release' to 'ship'",
         edits=(
@@ -289,6 +300,13 @@ def test_rule(rule: Rule) -> None:
 
 def messages(head: Spec, base: Spec = BASE) -> list[tuple[str, str, str]]:
     return [(c.risk, c.rule, c.message) for c in summarize(Delta(View.of(base), View.of(head)))]
+
+
+@pytest.mark.parametrize("direction", ["to github", "back to aws"])
+def test_a_delivery_switch_is_one_high_change(direction: str) -> None:
+    github = spec(("\ngithub:\n", "\ndelivery: github\ngithub:\n"))
+    base, head = (BASE, github) if direction == "to github" else (github, BASE)
+    assert [(risk, rule) for risk, rule, _ in messages(head, base)] == [("high", "delivery-mode")]
 
 
 def test_same_spec_no_change() -> None:

@@ -59,7 +59,12 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "region": spec.aws.region,
         "cdk_cli": CDK_CLI,
         "skopeo_debs": SKOPEO_DEBS,
-        "stacks": {"handoff": naming.handoff_stack(spec), "pipeline": naming.pipeline_stack(spec)},
+        "delivery": spec.delivery,
+        "stacks": _stacks(spec),
+        "roles": {
+            "push": naming.push_role_name(spec),
+            "marketplace": naming.marketplace_role_name(spec),
+        },
         "github": {
             "repository": spec.github.repository,
             "owner_id": _id(spec.github.owner_id),
@@ -89,6 +94,14 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         if spec.approvals is None
         else {"topic_arn": spec.approvals.topic_arn, "review_url": _review_url(spec)},
     }
+
+
+def _stacks(spec: Spec) -> dict[str, str]:
+    """The tooling account's stacks: the handoff and the pipeline (`delivery: aws`), or the
+    registry the release workflow pushes to (`delivery: github`)."""
+    if spec.delivery == "github":
+        return {"registry": naming.registry_stack(spec)}
+    return {"handoff": naming.handoff_stack(spec), "pipeline": naming.pipeline_stack(spec)}
 
 
 def _review_url(spec: Spec) -> str:

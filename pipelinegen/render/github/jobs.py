@@ -32,6 +32,7 @@ class Step:
     env: dict[str, str] = field(default_factory=dict)
     run: str | None = None
     condition: str = ""  # the step's `if:`
+    working_directory: str = ""  # the step's `working-directory:` (a `run:` step's)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import posixpath
 from pipelinegen import naming
 from pipelinegen.render.github.actions import action
 from pipelinegen.render.github.ci import ci_jobs
+from pipelinegen.render.github.deliver import deliver_jobs, keep_release
 from pipelinegen.render.github.images import build_steps
 from pipelinegen.render.github.jobs import (
     READ_CONTENTS,
@@ -40,14 +41,17 @@ GATE_JOB = "gate"
 CI_JOB = "ci"
 
 
-def release_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
+def release_workflow(spec: Spec, *, header: str, spec_path: str, spec_sha256: str) -> str:
     gate = _gate(spec)
     jobs = [_version(spec), gate]
     if spec.release.require_ci:
         checks = ci_jobs(spec, spec_path=spec_path)
         jobs.append(calling(CI_JOB, naming.CI_WORKFLOW, checks, needs=[gate.id]))
     images = [_image(spec, image, needs=[VERSION_JOB, gate.id]) for image in spec.images]
-    jobs += [*images, _package(spec, needs=[job.id for job in [*jobs, *images]])]
+    package = _package(spec, needs=[job.id for job in [*jobs, *images]])
+    jobs += [*images, package]
+    if spec.delivery == "github":
+        jobs += deliver_jobs(spec, spec_sha256=spec_sha256, needs=[package.id])
     return render(
         "github/release.yml.j2",
         header=header,
@@ -172,6 +176,10 @@ def _package(spec: Spec, *, needs: list[str]) -> Job:
             run=f'python3 {naming.PACKAGE_SCRIPT} --plan "$PLAN" --images {DIST}/images '
             f"--out {zip_path}",
         ),
+    ]
+    if spec.delivery == "github":  # the jobs after this one deliver it (deliver.py)
+        return Job("package", 30, [*steps, keep_release(zip_path)], needs=needs)
+    steps += [
         Step(
             "Assume the upload role",
             action("aws-actions/configure-aws-credentials"),

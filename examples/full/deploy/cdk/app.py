@@ -5,11 +5,19 @@
 
 It reads everything it needs from pipeline.json (written by `pipelinegen compile` from the same
 spec as the GitHub workflows) and depends on aws-cdk-lib and constructs only, so it can be read,
-reviewed, and even maintained without pipelinegen. Stacks, in deployment order:
+reviewed, and even maintained without pipelinegen. Stacks, in deployment order, with
+`delivery: aws` (pipeline.json's "delivery"):
 
   <project>-handoff          tooling account: release bucket, GitHub OIDC, upload role
   <project>-target-<env>     each environment's account: deploy role, EKS access entry
-  <project>-pipeline         tooling account: the self-updating CodePipeline
+  <project>-pipeline         tooling account: the self-updating CodePipeline, ECR repositories
+
+and with `delivery: github` (the release workflow pushes, deploys and publishes):
+
+  <project>-registry         tooling account: ECR repositories, GitHub OIDC, push role,
+                             Marketplace role
+  <project>-target-<env>     each environment's account: deploy role trusted by GitHub OIDC
+                             for the GitHub environment <env>, EKS access entry
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import aws_cdk as cdk
 
 from stacks.handoff import HandoffStack
 from stacks.pipeline import PipelineStack
+from stacks.registry import RegistryStack
 from stacks.target import TargetStack
 
 HERE = Path(__file__).resolve().parent
@@ -34,17 +43,37 @@ def main() -> None:
     app = cdk.App(context=FLAGS)
     tooling = cdk.Environment(account=SPEC["account"], region=SPEC["region"])
     stacks = SPEC["stacks"]
-    HandoffStack(app, stacks["handoff"], spec=SPEC, env=tooling)
+    if SPEC["delivery"] == "github":
+        first = RegistryStack(app, stacks["registry"], spec=SPEC, env=tooling)
+        targets(app, providers={SPEC["account"]: first})
+    else:
+        HandoffStack(app, stacks["handoff"], spec=SPEC, env=tooling)
+        targets(app, providers={})
+        PipelineStack(app, stacks["pipeline"], spec=SPEC, env=tooling)
+    app.synth()
+
+
+def targets(app: cdk.App, *, providers: dict[str, cdk.Stack]) -> None:
+    """One target stack per environment. With `delivery: github` each account needs its GitHub
+    OIDC provider once (one per URL): `providers` maps an account to the stack that creates it
+    (the registry stack for the tooling account); the first target stack of any other account
+    creates it, and the stacks that use it deploy after that one."""
+    github = SPEC["delivery"] == "github"
     for environment in SPEC["environments"]:
-        TargetStack(
+        account = environment["account"]
+        create = github and account not in providers
+        stack = TargetStack(
             app,
             environment["stack"],
             spec=SPEC,
             environment=environment,
-            env=cdk.Environment(account=environment["account"], region=environment["region"]),
+            create_provider=create,
+            env=cdk.Environment(account=account, region=environment["region"]),
         )
-    PipelineStack(app, stacks["pipeline"], spec=SPEC, env=tooling)
-    app.synth()
+        if create:
+            providers[account] = stack
+        elif github:
+            stack.add_stack_dependency(providers[account])
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from aws_cdk import ArnFormat, CfnOutput, CfnResource, Duration, RemovalPolicy, 
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -31,10 +30,10 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.findings import template_findings
+from stacks.permissions import marketplace_statements
+from stacks.registry import repository
 from stacks.storage import log_bucket, private_bucket
 
-MARKETPLACE_REGISTRY_ACCOUNT = "709825985650"  # AWS Marketplace's own ECR registry
-MARKETPLACE_REGION = "us-east-1"
 SCRIPTS = "cdk/scripts"  # inside the release zip
 TOOLS = "Tools"  # the artifact with the pinned skopeo and Helm, installed once per release
 # Later actions run the tools from that artifact (CodeBuild unpacks a secondary input at
@@ -107,7 +106,9 @@ class PipelineStack(Stack):
         )
         self.access_logs = log_bucket(self, "AccessLogs")
         artifacts = private_bucket(self, "Artifacts", logs=self.access_logs, key=self.key)
-        self.repositories = {image["name"]: self._repository(image) for image in spec["images"]}
+        self.repositories = {
+            image["name"]: repository(self, image, spec) for image in spec["images"]
+        }
         self.approval_topic = self._approval_topic()
         pipeline = codepipeline.Pipeline(
             self,
@@ -236,9 +237,9 @@ class PipelineStack(Stack):
             },
             artifacts={"base-directory": "tools", "files": ["**/*"]},
         )
-        for repository in self.repositories.values():
-            repository.grant_push(project)
-            repository.grant(project, "ecr:DescribeImages")
+        for found in self.repositories.values():
+            found.grant_push(project)
+            found.grant(project, "ecr:DescribeImages")
         return actions.CodeBuildAction(
             action_name="Push",
             project=project,
@@ -348,48 +349,8 @@ class PipelineStack(Stack):
             # The change set scans the images, which takes minutes to hours.
             timeout=MARKETPLACE_WAIT.plus(Duration.minutes(30)),
         )
-        # Logging in to any ECR registry, the Marketplace's included; the token API has no
-        # resource to scope it to.
-        project.add_to_role_policy(
-            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
-        )
-        # The seller's Marketplace repositories: one per image and, with the Helm delivery
-        # option, `<seller prefix>/<chart name>`, which `helm push` writes with the same ECR
-        # actions as an image push (Amazon ECR User Guide, "Pushing a Helm chart to an Amazon
-        # ECR private repository"); `skopeo inspect --raw` reads tags back with BatchGetImage.
-        seller_repositories = (
-            f"arn:{self.partition}:ecr:{MARKETPLACE_REGION}:{MARKETPLACE_REGISTRY_ACCOUNT}:"
-            f"repository/{marketplace['seller_prefix']}/*"
-        )
-        project.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:CompleteLayerUpload",
-                    "ecr:InitiateLayerUpload",
-                    "ecr:PutImage",
-                    "ecr:UploadLayerPart",
-                ],
-                resources=[seller_repositories],
-            )
-        )
-        catalog = (
-            f"arn:{self.partition}:aws-marketplace:{MARKETPLACE_REGION}:{self.account}:"
-            "AWSMarketplace"
-        )
-        project.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["aws-marketplace:StartChangeSet", "aws-marketplace:DescribeEntity"],
-                resources=[f"{catalog}/ContainerProduct/{marketplace['product_id']}"],
-            )
-        )
-        project.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["aws-marketplace:DescribeChangeSet"],
-                resources=[f"{catalog}/ChangeSet/*"],
-            )
-        )
+        for statement in marketplace_statements(self, marketplace):
+            project.add_to_role_policy(statement)
         return actions.CodeBuildAction(
             action_name="Publish", project=project, input=release, extra_inputs=[tools]
         )
@@ -472,34 +433,6 @@ class PipelineStack(Stack):
             timeout=timeout or Duration.minutes(60),
             cache=codebuild.Cache.bucket(cache[0], prefix="codebuild") if cache else None,
         )
-
-    def _repository(self, image: dict[str, Any]) -> ecr.Repository:
-        repository = ecr.Repository(
-            self,
-            f"Repository-{image['name']}",
-            repository_name=image["repository"],
-            image_scan_on_push=True,
-            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
-            encryption=ecr.RepositoryEncryption.KMS,
-            lifecycle_rules=[
-                ecr.LifecycleRule(
-                    description="Drop untagged images after two weeks",
-                    tag_status=ecr.TagStatus.UNTAGGED,
-                    max_image_age=Duration.days(14),
-                ),
-                ecr.LifecycleRule(description="Keep the last 200 releases", max_image_count=200),
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        pullers = sorted({env["account"] for env in self.spec["environments"]} - {self.account})
-        if pullers:  # clusters in other accounts pull the images they deploy
-            repository.add_to_resource_policy(
-                iam.PolicyStatement(
-                    actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                    principals=[iam.AccountPrincipal(account) for account in pullers],
-                )
-            )
-        return repository
 
     def _registry(self) -> str:
         return f"{self.account}.dkr.ecr.{self.region}.{self.url_suffix}"

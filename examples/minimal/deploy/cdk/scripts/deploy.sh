@@ -15,7 +15,8 @@
 # history shows actually happened.
 #
 # It first assumes DEPLOY_ROLE_ARN (the role in the environment's account that may describe the
-# cluster and has an EKS access entry), and runs everything after as that role: `aws eks
+# cluster and has an EKS access entry), unless the caller already is that role, and runs
+# everything after as that role: `aws eks
 # update-kubeconfig --role-arn` would only use the role for the cluster token, and describe the
 # cluster with the caller's own credentials, which cannot see a cluster in another account.
 #
@@ -81,19 +82,30 @@ for file in "${values[@]}"; do
   [[ -f "$file" ]] || die "values file '$file' is not in the release"
 done
 
-# Everything from here on runs as the deploy role, the cluster token included.
-note "assuming $DEPLOY_ROLE_ARN"
-if ! credentials="$(aws sts assume-role --region "$CLUSTER_REGION" --role-arn "$DEPLOY_ROLE_ARN" \
-  --role-session-name "pipelinegen-deploy-$ENVIRONMENT" --duration-seconds 3600 \
-  --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)"; then
-  die "could not assume $DEPLOY_ROLE_ARN (is the environment's target stack deployed?)"
+# Everything from here on runs as the deploy role, the cluster token included. A caller that
+# already is the deploy role (the release workflow's deploy job, which assumed it by GitHub OIDC
+# with `delivery: github`) keeps its credentials: assuming the role again would need the role
+# to trust itself.
+[[ "$DEPLOY_ROLE_ARN" =~ ^arn:(aws[a-z-]*):iam::([0-9]{12}):role/(.*/)?([^/]+)$ ]]
+as_deploy_role="arn:${BASH_REMATCH[1]}:sts::${BASH_REMATCH[2]}:assumed-role/${BASH_REMATCH[4]}/"
+caller="$(aws sts get-caller-identity --query Arn --output text)" ||
+  die "could not read the caller's identity (are AWS credentials set?)"
+if [[ "$caller" == "$as_deploy_role"* ]]; then
+  note "already running as $DEPLOY_ROLE_ARN"
+else
+  note "assuming $DEPLOY_ROLE_ARN"
+  if ! credentials="$(aws sts assume-role --region "$CLUSTER_REGION" --role-arn "$DEPLOY_ROLE_ARN" \
+    --role-session-name "pipelinegen-deploy-$ENVIRONMENT" --duration-seconds 3600 \
+    --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)"; then
+    die "could not assume $DEPLOY_ROLE_ARN (is the environment's target stack deployed?)"
+  fi
+  read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN <<<"$credentials"
+  if [[ -z "$AWS_SESSION_TOKEN" ]]; then
+    die "sts assume-role returned no credentials for $DEPLOY_ROLE_ARN"
+  fi
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+  unset AWS_PROFILE
 fi
-read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN <<<"$credentials"
-if [[ -z "$AWS_SESSION_TOKEN" ]]; then
-  die "sts assume-role returned no credentials for $DEPLOY_ROLE_ARN"
-fi
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
-unset AWS_PROFILE
 
 export KUBECONFIG="$work/kubeconfig"
 context="pipelinegen-$ENVIRONMENT"

@@ -2,9 +2,12 @@
 # then run `pipelinegen compile pipeline.yaml` (CI checks this file is current).
 """A target stack, one per environment, deployed into the environment's own account and region.
 
-It holds what the pipeline needs there: a deploy role that only the environment's deploy
-project in the tooling account can assume, allowed to describe the one cluster, and an EKS
-access entry that lets that role manage the environment's namespace (and nothing else).
+It holds what a deploy needs there: a deploy role, allowed to describe the one cluster, and an
+EKS access entry that lets that role manage the environment's namespace (and nothing else).
+Only the environment's deploy project in the tooling account can assume the role (`delivery:
+aws`), or only the release workflow's job in the GitHub environment of the same name (`delivery:
+github`; the first target stack in an account other than the tooling account creates that
+account's GitHub OIDC provider, the others use it).
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from stacks.findings import template_findings
+from stacks.oidc import github_provider, github_trust, provider_arn
 
 # Namespace-scoped admin: Helm may create and update any namespaced object, RBAC roles included,
 # in this namespace only. The namespace itself must exist (an admin creates it once).
 ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"
+DEPLOYER = {"aws": "deploy project", "github": "deploy job"}
 
 
 class TargetStack(Stack):
@@ -31,25 +36,19 @@ class TargetStack(Stack):
         *,
         spec: dict[str, Any],
         environment: dict[str, Any],
+        create_provider: bool = False,
         **kwargs: Any,
     ):
         super().__init__(scope, construct_id, **kwargs)
         template_findings(self)
-        project_role = (
-            f"arn:{self.partition}:iam::{spec['account']}:role/{environment['project_role_name']}"
-        )
-        # Trust the tooling account, for the deploy project's role only. A condition on the
-        # principal ARN (rather than the role as principal) lets this stack be deployed before
-        # the pipeline that creates that role.
+        provider = self._provider(spec, create=create_provider)
         role = iam.Role(
             self,
             "DeployRole",
             role_name=environment["deploy_role_name"],
-            description=f"Assumed by the {environment['name']} deploy project of "
+            description=f"Assumed by the {environment['name']} {DEPLOYER[spec['delivery']]} of "
             f"{spec['project']} to run Helm on {environment['cluster']}.",
-            assumed_by=iam.AccountPrincipal(spec["account"]).with_conditions(
-                {"StringEquals": {"aws:PrincipalArn": project_role}}
-            ),
+            assumed_by=self._deployer(spec, environment, provider),
         )
         role.add_to_policy(
             iam.PolicyStatement(
@@ -75,4 +74,37 @@ class TargetStack(Stack):
                     ),
                 )
             ],
+        )
+
+    def _provider(self, spec: dict[str, Any], *, create: bool) -> str | None:
+        """`delivery: github`: the ARN of this account's GitHub OIDC provider, which this stack
+        creates (`create`), or another stack of the app created (the registry stack in the
+        tooling account, or the first target stack of this account), or the spec names."""
+        if spec["delivery"] != "github":
+            return None
+        if create:
+            return github_provider(self, None).oidc_provider_arn
+        existing = spec["github"].get("oidc_provider_arn")
+        if existing and self.account == spec["account"]:
+            return str(existing)
+        return provider_arn(self.partition, self.account)
+
+    def _deployer(
+        self, spec: dict[str, Any], environment: dict[str, Any], provider: str | None
+    ) -> iam.IPrincipal:
+        """Who may assume the deploy role. `delivery: aws`: the tooling account, for the deploy
+        project's role only (a condition on the principal ARN, rather than the role as
+        principal, lets this stack be deployed before the pipeline that creates that role).
+        `delivery: github`: the release workflow's job in the GitHub environment of this
+        environment's name, through `provider`, this account's GitHub OIDC provider."""
+        if spec["delivery"] == "github":
+            assert provider is not None
+            return iam.WebIdentityPrincipal(
+                provider, conditions=github_trust(spec["github"], environment["name"])
+            )
+        project_role = (
+            f"arn:{self.partition}:iam::{spec['account']}:role/{environment['project_role_name']}"
+        )
+        return iam.AccountPrincipal(spec["account"]).with_conditions(
+            {"StringEquals": {"aws:PrincipalArn": project_role}}
         )

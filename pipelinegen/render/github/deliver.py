@@ -1,0 +1,226 @@
+"""`delivery: github`: the release workflow delivers the release itself, by running the very
+scripts the CodeBuild actions run (the release's own `cdk/scripts/`), with the same environment
+variables, in the extracted release zip.
+
+After `package` (which keeps the zip as a workflow artifact instead of uploading it):
+
+- `push`, in the release environment: the contract check and the push of every image to ECR
+  (verify-and-push.sh), as the push role;
+- `deploy-<env>`, one per environment in promotion order, each in the GitHub environment of
+  that name (its required reviewers are the manual approval): Helm (deploy.sh) as the
+  environment's deploy role; in the publishing environment then AWS Marketplace
+  (publish-marketplace.sh) as the Marketplace role.
+
+Each job assumes its role by OIDC (configure-aws-credentials); the roles trust only the release
+workflow's jobs in that GitHub environment (the CDK app's registry and target stacks). The
+workflow's concurrency group queues releases one after another, as the pipeline's QUEUED mode
+does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelinegen import naming
+from pipelinegen.render.cdk import resolved
+from pipelinegen.render.cdk.versions import HELM
+from pipelinegen.render.github.actions import action
+from pipelinegen.render.github.jobs import Job, Permission, Step
+from pipelinegen.spec.models import Environment, Spec
+
+RELEASE_ARTIFACT = "release"  # the release zip, kept between the jobs of one run
+RELEASE_DIR = "release"  # where each job extracts it (the scripts run there, as in CodeBuild)
+SCRIPTS = "cdk/scripts"  # inside the release, as the CodeBuild actions call them
+PUSH_JOB = "push"
+DEPLOY_JOB_PREFIX = "deploy-"
+# GitHub-hosted jobs end after 6 hours ("Usage limits": job execution time); the Marketplace
+# change set (which scans the images) gets what the deploy leaves of it. CodeBuild waits 7 hours.
+PUBLISHING_JOB_MINUTES = 360
+MARKETPLACE_WAIT_SECONDS = 5 * 3600
+# Kept as long as an approval can be pending (GitHub cancels a job waiting on an environment
+# after 30 days).
+ARTIFACT_DAYS = 30
+MARKETPLACE_REGION = "us-east-1"  # the AWS Marketplace Catalog API and registry
+
+ID_TOKEN = Permission("id-token", "write", "to assume this job's AWS role by OIDC, without keys")
+
+
+def deploy_job(environment: str) -> str:
+    return f"{DEPLOY_JOB_PREFIX}{environment}"
+
+
+def keep_release(zip_path: str) -> Step:
+    """The `package` job's last step: the zip as an artifact of this run, for the jobs below."""
+    return Step(
+        "Keep the release for delivery",
+        action("actions/upload-artifact"),
+        {
+            "name": RELEASE_ARTIFACT,
+            "path": zip_path,
+            "if-no-files-found": "error",
+            "retention-days": ARTIFACT_DAYS,
+            "compression-level": 0,
+        },
+    )
+
+
+def deliver_jobs(spec: Spec, *, spec_sha256: str, needs: list[str]) -> list[Job]:
+    """`push`, then one deploy job per environment, each after the one before."""
+    view = resolved(spec, spec_sha256)
+    jobs = [_push(spec, view, needs=needs)]
+    for environment, data in zip(spec.environments, view["environments"], strict=True):
+        jobs.append(_deploy(spec, view, environment, data, needs=[jobs[-1].id]))
+    return jobs
+
+
+def push_environment(spec: Spec, view: dict[str, Any]) -> dict[str, str]:
+    """What verify-and-push.sh reads (AWS_REGION comes from configure-aws-credentials)."""
+    return {
+        "EXPECTED_SPEC_SHA256": view["spec_sha256"],
+        "ECR_REGISTRY": naming.ecr_registry(spec),
+        "ECR_PREFIX": spec.name,
+    }
+
+
+def deploy_environment(spec: Spec, data: dict[str, Any]) -> dict[str, str]:
+    """What deploy.sh reads for one environment."""
+    return {
+        "ENVIRONMENT": data["name"],
+        "CLUSTER": data["cluster"],
+        "CLUSTER_REGION": data["region"],
+        "NAMESPACE": data["namespace"],
+        "DEPLOY_ROLE_ARN": naming.role_arn(data["account"], data["deploy_role_name"]),
+        "HELM_RELEASE": naming.helm_release(spec),
+        "VALUES_FILES": " ".join(data["values"]),
+        "ECR_REGISTRY": naming.ecr_registry(spec),
+        "ECR_PREFIX": spec.name,
+    }
+
+
+def marketplace_environment(view: dict[str, Any]) -> dict[str, str]:
+    """What publish-marketplace.sh reads: each field of pipeline.json's Marketplace block under
+    its upper-cased name, lists comma-separated, as the CodeBuild project passes them."""
+    env = {key.upper(): _env_value(value) for key, value in view["marketplace"].items()}
+    env["MARKETPLACE_TIMEOUT"] = str(MARKETPLACE_WAIT_SECONDS)
+    return env
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return "" if value is None else str(value)
+
+
+def _push(spec: Spec, view: dict[str, Any], *, needs: list[str]) -> Job:
+    role = naming.role_arn(spec.aws.account, naming.push_role_name(spec))
+    steps = [
+        *_extract(),
+        _install_skopeo(),
+        _assume("push", role, spec.aws.region),
+        _script(
+            "Check the release and push its images",
+            "verify-and-push.sh",
+            push_environment(spec, view),
+        ),
+    ]
+    return Job(
+        PUSH_JOB,
+        60,
+        steps,
+        permissions=[ID_TOKEN],
+        needs=needs,
+        environment=spec.release.environment,
+    )
+
+
+def _deploy(
+    spec: Spec,
+    view: dict[str, Any],
+    environment: Environment,
+    data: dict[str, Any],
+    *,
+    needs: list[str],
+) -> Job:
+    env = deploy_environment(spec, data)
+    steps = [
+        *_extract(),
+        _install_helm(),
+        _assume("deploy", env["DEPLOY_ROLE_ARN"], data["region"]),
+        _script(f"Deploy to {environment.name} with Helm", "deploy.sh", env),
+    ]
+    timeout = 60
+    if environment.marketplace and view["marketplace"]:
+        role = naming.role_arn(spec.aws.account, naming.marketplace_role_name(spec))
+        steps += [
+            _install_skopeo(),
+            _assume("Marketplace", role, MARKETPLACE_REGION),
+            _script(
+                "Publish to AWS Marketplace",
+                "publish-marketplace.sh",
+                marketplace_environment(view),
+            ),
+        ]
+        timeout = PUBLISHING_JOB_MINUTES
+    return Job(
+        deploy_job(environment.name),
+        timeout,
+        steps,
+        permissions=[ID_TOKEN],
+        needs=needs,
+        environment=environment.name,
+    )
+
+
+def _extract() -> list[Step]:
+    """The release zip of this run, extracted where the scripts expect it."""
+    return [
+        Step(
+            "Fetch the release",
+            action("actions/download-artifact"),
+            {"name": RELEASE_ARTIFACT, "path": "dist"},
+        ),
+        Step("Extract the release", run=f"unzip -q dist/release.zip -d {RELEASE_DIR}"),
+    ]
+
+
+def _install_skopeo() -> Step:
+    """The pinned skopeo the push action installs (install-skopeo.sh reads the release's
+    cdk/pipeline.json), on this job's PATH."""
+    return Step(
+        "Install the pinned skopeo",
+        run=f'INSTALL_DIR="$RUNNER_TEMP/skopeo" bash {SCRIPTS}/install-skopeo.sh\n'
+        'echo "$RUNNER_TEMP/skopeo/bin" >>"$GITHUB_PATH"',
+        working_directory=RELEASE_DIR,
+    )
+
+
+def _install_helm() -> Step:
+    return Step(
+        f"Install Helm {HELM['version']}",
+        env={"HELM_VERSION": HELM["version"], "HELM_SHA256": HELM["sha256"]},
+        run='mkdir -p "$RUNNER_TEMP/helm"\n'
+        f'INSTALL_DIR="$RUNNER_TEMP/helm" bash {SCRIPTS}/install-helm.sh\n'
+        'echo "$RUNNER_TEMP/helm" >>"$GITHUB_PATH"',
+        working_directory=RELEASE_DIR,
+    )
+
+
+def _assume(which: str, role: str, region: str) -> Step:
+    return Step(
+        f"Assume the {which} role by OIDC",
+        action("aws-actions/configure-aws-credentials"),
+        {
+            "role-to-assume": role,
+            "aws-region": region,
+            "role-session-name": f"pipelinegen-{which.lower()}",
+        },
+    )
+
+
+def _script(name: str, script: str, env: dict[str, str]) -> Step:
+    """The script as the CodeBuild action runs it: `bash cdk/scripts/<script>` in the release."""
+    return Step(name, env=env, run=script_command(script), working_directory=RELEASE_DIR)
+
+
+def script_command(script: str) -> str:
+    return f"bash {SCRIPTS}/{script}"
