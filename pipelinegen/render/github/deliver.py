@@ -99,8 +99,13 @@ def deploy_environment(spec: Spec, data: dict[str, Any]) -> dict[str, str]:
 
 def marketplace_environment(view: dict[str, Any]) -> dict[str, str]:
     """What publish-marketplace.sh reads: each field of pipeline.json's Marketplace block under
-    its upper-cased name, lists comma-separated, as the CodeBuild project passes them."""
-    env = {key.upper(): _env_value(value) for key, value in view["marketplace"].items()}
+    its upper-cased name, lists comma-separated, as the CodeBuild project passes them. The Helm
+    option's block (`helm`, set or not) is no variable: the script reads it from pipeline.json."""
+    env = {
+        key.upper(): _env_value(value)
+        for key, value in view["marketplace"].items()
+        if key != "helm"
+    }
     env["MARKETPLACE_TIMEOUT"] = str(MARKETPLACE_WAIT_SECONDS)
     return env
 
