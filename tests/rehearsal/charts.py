@@ -64,7 +64,7 @@ environments:
     marketplace: true
 marketplace:
   product_id: prod-rehearsal{suffix}
-  seller_prefix: acme
+  seller_prefix: {name}
   compatible_services: [EKS]
   delivery_option_title: Helm on Amazon EKS
   usage_instructions: docs/usage.md

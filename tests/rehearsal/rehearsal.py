@@ -437,7 +437,8 @@ class World:
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.unlink(missing_ok=True)
         if image["compression"] == "uncompressed":
-            _export_uncompressed(base, manifest, destination, f"build {name}")
+            platforms = image["platforms"].split(",")
+            _export_uncompressed(base, manifest, platforms, destination, f"build {name}")
             return destination
         push = [
             *base,
@@ -1016,14 +1017,17 @@ def pod_images(rendered: str) -> list[str]:
     return found
 
 
-def _export_uncompressed(base: list[str], manifest: str, destination: Path, hop: str) -> None:
+def _export_uncompressed(
+    base: list[str], manifest: str, platforms: list[str], destination: Path, hop: str
+) -> None:
     """Write buildah's manifest list `manifest` as an OCI archive whose layers stay
     uncompressed, as buildx writes with `--output type=oci,compression=uncompressed` (and
     `docker save` does on Docker Engine 25+). `buildah manifest push` always compresses for an
     OCI destination, so skopeo copies each platform's image out of buildah's storage into one
-    OCI layout, accepting uncompressed layers, and the index lists those manifests with the
-    platforms of buildah's list. A registry push that may rewrite manifests (skopeo copy without
-    `--preserve-digests`) compresses such layers, which changes every digest."""
+    OCI layout, accepting uncompressed layers, and the index lists those manifests with their
+    platforms in the build step's order (buildah's own list order varies between builds). A
+    registry push that may rewrite manifests (skopeo copy without `--preserve-digests`)
+    compresses such layers, which changes every digest."""
 
     def output(argv: list[str]) -> str:
         result = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -1032,6 +1036,7 @@ def _export_uncompressed(base: list[str], manifest: str, destination: Path, hop:
         return result.stdout
 
     listed = json.loads(output([*base, "manifest", "inspect", manifest]))
+    listed["manifests"].sort(key=lambda entry: platforms.index(_platform(entry["platform"])))
     stored = json.loads(output([*base, "images", "--all", "--json", "--no-trunc"]))
     ids = {image["digest"]: image["id"].removeprefix("sha256:") for image in stored}
     root, runroot = base[base.index("--root") + 1], base[base.index("--runroot") + 1]
@@ -1074,6 +1079,12 @@ def _export_uncompressed(base: list[str], manifest: str, destination: Path, hop:
             else:
                 tar.addfile(info)
     shutil.rmtree(layout)
+
+
+def _platform(platform: dict[str, str]) -> str:
+    """os/architecture[/variant], as a build step's `platforms` spells it."""
+    parts = [platform["os"], platform["architecture"], platform.get("variant", "")]
+    return "/".join(part for part in parts if part)
 
 
 def _archive_digest(path: Path) -> str:
