@@ -18,6 +18,7 @@ for it.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import tempfile
 import time
@@ -31,23 +32,24 @@ from tests.rehearsal.report import registry_hosts
 HERE = Path(__file__).resolve().parent
 
 
-def measure() -> tuple[list[Run], float]:
+def measure() -> tuple[list[Run], float, tuple[float, float]]:
     with tempfile.TemporaryDirectory(prefix="rehearsal-benchmark-") as temporary:
         root = Path(temporary)
         checkout = prepare(umbrella(root / "source"), root / "checkout")
         world = World(root / "world", install=True)
         try:
             world.open(registry_hosts([checkout]))
+            load = os.getloadavg()[0]
             started = time.monotonic()
             deployed = world.deploy(checkout)
             synth = time.monotonic() - started
             runs = [world.release(checkout, deployed, tag) for tag in ("v1.0.0", "v1.0.1")]
-            return runs, synth
+            return runs, synth, (load, os.getloadavg()[0])
         finally:
             world.close()
 
 
-def table(runs: list[Run], synth: float) -> str:
+def table(runs: list[Run], synth: float, load: tuple[float, float]) -> str:
     lines = [
         "# The release rehearsal: installing tools against the stages' own work",
         "",
@@ -83,6 +85,12 @@ def table(runs: list[Run], synth: float) -> str:
         lines.append(f"| **all** | **{total_install:.1f}** | **{total_work:.1f}** | |")
         lines += ["", f"Outcome: {'passed' if run.succeeded else f'failed at {run.failure}'}."]
         lines += [f"- {note}" for note in run.notes]
+    lines += [
+        "",
+        f"Load average (1 min) {load[0]:.1f} at the start and {load[1]:.1f} at the end, on "
+        f"{os.cpu_count()} CPUs: a shared, loaded machine stretches every figure; the shares "
+        "between installing and working are the point.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.snapshot import Snapshot, snapshot
+from tests.snapshot import Snapshot, git, snapshot
 
 if TYPE_CHECKING:
     from pipelinegen.spec.models import Spec
@@ -74,12 +73,6 @@ def full_spec(*edits: tuple[str, str]) -> Spec:
         assert old in text, old
         text = text.replace(old, new, 1)
     return load(text, file="pipeline.yaml")
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
-    ).stdout
 
 
 def init_repo(root: Path, branch: str = "main") -> None:

@@ -28,8 +28,9 @@ class Snapshot:
     commit: str
 
 
-def git(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
-    """Run git quietly; its stdout, stripped."""
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run git in `cwd` with a fixed identity and no system or global config (the machine's
+    settings never leak into a test); its stdout, stripped. Raises CalledProcessError."""
     done = subprocess.run(
         ["git", *args],
         cwd=cwd,
@@ -43,17 +44,17 @@ def git(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
 
 def snapshot(into: Path) -> Snapshot:
     """Commit the working tree of this repository into a new bare repository under `into`."""
-    objects = git("rev-parse", "--path-format=absolute", "--git-path", "objects", cwd=ROOT)
+    objects = git(ROOT, "rev-parse", "--path-format=absolute", "--git-path", "objects")
     scratch = {
         "GIT_INDEX_FILE": str(into / "index"),
         "GIT_OBJECT_DIRECTORY": str(into / "objects"),
         "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects,
     }
     (into / "objects").mkdir()
-    git("add", "--all", ".", cwd=ROOT, env=scratch)
-    tree = git("write-tree", cwd=ROOT, env=scratch)
-    commit = git("commit-tree", tree, "-m", "the working tree", cwd=ROOT, env=scratch)
+    git(ROOT, "add", "--all", ".", env=scratch)
+    tree = git(ROOT, "write-tree", env=scratch)
+    commit = git(ROOT, "commit-tree", tree, "-m", "the working tree", env=scratch)
     bare = into / "pipelinegen.git"
-    git("init", "--quiet", "--bare", "--initial-branch=main", str(bare), cwd=into)
-    git("push", "--quiet", str(bare), f"{commit}:refs/heads/main", cwd=ROOT, env=scratch)
+    git(into, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+    git(ROOT, "push", "--quiet", str(bare), f"{commit}:refs/heads/main", env=scratch)
     return Snapshot(bare, commit)

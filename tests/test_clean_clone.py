@@ -16,7 +16,7 @@ from tests.snapshot import Snapshot, git
 @pytest.fixture(scope="module")
 def clone(working_tree: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("clone") / "pipelinegen"
-    git("clone", "--quiet", str(working_tree.repository), str(target), cwd=target.parent)
+    git(target.parent, "clone", "--quiet", str(working_tree.repository), str(target))
     return target
 
 

@@ -40,8 +40,8 @@ def action() -> list[dict[str, Any]]:
 def source(working_tree: Snapshot, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The action's checkout at the pinned commit (what `github.action_path` holds)."""
     target = tmp_path_factory.mktemp("action") / "pipelinegen"
-    git("clone", "--quiet", str(working_tree.repository), str(target), cwd=target.parent)
-    git("checkout", "--quiet", working_tree.commit, cwd=target)
+    git(target.parent, "clone", "--quiet", str(working_tree.repository), str(target))
+    git(target, "checkout", "--quiet", working_tree.commit)
     return target
 
 
@@ -50,14 +50,14 @@ def _repository(tmp: Path) -> Path:
     for name, text in LAYOUT.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
-    git("init", "--quiet", "--initial-branch=main", str(root), cwd=tmp)
-    git("remote", "add", "origin", "https://github.com/acme/platform.git", cwd=root)
+    git(tmp, "init", "--quiet", "--initial-branch=main", str(root))
+    git(root, "remote", "add", "origin", "https://github.com/acme/platform.git")
     return root
 
 
 def _commit(root: Path, message: str) -> None:
-    git("add", "--all", cwd=root)
-    git("commit", "--quiet", "-m", message, cwd=root)
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "-m", message)
 
 
 def test_in_your_own_repository(

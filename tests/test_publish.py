@@ -59,7 +59,7 @@ def test_the_build_job_builds_and_checks_both_distributions(
     tmp_path: Path, working_tree: Snapshot
 ) -> None:
     clone = tmp_path / "pipelinegen"
-    git("clone", "--quiet", str(working_tree.repository), str(clone), cwd=tmp_path)
+    git(tmp_path, "clone", "--quiet", str(working_tree.repository), str(clone))
     venv.create(tmp_path / "python", with_pip=True)  # what setup-python leaves on PATH
     runner = {"PATH": f"{tmp_path / 'python' / 'bin'}:/usr/bin:/bin"}
     expressions = {"github.ref_name": f"v{__version__}"}

@@ -13,7 +13,8 @@ from pipelinegen.cli import cli
 from pipelinegen.diff import report
 from pipelinegen.diff.compare import Comparison, Side
 from pipelinegen.diff.generated import FileChange
-from tests.conftest import ROOT, git, init_repo
+from tests.conftest import ROOT, init_repo
+from tests.snapshot import git
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pipelinegen.cli import cli
-from tests.conftest import ROOT, git, init_repo
+from tests.conftest import ROOT, init_repo
+from tests.snapshot import git
 
 
 def commit_all(repo: Path, message: str) -> None:

@@ -2,6 +2,12 @@
 umbrella chart with an aliased subchart committed in charts/, a strict values schema, a
 Deployment and a CronJob, three environments across accounts, an approval and Marketplace.
 
+The api image's archive keeps its layers uncompressed: its release workflow exports it with
+buildx's `--output type=oci,dest=...,compression=uncompressed`, as a repository does that hands
+uncompressed archives on (what `docker save` writes on Docker Engine 25+). A registry push that
+may rewrite manifests compresses such layers and changes the digests, so only a push that keeps
+them (`skopeo copy --preserve-digests`) carries the archive's digest to the registry.
+
 Variants break one hop each, the way a real repository would: a chart that reads its image
 from a values path the deploy does not set (`image_path`), a dependency that lives outside the
 chart folder, so packaging leaves it behind (`outside_dependency`).
@@ -58,7 +64,7 @@ environments:
     marketplace: true
 marketplace:
   product_id: prod-rehearsal{suffix}
-  seller_prefix: acme
+  seller_prefix: {name}
   compatible_services: [EKS]
   delivery_option_title: Helm on Amazon EKS
   usage_instructions: docs/usage.md
@@ -184,4 +190,11 @@ def umbrella(
     )
     if result.returncode != 0:
         raise RuntimeError(f"pipelinegen compile failed:\n{result.stdout}{result.stderr}")
+    workflow = folder / ".github" / "workflows" / "pipelinegen-release.yml"
+    api = "outputs: type=oci,dest=dist/images/api.oci.tar\n"
+    if api not in workflow.read_text():
+        raise RuntimeError(f"{workflow} does not export the api image as {api.strip()}")
+    workflow.write_text(
+        workflow.read_text().replace(api, api.replace("\n", ",compression=uncompressed\n"))
+    )
     return folder

@@ -3,7 +3,8 @@ stages in order, each CodeBuild action's buildspec and environment (as CloudForm
 resolve them), the EventBridge rule that starts it, and the resources it expects to exist.
 
 Nothing here is a second copy of the pipeline: every command and variable comes from the
-templates `cdk synth` wrote.
+templates `cdk synth` wrote. Not pipelinegen.graph.flow: that derives the intended pipeline
+from the spec, and the rehearsal must check what the synthesized templates actually hold.
 """
 
 from __future__ import annotations

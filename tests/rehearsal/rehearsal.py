@@ -43,6 +43,7 @@ HELM = ROOT / "tests" / "helm" / "bin" / "helm"  # the tests' pinned Helm 4 (tes
 MOTO_PORT, BRIDGE_PORT, CATALOG_PORT = 5000, 5001, 5002
 MOTO = f"http://127.0.0.1:{MOTO_PORT}"
 POD_KINDS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIAREHEARSAL", "AWS_SECRET_ACCESS_KEY": "rehearsal"}
 
 
@@ -435,6 +436,10 @@ class World:
         destination: Path = checkout / image["dest"]
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.unlink(missing_ok=True)
+        if image["compression"] == "uncompressed":
+            platforms = image["platforms"].split(",")
+            _export_uncompressed(base, manifest, platforms, destination, f"build {name}")
+            return destination
         push = [
             *base,
             "manifest",
@@ -963,6 +968,10 @@ class Workflow:
             for step in job.get("steps", []):
                 if str(step.get("uses", "")).startswith("docker/build-push-action@"):
                     given = step["with"]
+                    # buildx's exporter attributes: type=oci,dest=PATH[,compression=...]
+                    outputs = dict(
+                        part.split("=", 1) for part in given["outputs"].split(",") if "=" in part
+                    )
                     found.append(
                         {
                             "name": job_id.removeprefix("image-"),
@@ -971,7 +980,8 @@ class Workflow:
                             "platforms": given.get("platforms", "linux/amd64"),
                             "build_args": given.get("build-args", ""),
                             "target": given.get("target", ""),
-                            "dest": given["outputs"].split("dest=", 1)[1].split(",")[0],
+                            "dest": outputs["dest"],
+                            "compression": outputs.get("compression", "gzip"),
                         }
                     )
         return found
@@ -1005,6 +1015,76 @@ def pod_images(rendered: str) -> list[str]:
         for key in ("initContainers", "containers", "ephemeralContainers"):
             found.extend(str(c.get("image", "")) for c in spec.get(key) or [])
     return found
+
+
+def _export_uncompressed(
+    base: list[str], manifest: str, platforms: list[str], destination: Path, hop: str
+) -> None:
+    """Write buildah's manifest list `manifest` as an OCI archive whose layers stay
+    uncompressed, as buildx writes with `--output type=oci,compression=uncompressed` (and
+    `docker save` does on Docker Engine 25+). `buildah manifest push` always compresses for an
+    OCI destination, so skopeo copies each platform's image out of buildah's storage into one
+    OCI layout, accepting uncompressed layers, and the index lists those manifests with their
+    platforms in the build step's order (buildah's own list order varies between builds). A
+    registry push that may rewrite manifests (skopeo copy without `--preserve-digests`)
+    compresses such layers, which changes every digest."""
+
+    def output(argv: list[str]) -> str:
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise HopError(hop, result.stderr.strip()[-1500:])
+        return result.stdout
+
+    listed = json.loads(output([*base, "manifest", "inspect", manifest]))
+    listed["manifests"].sort(key=lambda entry: platforms.index(_platform(entry["platform"])))
+    stored = json.loads(output([*base, "images", "--all", "--json", "--no-trunc"]))
+    ids = {image["digest"]: image["id"].removeprefix("sha256:") for image in stored}
+    root, runroot = base[base.index("--root") + 1], base[base.index("--runroot") + 1]
+    layout = destination.with_name(destination.name + ".layout")
+    shutil.rmtree(layout, ignore_errors=True)
+    for number, instance in enumerate(listed["manifests"]):
+        source = f"containers-storage:[vfs@{root}+{runroot}]@{ids[instance['digest']]}"
+        output(
+            [
+                *("skopeo", "--insecure-policy", "copy", "--quiet"),
+                "--dest-oci-accept-uncompressed-layers",
+                source,
+                f"oci:{layout}:{number}",
+            ]
+        )
+    written = json.loads((layout / "index.json").read_text())["manifests"]
+    if [entry["digest"] for entry in written] != [i["digest"] for i in listed["manifests"]]:
+        raise HopError(hop, f"skopeo wrote {written}, not the manifests buildah listed")
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {key: entry[key] for key in ("mediaType", "digest", "size")}
+            | {"platform": instance["platform"]}
+            for entry, instance in zip(written, listed["manifests"], strict=True)
+        ],
+    }
+    data = json.dumps(index, separators=(",", ":")).encode()
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    top = {"mediaType": OCI_INDEX, "digest": f"sha256:{digest}", "size": len(data)}
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
+    with tarfile.open(destination, "w") as tar:
+        for path in sorted(layout.rglob("*")):
+            info = tar.gettarinfo(str(path), path.relative_to(layout).as_posix())
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            if path.is_file():
+                with path.open("rb") as blob:
+                    tar.addfile(info, blob)
+            else:
+                tar.addfile(info)
+    shutil.rmtree(layout)
+
+
+def _platform(platform: dict[str, str]) -> str:
+    """os/architecture[/variant], as a build step's `platforms` spells it."""
+    parts = [platform["os"], platform["architecture"], platform.get("variant", "")]
+    return "/".join(part for part in parts if part)
 
 
 def _archive_digest(path: Path) -> str:

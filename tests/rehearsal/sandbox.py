@@ -3,7 +3,10 @@
 One holder process (`unshare --mount --net sleep infinity`) owns the namespaces; everything else
 enters them with `nsenter`. Inside, loopback is up, /etc/hosts is a bind-mounted copy that sends
 the ECR-shaped registry names (the tooling account's and AWS Marketplace's) to 127.0.0.1, and a
-throwaway CA signs the registry's TLS certificate. Nothing listens outside: the namespace has no
+throwaway CA signs the registry's TLS certificate, and skopeo's blob-info cache (which
+records which compressed blob stands for which uncompressed one, and lets a later copy swap one
+for the other) is a folder of this sandbox's own, empty at the start as in a fresh CodeBuild
+container, rather than the machine's. Nothing listens outside: the namespace has no
 other interface, so port 443 here collides with nobody on the machine. Every process started
 here is stopped by its PID, then the holder, which takes the namespaces with it.
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MARKETPLACE_REGISTRY = "709825985650.dkr.ecr.us-east-1.amazonaws.com"  # AWS Marketplace's ECR
+BLOB_INFO_CACHE = "/var/lib/containers/cache"  # containers/image's, for root
 
 
 class SandboxError(RuntimeError):
@@ -52,6 +56,10 @@ class Sandbox:
         time.sleep(0.2)
         self.run(["ip", "link", "set", "lo", "up"], check=True)
         self.run(["mount", "--bind", str(hosts), "/etc/hosts"], check=True)
+        cache = self.root / "blob-info-cache"
+        cache.mkdir(exist_ok=True)
+        self.run(["mkdir", "-p", BLOB_INFO_CACHE], check=True)
+        self.run(["mount", "--bind", str(cache), BLOB_INFO_CACHE], check=True)
 
     def command(self, argv: Sequence[str], cwd: Path | None = None) -> list[str]:
         """`argv` run inside the namespaces (nsenter starts in the namespace's root folder

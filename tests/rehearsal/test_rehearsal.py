@@ -219,6 +219,26 @@ def test_a_dependency_left_out_of_the_release_fails_at_the_first_deploy(
     assert "dependency" in run.failure.message
 
 
+def test_a_push_that_may_rewrite_manifests_fails_at_the_push_hop_naming_both_digests(
+    world: World, checkout: Path, tmp_path: Path, first: Run
+) -> None:
+    """The push script without `--preserve-digests`: skopeo compresses the api archive's
+    uncompressed layers on the way to the registry, so the registry holds another index."""
+    changed = prepare(checkout, tmp_path / "checkout")
+    (changed / "services" / "api" / ".rehearsal-api").write_text("api, new layer\n")
+    lib = changed / "deploy" / "cdk" / "scripts" / "lib.sh"
+    flag = "copy --all --preserve-digests "
+    assert lib.read_text().count(flag) == 1
+    lib.write_text(lib.read_text().replace(flag, "copy --all "))
+    run = world.release(changed, world.deploy(checkout), "v5.0.0")
+    assert run.failure is not None
+    assert run.failure.hop == "Release/Push"
+    built, pushed = run.digests["api"]["archive"], run.digests["api"]["registry"]
+    assert pushed.startswith("sha256:") and pushed != built
+    assert f"as '{pushed}', but the release says {built}" in run.failure.message
+    assert [s.status for s in run.stages if s.name.startswith("Deploy")] == ["Skipped"] * 3
+
+
 def test_the_catalog_stand_in_rejects_a_details_document_aws_does_not_document(
     world: World, tmp_path: Path
 ) -> None:

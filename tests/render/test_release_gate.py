@@ -17,31 +17,11 @@ from pipelinegen import naming
 from tests.conftest import ROOT
 from tests.render.conftest import compile_text
 from tests.render.test_workflow_linters import tool
-
-GIT = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-}
+from tests.snapshot import IDENTITY, git
 
 
 def workflow(root: Path) -> dict[str, Any]:
     return YAML(typ="safe").load((root / naming.RELEASE_WORKFLOW).read_text())  # type: ignore[no-any-return]
-
-
-def git(cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env={**os.environ, **GIT},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip()
 
 
 def commit(repo: Path, message: str) -> str:
@@ -77,7 +57,7 @@ def run_gate(
 ) -> subprocess.CompletedProcess[str]:
     """The gate job's last step, as GitHub runs it: its `env:`, GitHub's variables, `bash -e`."""
     [step] = [s for s in workflow(compiled)["jobs"]["gate"]["steps"] if "run" in s]
-    env = {"PATH": os.environ["PATH"], "HOME": str(checkout.parent), **GIT, **step["env"]}
+    env = {"PATH": os.environ["PATH"], "HOME": str(checkout.parent), **IDENTITY, **step["env"]}
     env.update(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha)
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],

@@ -3,7 +3,12 @@
 Every request is checked against what AWS publishes rather than a hand-written shape: the
 envelope (StartChangeSet, DescribeChangeSet) with botocore's own `marketplace-catalog` service
 model and its parameter validation, and each AddDeliveryOptions DetailsDocument with
-add_delivery_options.schema.json (from AWS's Catalog API reference for container products).
+add_delivery_options.schema.json: AWS's Catalog API reference, "Work with container-based
+products using the AWS Marketplace APIs" > "Add a new version"
+(https://docs.aws.amazon.com/marketplace/latest/APIReference/work-with-container-products.html#container-add-version),
+with the fields and limits of AWS's ContainerProduct@1.0 change-type shapes (the schema's
+$comment names them). Each delivery option's details type is one `$defs` entry there
+(`EcrDeliveryOptionDetails` → ecr, `HelmDeliveryOptionDetails` → helm).
 A change set is also checked the way Marketplace would start its work: each listed image tag
 must be in the (stand-in) Marketplace registry; its digest is recorded. A valid change set
 SUCCEEDS at once; the same ClientRequestToken returns the same change set, as in AWS.
