@@ -9,8 +9,10 @@ role, ECR repositories) and what the environments hold (EKS clusters). `World.re
 tag)` then runs a release the way the generated files say, reading every command from them:
 the release workflow's build inputs (built with buildah), its package and upload steps, the
 synthesized rule (matched by moto's EventBridge), and the synthesized pipeline's stages in order
-with each CodeBuild action's buildspec and environment. The `Run` it returns holds every stage's
-outcome and timings, and the digest of each image at every hop.
+with each CodeBuild action's buildspec and environment. With `delivery: github` the app holds no
+pipeline: after packaging, the release workflow's own delivery jobs run instead (`deliver`),
+step by step. The `Run` it returns holds every stage's (or job's) outcome and timings, and the
+digest of each image at every hop.
 """
 
 from __future__ import annotations
