@@ -313,7 +313,7 @@ class World:
             ["events", "put-targets", "--rule", "OnRelease", "--targets", f"Id=pipeline,Arn={arn}"],
             env=admin,
         )
-        self._upload_role(assembly, admin)
+        self._oidc_roles(assembly)
         for repository in pipeline.repositories:
             self._repository(repository, admin)
         for stage in pipeline.stages:
@@ -348,48 +348,19 @@ class World:
             self.aws(["ecr", "create-repository", "--repository-name", name], env=admin)
 
     def _oidc_roles(self, assembly: Assembly) -> None:
-        """Every role a GitHub job assumes by OIDC (trusting sts:AssumeRoleWithWebIdentity),
-        by name in its stack's account, so a job's `role-to-assume` can be checked against
-        what the app creates. The trust policy names GitHub's OIDC provider; the synthesized
-        one's conditions are not copied, since moto evaluates none (as in `upload`)."""
+        """Every role a GitHub job assumes by OIDC (trusting sts:AssumeRoleWithWebIdentity: the
+        upload role, or with `delivery: github` the push, deploy and Marketplace roles), by
+        name and with its trust policy, in its stack's account; so a job's `role-to-assume` can
+        be checked against what the app creates (moto evaluates no trust policy)."""
         for stack, _, properties in assembly.resources("AWS::IAM::Role"):
             if "sts:AssumeRoleWithWebIdentity" not in json.dumps(properties):
                 continue
-            account, region = assembly.environments[stack]
-            admin = self.in_account(account, region)
+            admin = self.in_account(*assembly.environments[stack])
             name = str(properties["RoleName"])
             existing = self.aws(["iam", "list-roles"], env=admin)["Roles"]
             if name in {role["RoleName"] for role in existing}:
                 continue
-            trust = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Federated": "token.actions.githubusercontent.com"},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                    }
-                ],
-            }
-            self.aws(
-                [
-                    "iam",
-                    "create-role",
-                    "--role-name",
-                    name,
-                    "--assume-role-policy-document",
-                    json.dumps(trust),
-                ],
-                env=admin,
-            )
-
-    def _upload_role(self, assembly: Assembly, admin: dict[str, str]) -> None:
-        """The upload role as the handoff stack defines it: trust policy and inline policies."""
-        for stack, _, properties in assembly.resources("AWS::IAM::Role"):
-            if "sts:AssumeRoleWithWebIdentity" not in json.dumps(properties):
-                continue
             trust = assembly.resolve(stack, properties["AssumeRolePolicyDocument"])
-            name = properties["RoleName"]
             self.aws(
                 [
                     "iam",
