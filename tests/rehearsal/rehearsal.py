@@ -9,8 +9,10 @@ role, ECR repositories) and what the environments hold (EKS clusters). `World.re
 tag)` then runs a release the way the generated files say, reading every command from them:
 the release workflow's build inputs (built with buildah), its package and upload steps, the
 synthesized rule (matched by moto's EventBridge), and the synthesized pipeline's stages in order
-with each CodeBuild action's buildspec and environment. The `Run` it returns holds every stage's
-outcome and timings, and the digest of each image at every hop.
+with each CodeBuild action's buildspec and environment. With `delivery: github` the app holds no
+pipeline: after packaging, the release workflow's own delivery jobs run instead (`deliver`),
+step by step. The `Run` it returns holds every stage's (or job's) outcome and timings, and the
+digest of each image at every hop.
 """
 
 from __future__ import annotations
@@ -223,6 +225,30 @@ class World:
             "AWS_REGION": region,
         }
 
+    def oidc_credentials(self, given: dict[str, Any]) -> dict[str, str]:
+        """What configure-aws-credentials exports for a job with `id-token: write`: the
+        `role-to-assume` assumed by web identity in `aws-region` (moto checks neither the token
+        nor the trust policy's conditions)."""
+        found = self.aws(
+            [
+                "sts",
+                "assume-role-with-web-identity",
+                "--role-arn",
+                given["role-to-assume"],
+                "--role-session-name",
+                given.get("role-session-name", "release"),
+                "--web-identity-token",
+                "eyJhbGciOiJSUzI1NiJ9.e30.rehearsal",
+            ]
+        )["Credentials"]
+        return {
+            "AWS_ACCESS_KEY_ID": found["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": found["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": found["SessionToken"],
+            "AWS_DEFAULT_REGION": given["aws-region"],
+            "AWS_REGION": given["aws-region"],
+        }
+
     def in_account(self, account: str, region: str) -> dict[str, str]:
         return self.credentials(f"arn:aws:iam::{account}:role/rehearsal-admin", region)
 
@@ -233,7 +259,9 @@ class World:
         app: checkouts that differ only outside deploy/cdk share the deployed pipeline)."""
         key = _tree_digest(checkout / "deploy" / "cdk")
         if key not in self.deployed:
-            self.deployed[key] = self._deploy(checkout)
+            spec = json.loads((checkout / "deploy" / "cdk" / "pipeline.json").read_text())
+            github = spec.get("delivery") == "github"
+            self.deployed[key] = self._deploy_github(checkout) if github else self._deploy(checkout)
         return self.deployed[key]
 
     def _deploy(self, checkout: Path) -> Deployed:
@@ -285,22 +313,54 @@ class World:
             ["events", "put-targets", "--rule", "OnRelease", "--targets", f"Id=pipeline,Arn={arn}"],
             env=admin,
         )
-        self._upload_role(assembly, admin)
+        self._oidc_roles(assembly)
         for repository in pipeline.repositories:
-            self.aws(["ecr", "create-repository", "--repository-name", repository], env=admin)
+            self._repository(repository, admin)
         for stage in pipeline.stages:
             for action in stage.actions:
                 if action.project and "CLUSTER" in action.project.environment:
-                    self._cluster(action.project.environment)
-        return Deployed(spec, assembly, pipeline, queue_url, admin)
+                    variables = action.project.environment
+                    self._cluster(
+                        variables["DEPLOY_ROLE_ARN"].split(":")[4],
+                        variables["CLUSTER_REGION"],
+                        variables["CLUSTER"],
+                    )
+        return Deployed(spec, assembly, admin, pipeline, queue_url)
 
-    def _upload_role(self, assembly: Assembly, admin: dict[str, str]) -> None:
-        """The upload role as the handoff stack defines it: trust policy and inline policies."""
+    def _deploy_github(self, checkout: Path) -> Deployed:
+        """`delivery: github`: the app's stacks hold the ECR repositories and the roles the
+        release workflow's jobs assume by OIDC (push, deploy per environment, Marketplace),
+        each in its stack's account; the environments hold their EKS clusters."""
+        spec = json.loads((checkout / "deploy" / "cdk" / "pipeline.json").read_text())
+        assembly = Assembly.read(self.synth(checkout / "deploy" / "cdk"))
+        admin = self.in_account(spec["account"], spec["region"])
+        for _, _, properties in assembly.resources("AWS::ECR::Repository"):
+            self._repository(str(properties["RepositoryName"]), admin)
+        self._oidc_roles(assembly)
+        for environment in spec["environments"]:
+            self._cluster(environment["account"], environment["region"], environment["cluster"])
+        return Deployed(spec, assembly, admin)
+
+    def _repository(self, name: str, admin: dict[str, str]) -> None:
+        """An ECR repository (apps of the same project in one account share theirs)."""
+        found = self.aws(["ecr", "describe-repositories"], env=admin)["repositories"]
+        if name not in {repository["repositoryName"] for repository in found}:
+            self.aws(["ecr", "create-repository", "--repository-name", name], env=admin)
+
+    def _oidc_roles(self, assembly: Assembly) -> None:
+        """Every role a GitHub job assumes by OIDC (trusting sts:AssumeRoleWithWebIdentity: the
+        upload role, or with `delivery: github` the push, deploy and Marketplace roles), by
+        name and with its trust policy, in its stack's account; so a job's `role-to-assume` can
+        be checked against what the app creates (moto evaluates no trust policy)."""
         for stack, _, properties in assembly.resources("AWS::IAM::Role"):
             if "sts:AssumeRoleWithWebIdentity" not in json.dumps(properties):
                 continue
+            admin = self.in_account(*assembly.environments[stack])
+            name = str(properties["RoleName"])
+            existing = self.aws(["iam", "list-roles"], env=admin)["Roles"]
+            if name in {role["RoleName"] for role in existing}:
+                continue
             trust = assembly.resolve(stack, properties["AssumeRolePolicyDocument"])
-            name = properties["RoleName"]
             self.aws(
                 [
                     "iam",
@@ -313,21 +373,19 @@ class World:
                 env=admin,
             )
 
-    def _cluster(self, environment: dict[str, str]) -> None:
+    def _cluster(self, account: str, region: str, name: str) -> None:
         """The environment's EKS cluster, in the deploy role's account (it exists before the
-        pipeline runs; the target stack does not create it)."""
-        account = environment["DEPLOY_ROLE_ARN"].split(":")[4]
-        region = environment["CLUSTER_REGION"]
+        release runs; the target stack does not create it)."""
         admin = self.in_account(account, region)
         existing = self.aws(["eks", "list-clusters"], env=admin)["clusters"]
-        if environment["CLUSTER"] in existing:
+        if name in existing:
             return
         self.aws(
             [
                 "eks",
                 "create-cluster",
                 "--name",
-                environment["CLUSTER"],
+                name,
                 "--role-arn",
                 f"arn:aws:iam::{account}:role/eks-cluster",
                 "--resources-vpc-config",
@@ -406,6 +464,9 @@ class World:
             run.digests.setdefault(image["name"], {})["manifest"] = image["digest"]
         if tamper is not None:
             tamper(zip_path)
+        if deployed.pipeline is None:
+            self.deliver(workflow, deployed, zip_path, run)
+            return
         self.upload(checkout, workflow, deployed, tag)
         version = self.trigger(deployed)
         self.run_pipeline(deployed, version, run)
@@ -473,29 +534,13 @@ class World:
         """The upload step, with credentials of the upload role assumed by web identity (moto
         does not check the token or the trust conditions)."""
         assume = workflow.step("package", "Assume the upload role")["with"]
-        found = self.aws(
-            [
-                "sts",
-                "assume-role-with-web-identity",
-                "--role-arn",
-                assume["role-to-assume"],
-                "--role-session-name",
-                assume.get("role-session-name", "release"),
-                "--web-identity-token",
-                "eyJhbGciOiJSUzI1NiJ9.e30.rehearsal",
-            ]
-        )["Credentials"]
         step = workflow.step("package", "Hand the release over to AWS")
         env = {
             **workflow.env(step, tag),
             "PATH": tool_path(),
             "HOME": str(self.root),
             "AWS_ENDPOINT_URL": MOTO,
-            "AWS_ACCESS_KEY_ID": found["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": found["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": found["SessionToken"],
-            "AWS_DEFAULT_REGION": assume["aws-region"],
-            "AWS_REGION": assume["aws-region"],
+            **self.oidc_credentials(assume),
         }
         result = self.sandbox.run(
             ["bash", "-euo", "pipefail", "-c", step["run"]], env=env, cwd=checkout
@@ -538,13 +583,160 @@ class World:
         raise HopError(
             "trigger",
             "no S3 'Object Created' event matched the pipeline's EventBridge rule "
-            f"{json.dumps(deployed.pipeline.event_pattern)}",
+            f"{json.dumps(deployed.codepipeline.event_pattern)}",
         )
+
+    # --- delivery: github ---------------------------------------------------------------------
+
+    def deliver(self, workflow: Workflow, deployed: Deployed, zip_path: Path, run: Run) -> None:
+        """The release workflow's delivery jobs after `package`: `push`, then each
+        `deploy-<env>` in the order their `needs` chain them, each on a fresh runner folder
+        of its own; the first failing step fails its job and skips the later ones."""
+        work = self.root / "runs" / f"{run.tag}-{time.monotonic_ns()}"
+        for job in workflow.delivery_jobs():
+            if run.failure is not None:
+                run.stages.append(StageResult(job, "Skipped"))
+                continue
+            result = StageResult(job, "Succeeded")
+            run.stages.append(result)
+            try:
+                self._job(workflow, deployed, job, zip_path, work / job, result, run)
+            except HopError as error:
+                result.status = "Failed"
+                run.failure = error
+        if any(stage.status != "Skipped" for stage in run.stages[1:]):
+            self._digests(deployed, run)
+
+    def _job(
+        self,
+        workflow: Workflow,
+        deployed: Deployed,
+        job: str,
+        zip_path: Path,
+        runner: Path,
+        result: StageResult,
+        run: Run,
+    ) -> None:
+        """One job's steps in order, as a GitHub runner runs them: `uses:` steps by their
+        stand-ins, `run:` steps by bash (`shell: bash` is `bash --noprofile --norc -eo
+        pipefail`) in their `working-directory` with exactly their `env` on top of the
+        runner's, the folders a step appends to $GITHUB_PATH on PATH for the later steps."""
+        workspace, temp = runner / "workspace", runner / "temp"
+        for folder in (workspace, temp):
+            folder.mkdir(parents=True)
+        github_path = temp / "github_path"
+        github_path.touch()
+        credentials: dict[str, str] = {}
+        for step in workflow.document["jobs"][job]["steps"]:
+            hop = f"{job}/{step.get('name', step.get('uses', 'run'))}"
+            uses = str(step.get("uses", ""))
+            given = step.get("with") or {}
+            cwd = workspace / step.get("working-directory", ".")
+            if uses.startswith("actions/download-artifact@"):
+                # Stand-in: this run's artifact is the zip the package step wrote.
+                if given.get("name") != "release":
+                    raise HopError(hop, f"the rehearsal has no artifact {given.get('name')!r}")
+                target = workspace / given.get("path", ".")
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(zip_path, target / zip_path.name)
+            elif uses.startswith("aws-actions/configure-aws-credentials@"):
+                credentials = self._role(given, hop)
+            elif uses:
+                raise HopError(hop, f"the rehearsal has no stand-in for {uses}")
+            elif re.search(r"bash \S*install-(helm|skopeo)\.sh", step["run"]):
+                self._install_step(step, cwd, temp, github_path, result, hop, run)
+            else:
+                added = [line for line in github_path.read_text().splitlines() if line]
+                path = os.pathsep.join([*reversed(added), tool_path()])
+                env = {
+                    **self._host(path, runner),
+                    "RUNNER_TEMP": str(temp),
+                    "GITHUB_WORKSPACE": str(workspace),
+                    **credentials,
+                    **Workflow.env(step, run.tag),
+                }
+                _poll_at_once(env)
+                started = time.monotonic()
+                outcome = self.sandbox.run(
+                    ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                    env=env,
+                    cwd=cwd,
+                    timeout=900,
+                )
+                result.work_seconds += time.monotonic() - started
+                result.output += outcome.stdout + outcome.stderr
+                if outcome.returncode != 0:
+                    errors = [
+                        line for line in outcome.stderr.splitlines() if line.startswith("error")
+                    ]
+                    raise HopError(hop, errors[-1] if errors else outcome.stderr.strip()[-1500:])
+                if "verify-and-push.sh" in step["run"]:
+                    self._sync(deployed, cwd, run)
+
+    def _role(self, given: dict[str, Any], hop: str) -> dict[str, str]:
+        """configure-aws-credentials' stand-in: the role must be one the app created (by name,
+        in the ARN's account); then moto's AssumeRoleWithWebIdentity (see `oidc_credentials`)."""
+        arn = str(given["role-to-assume"])
+        account, name = arn.split(":")[4], arn.rsplit("/", 1)[1]
+        roles = self.aws(["iam", "list-roles"], env=self.in_account(account, "us-east-1"))
+        if name not in {role["RoleName"] for role in roles["Roles"]}:
+            raise HopError(hop, f"{arn}: the CDK app creates no such role for GitHub OIDC")
+        return self.oidc_credentials(given)
+
+    def _install_step(
+        self,
+        step: dict[str, Any],
+        cwd: Path,
+        temp: Path,
+        github_path: Path,
+        result: StageResult,
+        hop: str,
+        run: Run,
+    ) -> None:
+        """A tool-install step (install-helm.sh, install-skopeo.sh). With `install` (the
+        benchmarks), it runs for real outside the sandbox (it needs get.helm.sh or Debian's
+        mirror), timed, as the CodeBuild install phases do; in the tests, and when the real
+        install fails here, the sandbox's tools stand in where the step puts its tool (the
+        folder it appends to $GITHUB_PATH): Debian's skopeo, and for Helm always the cluster
+        stand-in in front of the tests' Helm, since no cluster answers a real one."""
+        appended = re.search(r'echo "([^"]+)" >>"\$GITHUB_PATH"', step["run"])
+        if appended is None:
+            raise HopError(hop, "the install step adds no folder to $GITHUB_PATH")
+        folder = Path(appended.group(1).replace("$RUNNER_TEMP", str(temp)))
+        if self.install:
+            env = {
+                **os.environ,
+                "RUNNER_TEMP": str(temp),
+                "GITHUB_PATH": str(github_path),
+                **Workflow.env(step, run.tag),
+            }
+            started = time.monotonic()
+            outcome = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            result.install_seconds += time.monotonic() - started
+            result.output += outcome.stdout
+            if outcome.returncode != 0:
+                tail = (outcome.stderr.strip().splitlines() or ["(no output)"])[-1]
+                run.notes.append(f"{hop}: failed here ({tail}); the sandbox's tool used")
+                (folder / "skopeo").unlink(missing_ok=True)
+        if "install-helm.sh" in step["run"]:
+            _helm_shim(folder)
+        else:
+            _skopeo_wrapper(folder)
+        if str(folder) not in github_path.read_text().splitlines():
+            with github_path.open("a") as out:
+                out.write(f"{folder}\n")
 
     # --- the pipeline -------------------------------------------------------------------------
 
     def run_pipeline(self, deployed: Deployed, version: str, run: Run) -> None:
-        pipeline = deployed.pipeline
+        pipeline = deployed.codepipeline
         artifacts: dict[str, Path] = {}
         work = self.root / "executions" / f"{run.tag}-{time.monotonic_ns()}"
         reached = False
@@ -642,7 +834,7 @@ class World:
             run.notes.append(f"{hop}: cdk/ is the app synthesized before; assembly reused")
         result.work_seconds += time.monotonic() - started
         fresh = Assembly.read(assembly).pipeline()
-        if fresh.template != deployed.pipeline.template:
+        if fresh.template != deployed.codepipeline.template:
             raise HopError(
                 hop,
                 "the release's CDK app synthesizes a different pipeline than the one deployed: "
@@ -679,27 +871,19 @@ class World:
         if self.install:
             self._install(action.project, folder, result, hop, run, secondary)
         self._tools(action.project, folder)
-        region = deployed.pipeline.region
+        region = deployed.codepipeline.region
         env = {
             # No helm here: the stages run the one the Tools artifact hands on.
-            "PATH": tool_path(),
-            "HOME": str(folder.parent),
-            "LANG": "C.UTF-8",
+            **self._host(tool_path(), folder.parent),
             "CODEBUILD_SRC_DIR": str(folder),
-            "AWS_ENDPOINT_URL": MOTO,
-            f"AWS_ENDPOINT_URL_{'MARKETPLACE_CATALOG'}": f"http://127.0.0.1:{CATALOG_PORT}",
-            "SSL_CERT_FILE": str(self.sandbox.ca),
-            "REHEARSAL_HELM": str(self.helm),
-            "REHEARSAL_CLUSTERS": str(self.clusters),
             **self.credentials(
-                f"arn:aws:iam::{deployed.pipeline.account}:role/{action.project.logical_id}",
+                f"arn:aws:iam::{deployed.codepipeline.account}:role/{action.project.logical_id}",
                 region,
             ),
             **secondary,
             **action.project.environment,
         }
-        if "MARKETPLACE_POLL_INTERVAL" not in env and "PRODUCT_ID" in env:
-            env["MARKETPLACE_POLL_INTERVAL"] = "1"  # the stand-in answers at once
+        _poll_at_once(env)
         started = time.monotonic()
         outcome = self._phase(action.project.commands("build"), env, folder)
         result.work_seconds += time.monotonic() - started
@@ -708,6 +892,21 @@ class World:
             errors = [line for line in outcome.stderr.splitlines() if line.startswith("error")]
             raise HopError(hop, errors[-1] if errors else outcome.stderr.strip()[-1500:])
         return folder
+
+    def _host(self, path: str, home: Path) -> dict[str, str]:
+        """What a build host (CodeBuild container, GitHub runner) gives every script here: the
+        tools on `path`, the endpoints of moto and the Catalog stand-in, the sandbox's CA, and
+        the cluster stand-in's real Helm and state folder."""
+        return {
+            "PATH": path,
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "AWS_ENDPOINT_URL": MOTO,
+            f"AWS_ENDPOINT_URL_{'MARKETPLACE_CATALOG'}": f"http://127.0.0.1:{CATALOG_PORT}",
+            "SSL_CERT_FILE": str(self.sandbox.ca),
+            "REHEARSAL_HELM": str(self.helm),
+            "REHEARSAL_CLUSTERS": str(self.clusters),
+        }
 
     def _tools(self, project: Project, folder: Path) -> None:
         """Where the buildspec's install phase installs Helm (`INSTALL_DIR=<dir> bash
@@ -719,17 +918,8 @@ class World:
             if found is None:
                 continue
             bin_dir = folder / found.group(1)
-            bin_dir.mkdir(parents=True, exist_ok=True)
-            shim = bin_dir / "helm"
-            shim.write_text(
-                f'#!/bin/sh\nexec "{TOOLS_VENV / "bin" / "python"}" "{HERE / "helm_shim.py"}" '
-                '"$@"\n'
-            )
-            shim.chmod(0o755)
-            skopeo = bin_dir / "skopeo"
-            if not skopeo.exists():  # a wrapper, as install-skopeo.sh writes (no links)
-                skopeo.write_text(f'#!/bin/sh\nexec "{shutil.which("skopeo")}" "$@"\n')
-                skopeo.chmod(0o755)
+            _helm_shim(bin_dir)
+            _skopeo_wrapper(bin_dir)
 
     @staticmethod
     def _output(project: Project, folder: Path, target: Path, hop: str) -> Path:
@@ -869,7 +1059,7 @@ class World:
     def _digests(self, deployed: Deployed, run: Run) -> None:
         """Each image's digest in the registry, in every environment's rendered pods, and in the
         Marketplace change set."""
-        registry = f"{deployed.pipeline.account}.dkr.ecr.{deployed.pipeline.region}.amazonaws.com"
+        registry = f"{deployed.spec['account']}.dkr.ecr.{deployed.spec['region']}.amazonaws.com"
         prefix = deployed.spec["project"]
         for name, hops in run.digests.items():
             hops["registry"] = self.registry_digest(f"{registry}/{prefix}/{name}:{run.tag}")
@@ -945,11 +1135,20 @@ class World:
 
 @dataclass
 class Deployed:
+    """What the administrator deployed: with `delivery: aws` the pipeline and the queue its
+    trigger fills; with `delivery: github` neither (the release workflow delivers)."""
+
     spec: dict[str, Any]
     assembly: Assembly
-    pipeline: Pipeline
-    queue: str
     admin: dict[str, str]
+    pipeline: Pipeline | None = None
+    queue: str = ""
+
+    @property
+    def codepipeline(self) -> Pipeline:
+        if self.pipeline is None:
+            raise HopError("pipeline", "this app delivers with GitHub Actions: no CodePipeline")
+        return self.pipeline
 
 
 @dataclass
@@ -986,6 +1185,19 @@ class Workflow:
                     )
         return found
 
+    def delivery_jobs(self) -> list[str]:
+        """With `delivery: github`: the jobs after `package`, in the order their `needs` chain
+        them (push, then deploy-<env> for each environment); each needs exactly the one before."""
+        jobs = self.document["jobs"]
+        order = ["package"]
+        while True:
+            following = [job for job, body in jobs.items() if body.get("needs") == [order[-1]]]
+            if not following:
+                return order[1:]
+            if len(following) > 1:
+                raise HopError("deliver", f"{following} all need {order[-1]}: not one chain")
+            order.append(following[0])
+
     def step(self, job: str, name: str) -> dict[str, Any]:
         for step in self.document["jobs"][job]["steps"]:
             if step.get("name") == name:
@@ -999,6 +1211,33 @@ class Workflow:
         return {
             key: values.get(str(value), str(value)) for key, value in step.get("env", {}).items()
         }
+
+
+def _helm_shim(bin_dir: Path) -> None:
+    """The cluster stand-in (helm_shim.py, in front of the real Helm) as `bin_dir/helm`."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    shim = bin_dir / "helm"
+    shim.write_text(
+        f'#!/bin/sh\nexec "{TOOLS_VENV / "bin" / "python"}" "{HERE / "helm_shim.py"}" "$@"\n'
+    )
+    shim.chmod(0o755)
+
+
+def _skopeo_wrapper(bin_dir: Path) -> None:
+    """Debian's skopeo as `bin_dir/skopeo`, unless an install put one there: a wrapper, as
+    install-skopeo.sh writes (no links)."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    skopeo = bin_dir / "skopeo"
+    if not skopeo.exists():
+        skopeo.write_text(f'#!/bin/sh\nexec "{shutil.which("skopeo")}" "$@"\n')
+        skopeo.chmod(0o755)
+
+
+def _poll_at_once(env: dict[str, str]) -> None:
+    """The Marketplace script polls the change set every MARKETPLACE_POLL_INTERVAL seconds; the
+    Catalog stand-in answers at once."""
+    if "MARKETPLACE_POLL_INTERVAL" not in env and "PRODUCT_ID" in env:
+        env["MARKETPLACE_POLL_INTERVAL"] = "1"
 
 
 def pod_images(rendered: str) -> list[str]:

@@ -21,11 +21,12 @@ from tests.rehearsal.report import digest_problems, registry_hosts
 
 pytestmark = pytest.mark.rehearsal
 
-# The rehearsal drives the pipeline (`delivery: aws`); the release workflow's own delivery jobs
-# (`delivery: github`) are not rehearsed yet.
-PIPELINE_EXAMPLES = [
-    e for e in EXAMPLES if "\ndelivery: github\n" not in (e / "pipeline.yaml").read_text()
+# The examples the pipeline delivers (`delivery: aws`); the one the release workflow's own jobs
+# deliver (`delivery: github`) is rehearsed by its own test below, through those jobs.
+GITHUB_EXAMPLES = [
+    e for e in EXAMPLES if "\ndelivery: github\n" in (e / "pipeline.yaml").read_text()
 ]
+PIPELINE_EXAMPLES = [e for e in EXAMPLES if e not in GITHUB_EXAMPLES]
 
 TOOLS = ("buildah", "skopeo", "docker-registry", "unshare", "nsenter", "openssl", "curl")
 
@@ -44,9 +45,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("rehearsal")
     sources = [umbrella(root / "sources" / "umbrella")]
     checkouts = [prepare(source, root / "checkouts" / source.name) for source in sources]
-    checkouts += [
-        prepare(example, root / "examples" / example.name) for example in PIPELINE_EXAMPLES
-    ]
+    checkouts += [prepare(example, root / "examples" / example.name) for example in EXAMPLES]
     found = World(root / "world")
     try:
         found.open(registry_hosts(checkouts))
@@ -77,7 +76,7 @@ def test_a_release_carries_each_digest_to_every_pod_and_to_marketplace(
 ) -> None:
     assert first.succeeded, first.failure
     assert digest_problems(first) == []
-    stages = [stage.name for stage in world.deploy(checkout).pipeline.stages]
+    stages = [stage.name for stage in world.deploy(checkout).codepipeline.stages]
     assert [s.name for s in first.stages] == ["build", *stages]
     assert all(s.status == "Succeeded" for s in first.stages)
     for name, hops in first.digests.items():
@@ -314,3 +313,64 @@ def test_every_example_releases_each_image_to_its_pods(world: World, example: st
     run = world.release(checkout, world.deploy(checkout), "v1.0.0")
     assert run.succeeded, run.failure
     assert digest_problems(run) == []
+
+
+@pytest.mark.parametrize("example", [path.name for path in GITHUB_EXAMPLES])
+def test_the_release_workflow_delivers_each_digest_to_every_pod_and_to_marketplace(
+    world: World, example: str
+) -> None:
+    """`delivery: github`: after the same packaging, the workflow's `push` job and each
+    `deploy-<env>` job in order (the publishing one then to Marketplace), every step from the
+    generated workflow. The tag is this test's own: the full example shares the project's ECR
+    repositories and Marketplace listing, whose tags are immutable."""
+    checkout = world.root.parent / "examples" / example
+    deployed = world.deploy(checkout)
+    run = world.release(checkout, deployed, "v1.5.0")
+    assert run.succeeded, run.failure
+    environments = [e["name"] for e in deployed.spec["environments"]]
+    assert [s.name for s in run.stages] == [
+        "build",
+        "push",
+        *(f"deploy-{name}" for name in environments),
+    ]
+    assert all(s.status == "Succeeded" for s in run.stages)
+    for name in environments:  # the job's OIDC role is the one deploy.sh expects
+        assert "already running as arn:aws:iam::" in run.stage(f"deploy-{name}").output
+    assert f"{len(run.digests)} image(s) pushed, 0 already in ECR" in run.stage("push").output
+    assert digest_problems(run) == []
+    for name, hops in run.digests.items():
+        assert set(hops) == {
+            "archive",
+            "manifest",
+            "registry",
+            *(f"pods:{environment}" for environment in environments),
+            "marketplace",
+        }, name
+        assert len(set(hops.values())) == 1, hops
+    starts = [
+        r
+        for r in world.catalog_requests()
+        if r["operation"] == "StartChangeSet" and any(i.endswith(":v1.5.0") for i in r["images"])
+    ]
+    assert len(starts) == 1 and starts[0]["errors"] == []
+
+
+def test_a_workflow_role_the_app_does_not_create_fails_before_any_push(
+    world: World, tmp_path: Path
+) -> None:
+    """The two halves must agree on the roles: a `role-to-assume` the CDK app creates no
+    role for stops the `push` job at its credentials step."""
+    [example] = GITHUB_EXAMPLES
+    original = world.root.parent / "examples" / example.name
+    checkout = prepare(original, tmp_path / "checkout")
+    path = checkout / ".github" / "workflows" / "pipelinegen-release.yml"
+    role = "role/acme-platform-release-push\n"
+    assert path.read_text().count(role) == 1
+    path.write_text(path.read_text().replace(role, "role/acme-platform-push\n"))
+    before = world.pushes()
+    run = world.release(checkout, world.deploy(original), "v1.6.0")
+    assert run.failure is not None
+    assert run.failure.hop == "push/Assume the push role by OIDC"
+    assert "the CDK app creates no such role" in run.failure.message
+    assert world.pushes() == before
+    assert [s.status for s in run.stages[1:]] == ["Failed"] + ["Skipped"] * 3
