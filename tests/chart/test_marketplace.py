@@ -159,3 +159,47 @@ def test_a_release_version_helm_cannot_version_a_chart_with_is_refused(
     result = package(root, tmp_path)
     assert result.returncode == 1
     assert "release version 'release-5' is not a SemVer 2 version" in result.stderr
+
+
+EVIL = "docker.io/evil/miner:latest"
+POD = f"spec:\n  containers:\n    - name: miner\n      image: {EVIL}\n"
+HIDDEN = {
+    # Helm 4 flattens a List into its items when it installs (helm/helm pkg/kube/client.go).
+    "list": (
+        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: apps/v1\n    kind: Deployment\n"
+        "    metadata:\n      name: miner\n    spec:\n      template:\n        spec:\n"
+        f"          containers:\n            - name: miner\n              image: {EVIL}\n",
+        "Deployment/miner: containers 'miner'",
+    ),
+    "replication-controller": (
+        "apiVersion: v1\nkind: ReplicationController\nmetadata:\n  name: miner\nspec:\n"
+        "  template:\n    spec:\n      initContainers:\n        - name: miner\n"
+        f"          image: {EVIL}\n      containers: []\n",
+        "ReplicationController/miner: initContainers 'miner'",
+    ),
+    "custom-resource": (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: miner\nspec:\n"
+        "  template:\n    spec:\n      containers:\n        - name: miner\n"
+        f"          image: {EVIL}\n",
+        "Rollout/miner: containers 'miner'",
+    ),
+    "nested-list": (
+        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: PodList\n"
+        "    items:\n      - apiVersion: v1\n        kind: Pod\n        metadata:\n"
+        f"          name: miner\n        spec:\n          containers:\n"
+        f"            - name: miner\n              image: {EVIL}\n",
+        "Pod/miner: containers 'miner'",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HIDDEN))
+def test_an_outside_image_in_any_pod_spec_stops_the_packaging(shape: str, tmp_path: Path) -> None:
+    root, _ = release_of(copy_of(FULL, tmp_path), tmp_path)
+    template, where = HIDDEN[shape]
+    (root / "chart" / "deploy" / "helm" / "platform" / "templates" / "hidden.yaml").write_text(
+        template
+    )
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert f"error: {where} runs '{EVIL}', which is none of the spec's images" in result.stderr
