@@ -203,3 +203,18 @@ def test_an_outside_image_in_any_pod_spec_stops_the_packaging(shape: str, tmp_pa
     result = package(root, tmp_path)
     assert result.returncode == 1, result.stdout
     assert f"error: {where} runs '{EVIL}', which is none of the spec's images" in result.stderr
+
+
+def test_a_spec_image_pinned_by_another_digest_stops_the_packaging(tmp_path: Path) -> None:
+    root, _ = release_of(copy_of(FULL, tmp_path), tmp_path)
+    old = f"{MARKETPLACE}/acme/api:v0.9.0@sha256:{'1' * 64}"
+    (root / "chart" / "deploy" / "helm" / "platform" / "templates" / "old.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: old\nspec:\n  containers:\n"
+        f"    - name: api\n      image: {old}\n"
+    )
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert (
+        f"error: Pod/old: containers 'api' runs '{old}', not the released "
+        f"{MARKETPLACE}/acme/api@{digest_of('api')}" in result.stderr
+    )

@@ -136,11 +136,13 @@ def problems(
     project: str,
     images: dict[str, list[dict[str, str]]],
     only: bool = False,
+    digests: dict[str, str] | None = None,
 ) -> tuple[list[str], list[str], int]:
     """The wrong images (one message each), warnings (spec images no container runs) and the
     number of spec images found pinned. With `only`, every container must run one of the spec's
     images from `<registry>/<project>`: the chart published to AWS Marketplace may run no image
-    from anywhere else."""
+    from anywhere else. With `digests` (image name -> `sha256:<64 hex>`, the release's), each spec
+    image must be pinned by its own digest, not any digest of its repository."""
     wrong: list[str] = []
     pinned = 0
     seen: set[str] = set()  # spec images some container runs, pinned or not
@@ -162,7 +164,16 @@ def problems(
             seen.add(name)
             pushed = f"{registry}/{project}/{name}"
             if re.fullmatch(rf"{re.escape(pushed)}(:[^@/]+)?@sha256:[0-9a-f]{{64}}", reference):
-                pinned += 1
+                released = (digests or {}).get(name)
+                if digests is None or reference.endswith(f"@{released}"):
+                    pinned += 1
+                    continue
+                wrong.append(
+                    f"{where}: {field} '{container.get('name')}' runs '{reference}', not the "
+                    f"released {pushed}@{released}: the chart pins image '{name}' by another "
+                    f"digest; map image '{name}' to the values path(s) the chart reads it from "
+                    f"(`values:` of image '{name}' in the spec)"
+                )
                 continue
             wrong.append(
                 f"{where}: {field} '{container.get('name')}' runs '{reference}', not "

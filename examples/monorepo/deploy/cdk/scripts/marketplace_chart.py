@@ -124,12 +124,18 @@ def package(
         raise ChartError(f"helm package said nothing of a package: {printed.strip()}")
     packaged = Path(found.group(1))
     name = packaged.name[: -len(f"-{version}.tgz")]
-    check(pipeline, packaged, registry=registry, prefix=prefix, out=out)
+    check(pipeline, packaged, registry=registry, prefix=prefix, out=out, digests=digests)
     return name, version, packaged
 
 
 def check(
-    pipeline: dict[str, Any], packaged: Path, *, registry: str, prefix: str, out: Path
+    pipeline: dict[str, Any],
+    packaged: Path,
+    *,
+    registry: str,
+    prefix: str,
+    out: Path,
+    digests: dict[str, str],
 ) -> None:
     """Render the package as a buyer installs it (its own values only) and check its images."""
     helm = (pipeline.get("marketplace") or {}).get("helm") or {}
@@ -149,6 +155,7 @@ def check(
         project=prefix,
         images=dict(sorted(pipeline["helm"]["images"].items())),
         only=True,
+        digests=digests,
     )
     if wrong:
         raise ChartError("\n".join(wrong))
