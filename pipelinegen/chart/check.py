@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipelinegen.chart.read import Chart, ChartError, read_chart
-from pipelinegen.chart.values import Target, global_targets, image_targets
+from pipelinegen.chart.values import GLOBAL_PREFIX, Target, global_targets, image_targets
 from pipelinegen.errors import Diagnostic
 from pipelinegen.spec.models import Image, ImageValues, Spec
 from pipelinegen.spec.repository import Repository
@@ -314,18 +314,64 @@ def _origins(path: str, value: Any) -> Iterator[tuple[str, str]]:
                 yield f"{path}.{key}", item
 
 
+# Override keys that name where images are pulled from, whatever the chart: Bitnami-style
+# `global.imageRegistry` and `<x>.image.registry`, and the project's own global block
+# (pipelinegen.chart.values.GLOBAL_PREFIX). A key with one of these segments is refused.
+PULLED_FROM = frozenset({"image", "images", "imageRegistry", "registry"})
+GLOBAL_BLOCK = GLOBAL_PREFIX.rsplit(".", 1)[0]  # global.pipelinegen
+
+
+def _reaches_an_image(key: str, mapped: set[str], blocks: set[str]) -> str:
+    """Why an override key could change an image a buyer runs, or "": it is a mapped path, an
+    ancestor or descendant of one (the global block's included), a sibling inside a mapped
+    image's block (`api.image.registry` beside `api.image.{repository,tag}`; `blocks` are the
+    parents of mapped paths other than a full reference's), the project's global block, or a
+    known registry key (PULLED_FROM)."""
+    related = sorted(m for m in mapped if m == key or m.startswith(f"{key}."))
+    if related or any(key.startswith(f"{m}.") for m in mapped):
+        return f"it sets or contains the image value '{(related or [key])[0]}'"
+    if (
+        key == GLOBAL_BLOCK
+        or key.startswith(f"{GLOBAL_BLOCK}.")
+        or f"{GLOBAL_BLOCK}.".startswith(f"{key}.")
+    ):
+        return f"'{GLOBAL_BLOCK}' holds the images pipelinegen sets for every chart"
+    inside = sorted(block for block in blocks if block and key.startswith(f"{block}."))
+    if inside:
+        return f"it is inside '{inside[0]}', the block a mapped image is read from"
+    pulled = [segment for segment in key.split(".") if segment in PULLED_FROM]
+    if pulled:
+        return f"'{pulled[0]}' names where an image is pulled from"
+    return ""
+
+
 def _override_parameters(
     chart: Chart, spec: Spec, document: Document, mapped: set[str]
 ) -> Iterator[Diagnostic]:
-    """Each override parameter is a values path the chart reads, and none reaches an image."""
+    """Each override parameter is a values path the chart reads, and none can change an image
+    (_reaches_an_image())."""
     assert spec.marketplace is not None
+    reachable = set(mapped)
+    if spec.helm.global_values:
+        reachable |= {t.path for image in spec.images for t in global_targets(image.name)}
+    blocks = {
+        target.path.rpartition(".")[0]
+        for image in spec.images
+        for target in image_targets(image)
+        if target.form != "reference"
+    }
     for index, parameter in enumerate(spec.marketplace.helm.override_parameters):
         where: DataPath = ("marketplace", "helm", "override_parameters", index, "key")
         key = parameter.key
-        images = sorted(m for m in mapped if m == key or m.startswith(f"{key}."))
-        if images or any(key.startswith(f"{m}.") for m in mapped):
-            message = f"override parameter '{key}' would let a buyer change an image's values"
-            hint = "a Marketplace chart must keep the images it was published with"
+        why = _reaches_an_image(key, reachable, blocks)
+        if why:
+            message = (
+                f"override parameter '{key}' would let a buyer change an image's values: {why}"
+            )
+            hint = (
+                "a Marketplace chart must keep the images it was published with: offer a "
+                "value that does not choose an image, its registry, repository, tag or digest"
+            )
             yield document.diagnostic(where, message, hint)
         elif not defines(chart, key.split(".")):
             message = f"override parameter '{key}' is not a values path of the chart"

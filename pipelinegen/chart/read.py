@@ -185,12 +185,21 @@ def _yaml_mapping(repository: Repository, path: str, *, required: bool = False) 
             raise ChartError(f"'{path}' does not exist")
         return {}
     try:
-        data = parse(repository.read_text(path), path).data
+        document = parse(repository.read_text(path), path)
     except (OSError, UnicodeDecodeError) as error:
         raise ChartError(f"cannot read '{path}': {error}") from None
     except SpecError as error:
         first = error.diagnostics[0]
         raise ChartError(f"'{path}' line {first.line}: {first.message}") from None
+    # Helm's YAML reader keeps the last of a key written twice, this one the first: the chart
+    # checked would not be the chart installed, so a duplicate key is refused.
+    twice = [p for p in document.problems if p.message.startswith("duplicate key")]
+    if twice:
+        raise ChartError(
+            f"'{path}' line {twice[0].line}: {twice[0].message} ({twice[0].hint}); Helm would "
+            "use the last one"
+        )
+    data = document.data
     if data is None:
         return {}
     if not isinstance(data, dict):

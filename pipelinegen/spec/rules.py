@@ -20,6 +20,9 @@ from pipelinegen.spec.yaml import Document
 MARKETPLACE_MAX_IMAGES = 50  # ContainerImages of one delivery option
 USAGE_INSTRUCTIONS_MAX = 4000
 HELM_OPTION_NAME_MAX = 50  # HelmDeliveryOptionDetails: ReleaseName, Namespace (Catalog API shapes)
+# Characters `helm --set` reads as syntax in a value (helm/helm pkg/strvals/parser.go): ',' ends
+# the key=value, '\\' escapes the next character, '{' ... '}' is a list.
+SET_SYNTAX = frozenset(",\\{}")
 
 Rule = Callable[[Document], Iterator[Diagnostic]]
 
@@ -203,6 +206,22 @@ def _marketplace_delivery(document: Document) -> Iterator[Diagnostic]:
             hint = f"first listed as parameter {keys[key] + 1}"
             yield document.diagnostic(spot, message, hint)
         keys.setdefault(key, index)
+    for index, parameter in enumerate(parameters if isinstance(parameters, list) else []):
+        default = parameter.get("default") if isinstance(parameter, dict) else None
+        found = sorted({c for c in str(default) if c in SET_SYNTAX}) if default is not None else []
+        if found:
+            spot = ("marketplace", "helm", "override_parameters", index, "default")
+            shown = " ".join(f"'{c}'" for c in found)
+            message = (
+                f"override parameter default '{default}' holds {shown}, which a buyer's "
+                "`helm install --set` reads as syntax, not as part of the value"
+            )
+            hint = (
+                "AWS Marketplace passes each override with --set, whose ',' starts another "
+                "key=value, '\\' escapes and '{...}' makes a list (Helm strvals): write a "
+                "default without them"
+            )
+            yield document.diagnostic(spot, message, hint)
 
 
 def _helm_defaults(document: Document, helm: dict[str, Any]) -> Iterator[Diagnostic]:

@@ -143,7 +143,7 @@ def test_an_image_the_chart_runs_from_elsewhere_stops_the_packaging(tmp_path: Pa
     result = package(root, tmp_path)
     assert result.returncode == 1
     assert (
-        "error: Deployment/exporter: containers 'exporter' runs "
+        "error: with --set replicas=2: Deployment/exporter: containers 'exporter' runs "
         "'quay.io/prometheus/statsd-exporter:v0.26.0', which is none of the spec's images in "
         f"{MARKETPLACE}/acme" in result.stderr
     )
@@ -159,3 +159,146 @@ def test_a_release_version_helm_cannot_version_a_chart_with_is_refused(
     result = package(root, tmp_path)
     assert result.returncode == 1
     assert "release version 'release-5' is not a SemVer 2 version" in result.stderr
+
+
+EVIL = "docker.io/evil/miner:latest"
+POD = f"spec:\n  containers:\n    - name: miner\n      image: {EVIL}\n"
+HIDDEN = {
+    # Helm 4 flattens a List into its items when it installs (helm/helm pkg/kube/client.go).
+    "list": (
+        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: apps/v1\n    kind: Deployment\n"
+        "    metadata:\n      name: miner\n    spec:\n      template:\n        spec:\n"
+        f"          containers:\n            - name: miner\n              image: {EVIL}\n",
+        "Deployment/miner: containers 'miner'",
+    ),
+    "replication-controller": (
+        "apiVersion: v1\nkind: ReplicationController\nmetadata:\n  name: miner\nspec:\n"
+        "  template:\n    spec:\n      initContainers:\n        - name: miner\n"
+        f"          image: {EVIL}\n      containers: []\n",
+        "ReplicationController/miner: initContainers 'miner'",
+    ),
+    "custom-resource": (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: miner\nspec:\n"
+        "  template:\n    spec:\n      containers:\n        - name: miner\n"
+        f"          image: {EVIL}\n",
+        "Rollout/miner: containers 'miner'",
+    ),
+    "nested-list": (
+        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: PodList\n"
+        "    items:\n      - apiVersion: v1\n        kind: Pod\n        metadata:\n"
+        f"          name: miner\n        spec:\n          containers:\n"
+        f"            - name: miner\n              image: {EVIL}\n",
+        "Pod/miner: containers 'miner'",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HIDDEN))
+def test_an_outside_image_in_any_pod_spec_stops_the_packaging(shape: str, tmp_path: Path) -> None:
+    root, _ = release_of(copy_of(FULL, tmp_path), tmp_path)
+    template, where = HIDDEN[shape]
+    (root / "chart" / "deploy" / "helm" / "platform" / "templates" / "hidden.yaml").write_text(
+        template
+    )
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert (
+        f"error: with --set replicas=2: {where} runs '{EVIL}', which is none of the spec's images"
+        in result.stderr
+    )
+
+
+def test_a_spec_image_pinned_by_another_digest_stops_the_packaging(tmp_path: Path) -> None:
+    root, _ = release_of(copy_of(FULL, tmp_path), tmp_path)
+    old = f"{MARKETPLACE}/acme/api:v0.9.0@sha256:{'1' * 64}"
+    (root / "chart" / "deploy" / "helm" / "platform" / "templates" / "old.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: old\nspec:\n  containers:\n"
+        f"    - name: api\n      image: {old}\n"
+    )
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert (
+        f"error: with --set replicas=2: Pod/old: containers 'api' runs '{old}', not the released "
+        f"{MARKETPLACE}/acme/api@{digest_of('api')}" in result.stderr
+    )
+
+
+def with_overrides(repo: Path, *overrides: tuple[str, str]) -> None:
+    """Add override parameters (key, default) to the repository's spec."""
+    spec = repo / "pipeline.yaml"
+    extra = "".join(
+        f'      - key: {key}\n        default: "{default}"\n        label: {key}\n'
+        f"        description: Sets {key}.\n"
+        for key, default in overrides
+    )
+    text = spec.read_text()
+    anchor = "    override_parameters:\n"
+    assert anchor in text
+    spec.write_text(text.replace(anchor, anchor + extra, 1))
+
+
+EXPORTER = "quay.io/prometheus/statsd-exporter:v0.26.0"
+SWITCHED = {
+    # An override default switches on a template with a hard-coded image.
+    "default-on": ("true", "false", "with --set metrics.enabled=true,replicas=2"),
+    # An override default leaves it off; a buyer flipping the flag switches it on.
+    "flipped-on": ("false", "false", "with --set metrics.enabled=true,replicas=2"),
+    # The chart's own value is on, the override default turns it off: the default render is
+    # clean, a buyer flipping the flag back gets the image.
+    "flipped-back": ("false", "true", "with --set metrics.enabled=true,replicas=2"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SWITCHED))
+def test_an_override_that_switches_on_an_outside_image_stops_the_packaging(
+    case: str, tmp_path: Path
+) -> None:
+    default, chart_value, expected = SWITCHED[case]
+    repo = copy_of(FULL, tmp_path)
+    with_overrides(repo, ("metrics.enabled", default))
+    chart = repo / "deploy" / "helm" / "platform"
+    values = chart / "values.yaml"
+    values.write_text(values.read_text() + f"metrics:\n  enabled: {chart_value}\n")
+    (chart / "templates" / "metrics.yaml").write_text(
+        "{{- if .Values.metrics.enabled }}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+        "  name: exporter\nspec:\n  template:\n    spec:\n      containers:\n"
+        f"        - name: exporter\n          image: {EXPORTER}\n{{{{- end }}}}\n"
+    )
+    root, _ = release_of(repo, tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert f"{expected}: Deployment/exporter: containers 'exporter' runs '{EXPORTER}'" in (
+        result.stderr
+    )
+
+
+def test_an_override_that_switches_on_a_packaged_subchart_stops_the_packaging(
+    tmp_path: Path,
+) -> None:
+    repo = copy_of(FULL, tmp_path)
+    with_overrides(repo, ("redis.enabled", "true"))
+    chart = repo / "deploy" / "helm" / "platform"
+    sub = repo / "deploy" / "helm" / "redis"
+    (sub / "templates").mkdir(parents=True)
+    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: redis\nversion: 0.1.0\n")
+    # The image is written in the template, not in values validate could see.
+    (sub / "templates" / "redis.yaml").write_text(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: redis\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: redis\n"
+        "          image: docker.io/bitnami/redis:7.2\n"
+    )
+    chart_yaml = chart / "Chart.yaml"
+    chart_yaml.write_text(
+        chart_yaml.read_text()
+        + "dependencies:\n  - name: redis\n    version: 0.1.0\n    condition: redis.enabled\n"
+        + "    repository: file://../redis\n"  # helm dependency build packs charts/redis-0.1.0.tgz
+    )
+    values = chart / "values.yaml"
+    values.write_text(values.read_text() + "redis:\n  enabled: false\n")
+    root, _ = release_of(repo, tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert (
+        "with --set redis.enabled=true,replicas=2: StatefulSet/redis: containers 'redis' runs "
+        "'docker.io/bitnami/redis:7.2'" in result.stderr
+    )

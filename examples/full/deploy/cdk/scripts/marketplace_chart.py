@@ -48,6 +48,8 @@ import release_version  # noqa: E402  (beside this script: the version grammar, 
 
 # A Helm chart's content layer in an OCI registry (helm.sh/docs/topics/registries).
 CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+# Helm's booleans as --set reads them (strvals), each with its opposite.
+BOOLEANS = {"true": "false", "false": "true"}
 HEADER = (
     "# The values of this chart as published to AWS Marketplace: every image is pinned by digest\n"
     "# in the seller's Marketplace repositories. Written by pipelinegen's marketplace_chart.py.\n"
@@ -124,37 +126,80 @@ def package(
         raise ChartError(f"helm package said nothing of a package: {printed.strip()}")
     packaged = Path(found.group(1))
     name = packaged.name[: -len(f"-{version}.tgz")]
-    check(pipeline, packaged, registry=registry, prefix=prefix, out=out)
+    check(pipeline, packaged, registry=registry, prefix=prefix, out=out, digests=digests)
     return name, version, packaged
 
 
-def check(
-    pipeline: dict[str, Any], packaged: Path, *, registry: str, prefix: str, out: Path
-) -> None:
-    """Render the package as a buyer installs it (its own values only) and check its images."""
+def override_sets(pipeline: dict[str, Any]) -> list[list[str]]:
+    """The `--set key=value` arguments of each render the check makes: first the override
+    parameters' defaults, as a buyer's install passes them (AWS Marketplace passes each override
+    parameter with `--set`: Seller Guide, "Helm chart delivery option"); then, for each override
+    whose default is a Helm boolean (`true`/`false`, any case), the defaults with that one
+    flipped; then, with two or more, the defaults with every boolean flipped at once. Other
+    overrides are rendered only at their defaults: a buyer typing another value is not covered,
+    which is why validate refuses override keys that reach an image (pipelinegen.chart.check)."""
     helm = (pipeline.get("marketplace") or {}).get("helm") or {}
-    rendered = run_helm(
-        [
-            "template",
-            str(helm.get("release_name") or "release"),
-            str(packaged),
-            "--namespace",
-            str(helm.get("namespace") or "default"),
+    defaults = [
+        (str(parameter.get("Key")), str(parameter.get("DefaultValue")))
+        for parameter in helm.get("override_parameters") or []
+        if isinstance(parameter, dict)
+    ]
+    flips = [index for index, (_, value) in enumerate(defaults) if value.lower() in BOOLEANS]
+
+    def sets(flipped: set[int]) -> list[str]:
+        return [
+            f"{key}={BOOLEANS[value.lower()] if index in flipped else value}"
+            for index, (key, value) in enumerate(defaults)
         ]
-    )
-    manifests = check_images.documents(rendered)
-    wrong, _, pinned = check_images.problems(
-        manifests,
-        registry=registry,
-        project=prefix,
-        images=dict(sorted(pipeline["helm"]["images"].items())),
-        only=True,
-    )
-    if wrong:
-        raise ChartError("\n".join(wrong))
-    if not pinned:
-        raise ChartError(f"{packaged.name} renders no workload that runs one of the spec's images")
-    (out / "rendered.yaml").write_text(rendered, encoding="utf-8")
+
+    renders = [sets(set()), *(sets({index}) for index in flips)]
+    if len(flips) > 1:
+        renders.append(sets(set(flips)))
+    return renders
+
+
+def check(
+    pipeline: dict[str, Any],
+    packaged: Path,
+    *,
+    registry: str,
+    prefix: str,
+    out: Path,
+    digests: dict[str, str],
+) -> None:
+    """Render the package as a buyer installs it (its own values and the override parameters'
+    defaults), and once more per boolean override flipped (override_sets()), and check the
+    images of every render."""
+    helm = (pipeline.get("marketplace") or {}).get("helm") or {}
+    for number, assignments in enumerate(override_sets(pipeline)):
+        rendered = run_helm(
+            [
+                "template",
+                str(helm.get("release_name") or "release"),
+                str(packaged),
+                "--namespace",
+                str(helm.get("namespace") or "default"),
+                *(argument for value in assignments for argument in ("--set", value)),
+            ]
+        )
+        manifests = check_images.documents(rendered)
+        wrong, _, pinned = check_images.problems(
+            manifests,
+            registry=registry,
+            project=prefix,
+            images=dict(sorted(pipeline["helm"]["images"].items())),
+            only=True,
+            digests=digests,
+        )
+        given = f"with --set {','.join(assignments)}: " if assignments else ""
+        if wrong:
+            raise ChartError("\n".join(given + message for message in wrong))
+        if number == 0:
+            if not pinned:
+                raise ChartError(
+                    f"{packaged.name} renders no workload that runs one of the spec's images"
+                )
+            (out / "rendered.yaml").write_text(rendered, encoding="utf-8")
 
 
 def pushed(manifest: bytes, packaged: Path) -> str:

@@ -28,16 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-# Where each workload kind keeps its pod spec (Kubernetes API reference, workloads).
-POD_SPEC = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
+# The container lists of a pod spec (Kubernetes API reference, PodSpec).
+CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 CONVERTER = """{{- range $doc := regexSplit "(?m)^---[ \\t]*$" (.Files.Get "rendered.yaml") -1 }}
 {{- $object := fromYaml $doc }}
 {{- if $object }}
@@ -74,19 +66,46 @@ def documents(rendered: str) -> list[dict[str, Any]]:
     return found
 
 
+def objects(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every object of the manifests, each `items` list (`kind: List`, `*List`) expanded at any
+    depth, as Helm flattens lists when it installs (helm/helm pkg/kube/client.go); the list
+    itself is kept too, so nothing it holds outside `items` goes unchecked."""
+    found: list[dict[str, Any]] = []
+    pending = list(manifests)
+    while pending:
+        document = pending.pop(0)
+        found.append(document)
+        items = document.get("items")
+        if isinstance(items, list):
+            pending.extend(item for item in items if isinstance(item, dict))
+    return found
+
+
 def containers(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(field, container) of a workload's containers and initContainers."""
-    node: Any = document
-    for key in POD_SPEC.get(str(document.get("kind")), ()):
-        node = node.get(key) if isinstance(node, dict) else None
-    if not isinstance(node, dict) or document.get("kind") not in POD_SPEC:
-        return []
-    return [
-        (field, container)
-        for field in ("initContainers", "containers")
-        for container in node.get(field) or []
-        if isinstance(container, dict)
-    ]
+    """(field, container) of every container, initContainer and ephemeralContainer of every pod
+    spec anywhere in the object: a mapping at any depth holding one of those lists of mappings,
+    whatever the kind (Pod, Deployment, ReplicationController, CronJob's jobTemplate, a custom
+    resource's pod template such as an Argo Rollout's spec.template). `items` of a list are
+    objects of their own (objects())."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    pending: list[Any] = [value for key, value in document.items() if key != "items"]
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, list):
+            pending.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for field in CONTAINER_FIELDS:
+            listed = node.get(field)
+            if isinstance(listed, list):
+                found.extend((field, item) for item in listed if isinstance(item, dict))
+        pending.extend(
+            value
+            for key, value in node.items()
+            if key not in CONTAINER_FIELDS or not isinstance(value, list)
+        )
+    return found
 
 
 def image_name(reference: str) -> str:
@@ -117,16 +136,18 @@ def problems(
     project: str,
     images: dict[str, list[dict[str, str]]],
     only: bool = False,
+    digests: dict[str, str] | None = None,
 ) -> tuple[list[str], list[str], int]:
     """The wrong images (one message each), warnings (spec images no container runs) and the
     number of spec images found pinned. With `only`, every container must run one of the spec's
     images from `<registry>/<project>`: the chart published to AWS Marketplace may run no image
-    from anywhere else."""
+    from anywhere else. With `digests` (image name -> `sha256:<64 hex>`, the release's), each spec
+    image must be pinned by its own digest, not any digest of its repository."""
     wrong: list[str] = []
     pinned = 0
     seen: set[str] = set()  # spec images some container runs, pinned or not
     others: list[str] = []  # containers running no spec image: what the chart renders instead
-    for document in manifests:
+    for document in objects(manifests):
         where = f"{document.get('kind')}/{(document.get('metadata') or {}).get('name')}"
         for field, container in containers(document):
             reference = str(container.get("image", ""))
@@ -143,7 +164,16 @@ def problems(
             seen.add(name)
             pushed = f"{registry}/{project}/{name}"
             if re.fullmatch(rf"{re.escape(pushed)}(:[^@/]+)?@sha256:[0-9a-f]{{64}}", reference):
-                pinned += 1
+                released = (digests or {}).get(name)
+                if digests is None or reference.endswith(f"@{released}"):
+                    pinned += 1
+                    continue
+                wrong.append(
+                    f"{where}: {field} '{container.get('name')}' runs '{reference}', not the "
+                    f"released {pushed}@{released}: the chart pins image '{name}' by another "
+                    f"digest; map image '{name}' to the values path(s) the chart reads it from "
+                    f"(`values:` of image '{name}' in the spec)"
+                )
                 continue
             wrong.append(
                 f"{where}: {field} '{container.get('name')}' runs '{reference}', not "
