@@ -30,17 +30,20 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     with tempfile.TemporaryDirectory(prefix="rehearsal-") as temporary:
         root = Path(temporary)
-        checkouts = [prepare(s, root / "checkouts" / s.name) for s in sources]
-        world = World(root / "world", install=args.install)
-        try:
-            world.open(registry_hosts(checkouts))
-            for checkout in checkouts:
+        for source in sources:
+            checkout = prepare(source, root / "checkouts" / source.name)
+            # A world each: the examples are separate projects, but some share a project name
+            # (and so ECR repositories and a Marketplace listing) that one AWS account would hold
+            # once; the tags there are immutable.
+            world = World(root / "worlds" / source.name, install=args.install)
+            try:
+                world.open(registry_hosts([checkout]))
                 run: Run = world.release(checkout, world.deploy(checkout), args.tag)
-                problems = digest_problems(run)
-                print(render(checkout.name, run, problems))
-                status |= int(not run.succeeded or bool(problems))
-        finally:
-            world.close()
+            finally:
+                world.close()
+            problems = digest_problems(run)
+            print(render(checkout.name, run, problems))
+            status |= int(not run.succeeded or bool(problems))
     return status
 
 
