@@ -85,7 +85,7 @@ def upload_role_name(spec: Spec) -> str:
 
 
 def upload_role_arn(spec: Spec) -> str:
-    return f"arn:aws:iam::{spec.aws.account}:role/{upload_role_name(spec)}"
+    return role_arn(spec.aws.account, upload_role_name(spec))
 
 
 def ecr_repository(spec: Spec, image: str) -> str:
