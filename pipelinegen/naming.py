@@ -85,7 +85,7 @@ def upload_role_name(spec: Spec) -> str:
 
 
 def upload_role_arn(spec: Spec) -> str:
-    return role_arn(spec.aws.account, upload_role_name(spec))
+    return role_arn(spec, spec.aws.account, upload_role_name(spec))
 
 
 def ecr_repository(spec: Spec, image: str) -> str:
@@ -152,5 +152,6 @@ def marketplace_role_name(spec: Spec) -> str:
     return f"{spec.name}-marketplace-publish"
 
 
-def role_arn(account: str, name: str) -> str:
-    return f"arn:aws:iam::{account}:role/{name}"
+def role_arn(spec: Spec, account: str, name: str) -> str:
+    """A role's ARN: the spec's `aws.role_path` is part of it."""
+    return f"arn:aws:iam::{account}:role{spec.aws.role_path}{name}"
