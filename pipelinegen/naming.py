@@ -34,6 +34,7 @@ SCHEMA_COPY = f"{STATE_DIR}/pipeline.schema.json"
 DIAGRAM = f"{STATE_DIR}/pipeline.md"  # the pipeline as a Mermaid diagram
 CDK_APP_DIR = "deploy/cdk"
 CDK_SPEC = f"{CDK_APP_DIR}/pipeline.json"
+CDK_EXTENSION = f"{CDK_APP_DIR}/extend.py"  # the team's hook: never generated (see app.py)
 # The release version's grammar and limits, one file that the release workflow runs on the tag
 # and the pipeline's contract check imports.
 RELEASE_VERSION_SCRIPT = f"{CDK_APP_DIR}/scripts/release_version.py"

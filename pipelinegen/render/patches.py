@@ -36,6 +36,7 @@ class PatchError(Exception):
     target: str
     index: int | None
     message: str
+    hint: str = "read the generated file (`pipelinegen compile`) for the paths it has"
 
     def __str__(self) -> str:
         return self.message
@@ -48,7 +49,10 @@ def apply(files: dict[str, str], patches: Mapping[str, list[PatchOperation]]) ->
     does not apply (a missing path, a failed `test`)."""
     patched = dict(files)
     for target, operations in patches.items():
-        if target not in files or target in UNPATCHABLE:
+        if target in UNPATCHABLE:
+            message = f"'{target}' is pipelinegen's own (the record or the schema): not patchable"
+            raise PatchError(target, None, message, "patch the files it lists instead")
+        if target not in files:
             raise PatchError(target, None, f"'{target}' is not a generated file a patch can edit")
         patched[target] = _patch_file(target, files[target], operations)
     return patched
@@ -58,17 +62,19 @@ def _patch_file(target: str, text: str, operations: list[PatchOperation]) -> str
     import jsonpatch  # only a spec with patches needs it
 
     document = _load(target, text)
+    ours = set() if _is_json(target) else {uses for _, uses in _uses(document)}
     for index, operation in enumerate(operations):
         try:
             document = jsonpatch.apply_patch(document, [_operation(target, operation)])
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
             raise PatchError(target, index, _describe(document, operation, error)) from None
-        if not _is_json(target) and (unpinned := _unpinned(document)):
+        if not _is_json(target) and (unpinned := _unpinned(document, ours)):
             raise PatchError(
                 target,
                 index,
                 f"'uses: {unpinned}' is not pinned: a workflow uses an action at a full commit "
                 "SHA (`owner/repo@<40 hex>`), or a local one (`./path`)",
+                "write the commit the release's tag points to: owner/repo@<sha> # vX.Y.Z",
             )
     if not _is_json(target):
         _comment_versions(document)
@@ -107,9 +113,10 @@ def _uses(document: Any) -> Iterator[tuple[Any, str]]:
                     yield holder, holder["uses"]
 
 
-def _unpinned(document: Any) -> str | None:
+def _unpinned(document: Any, ours: set[str]) -> str | None:
+    """A `uses:` a patch brought in that is neither pinned by SHA nor local."""
     for _, uses in _uses(document):
-        if not (uses.startswith("./") or PINNED.match(uses)):
+        if uses not in ours and not (uses.startswith("./") or PINNED.match(uses)):
             return uses
     return None
 
@@ -217,11 +224,13 @@ def check(spec: Spec, document: Document) -> list[Diagnostic]:
 
 
 def _located(error: PatchError, document: Document, targets: list[str]) -> Diagnostic:
-    if error.index is None:
+    if error.index is not None:
+        where = ("patches", error.target, error.index, "path")
+        return document.diagnostic(where, str(error), error.hint)
+    hint = error.hint
+    if error.target not in UNPATCHABLE:
         import difflib
 
         close = difflib.get_close_matches(error.target, targets, n=1, cutoff=0.5)
         hint = f"did you mean '{close[0]}'?" if close else "name a file `compile` writes"
-        return document.diagnostic(("patches", error.target), str(error), hint, at_key=True)
-    hint = "read the generated file (`pipelinegen compile`) for the paths it has"
-    return document.diagnostic(("patches", error.target, error.index, "path"), str(error), hint)
+    return document.diagnostic(("patches", error.target), str(error), hint, at_key=True)

@@ -42,10 +42,10 @@ def all_resources(synthesized: dict[str, Path], name: str) -> list[tuple[str, di
 
 
 @pytest.mark.parametrize("name", MODES)
-def test_every_role_has_the_boundary_and_the_path(
-    synthesized: dict[str, Path], name: str
-) -> None:
-    roles = [(lid, r) for lid, r in all_resources(synthesized, name) if r["Type"] == "AWS::IAM::Role"]
+def test_every_role_has_the_boundary_and_the_path(synthesized: dict[str, Path], name: str) -> None:
+    roles = [
+        (lid, r) for lid, r in all_resources(synthesized, name) if r["Type"] == "AWS::IAM::Role"
+    ]
     assert roles
     for lid, role in roles:
         properties = role["Properties"]
