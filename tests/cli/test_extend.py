@@ -81,7 +81,7 @@ def test_compile_leaves_the_hook_alone_and_stays_current(repo: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "where", "message"),
     [
-        ("def extend(stacks, spec:\n    pass\n", "1:11", "extend.py does not parse: "),
+        ("def extend(stacks, spec:\n    pass\n", "2:11", "extend.py does not parse: "),
         ("import os\n", "1:1", "extend.py defines no function `extend(stacks, spec)`"),
         ("def extend(stacks):\n    pass\n", "1:1", "extend.py defines no function"),
     ],
@@ -91,10 +91,9 @@ def test_validate_reads_the_hook_without_running_it(
 ) -> None:
     marker = repo / "ran"
     (repo / naming.CDK_EXTENSION).write_text(f"open({str(marker)!r}, 'w')\n{text}")
-    line, column = where.split(":")
     code, out = run("validate", str(repo / "pipeline.yaml"))
     assert code == 1
-    assert f"deploy/cdk/extend.py:{int(line) + 1}:{column}: {message}" in out
+    assert f"deploy/cdk/extend.py:{where}: {message}" in out
     assert not marker.exists()
 
 
