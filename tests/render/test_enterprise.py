@@ -34,7 +34,7 @@ def taggable(kind: str) -> bool:
 
 
 def all_resources(synthesized: dict[str, Path], name: str) -> list[tuple[str, dict[str, Any]]]:
-    found = []
+    found: list[tuple[str, dict[str, Any]]] = []
     for path in sorted(synthesized[name].glob("*.template.json")):
         template = json.loads(path.read_text())
         found.extend((f"{path.stem}/{lid}", r) for lid, r in template["Resources"].items())
