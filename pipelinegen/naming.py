@@ -34,6 +34,7 @@ SCHEMA_COPY = f"{STATE_DIR}/pipeline.schema.json"
 DIAGRAM = f"{STATE_DIR}/pipeline.md"  # the pipeline as a Mermaid diagram
 CDK_APP_DIR = "deploy/cdk"
 CDK_SPEC = f"{CDK_APP_DIR}/pipeline.json"
+CDK_EXTENSION = f"{CDK_APP_DIR}/extend.py"  # the team's hook: never generated (see app.py)
 # The release version's grammar and limits, one file that the release workflow runs on the tag
 # and the pipeline's contract check imports.
 RELEASE_VERSION_SCRIPT = f"{CDK_APP_DIR}/scripts/release_version.py"
@@ -85,7 +86,7 @@ def upload_role_name(spec: Spec) -> str:
 
 
 def upload_role_arn(spec: Spec) -> str:
-    return role_arn(spec.aws.account, upload_role_name(spec))
+    return role_arn(spec, spec.aws.account, upload_role_name(spec))
 
 
 def ecr_repository(spec: Spec, image: str) -> str:
@@ -152,5 +153,6 @@ def marketplace_role_name(spec: Spec) -> str:
     return f"{spec.name}-marketplace-publish"
 
 
-def role_arn(account: str, name: str) -> str:
-    return f"arn:aws:iam::{account}:role/{name}"
+def role_arn(spec: Spec, account: str, name: str) -> str:
+    """A role's ARN: the spec's `aws.role_path` is part of it."""
+    return f"arn:aws:iam::{account}:role{spec.aws.role_path}{name}"

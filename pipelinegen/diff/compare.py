@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipelinegen import naming
 from pipelinegen.diff.generated import Committed, Drift, FileChange, drift, file_changes
 from pipelinegen.diff.rules import RISK_ORDER, Change, Delta, Risk, View, summarize
 from pipelinegen.errors import Diagnostic, SpecError
@@ -52,7 +53,21 @@ def load_side(
         spec = load(text, file=file, repository=repository)
     except SpecError as error:
         return Side(label, True, None, {}, tuple(error.diagnostics))
-    return Side(label, True, spec, render(spec, Source(spec_path, text)), ())
+    files = render(spec, Source(spec_path, text))
+    if repository is not None and (extension := _extension(repository)) is not None:
+        files[naming.CDK_EXTENSION] = extension  # compared, and synthesized with the app
+    return Side(label, True, spec, files, ())
+
+
+def _extension(repository: Repository) -> str | None:
+    """The team's extend.py, when it is a regular file inside the repository (validate reports
+    anything else)."""
+    if repository.kind(naming.CDK_EXTENSION) != "file":
+        return None
+    try:
+        return repository.read_text(naming.CDK_EXTENSION)
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def compare(base: Side, head: Side, committed: Committed | None = None) -> Comparison:
@@ -61,7 +76,11 @@ def compare(base: Side, head: Side, committed: Committed | None = None) -> Compa
     `committed`, the head revision's generated files are compared with the head's compile."""
     found = drift(head.files, committed) if committed is not None and head.spec else Drift()
     valid = all(side.spec is not None or not side.present for side in (base, head))
-    delta = Delta(View.of(base.spec), View.of(head.spec), found)
+    delta = Delta(
+        View.of(base.spec, extension=base.files.get(naming.CDK_EXTENSION)),
+        View.of(head.spec, extension=head.files.get(naming.CDK_EXTENSION)),
+        found,
+    )
     changes = summarize(delta) if valid else summarize(Delta(View.of(None), View.of(None), found))
     return Comparison(
         base, head, tuple(changes), tuple(file_changes(base.files, head.files)), found

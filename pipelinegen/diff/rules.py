@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pipelinegen import naming
 from pipelinegen.diff.generated import Drift
 from pipelinegen.graph.flow import Flow, flow
 from pipelinegen.render.cdk import resolved
@@ -29,7 +30,15 @@ from pipelinegen.spec.models import CommandCheck, Spec
 Risk = Literal["high", "medium", "low"]
 RISK_ORDER: dict[Risk, int] = {"high": 0, "medium": 1, "low": 2}
 Topic = Literal[
-    "generated", "approval", "trust", "marketplace", "environment", "image", "check", "setting"
+    "generated",
+    "approval",
+    "trust",
+    "marketplace",
+    "environment",
+    "image",
+    "check",
+    "extension",
+    "setting",
 ]
 
 
@@ -69,11 +78,12 @@ class View:
     spec: Spec | None
     flow: Flow | None
     resolved: dict[str, Any] = field(hash=False)
+    extension: str | None = None  # the team's extend.py, as committed
 
     @classmethod
-    def of(cls, spec: Spec | None) -> View:
+    def of(cls, spec: Spec | None, *, extension: str | None = None) -> View:
         if spec is None:
-            return cls(None, None, {})
+            return cls(None, None, {}, extension)
         view = resolved(spec, spec_sha256="")
         view["images"] = {image.name: image.model_dump(mode="json") for image in spec.images}
         view["checks"] = {check.name: check.model_dump(mode="json") for check in spec.checks}
@@ -88,7 +98,11 @@ class View:
             "require_ci": spec.release.require_ci,
             "require_default_branch": spec.release.require_default_branch,
         }
-        return cls(spec, flow(spec), view)
+        view["patches"] = {
+            target: [operation.operation() for operation in operations]
+            for target, operations in spec.patches.items()
+        }
+        return cls(spec, flow(spec), view, extension)
 
     def environments(self) -> dict[str, dict[str, Any]]:
         return {e["name"]: e for e in self.resolved.get("environments", [])}
@@ -564,6 +578,74 @@ def _setting(key: str, what: str) -> Finder:
     return find
 
 
+# --- what the team adds: extend.py, patches, the organisation's settings ------------------------
+
+
+def _extension(delta: Delta) -> Iterator[Message]:
+    before, after = delta.old.extension, delta.new.extension
+    if before != after:
+        what = "is added" if before is None else "is removed" if after is None else "changes"
+        yield say(
+            f"the CDK app's extension {{}} {what} (it runs as code in every synth)",
+            naming.CDK_EXTENSION,
+        )
+
+
+def _patches(delta: Delta, *, high: bool) -> Iterator[Message]:
+    """Patched files whose operations change, split by risk: a patch that reaches a JSON file
+    (pipeline.json is what the CDK app reads), a workflow's triggers or permissions, or a job
+    that may request an OIDC token (`id-token: write`), is high."""
+    before, after = delta.old.get("patches", {}), delta.new.get("patches", {})
+    for target in sorted({*before, *after}):
+        if before.get(target) == after.get(target):
+            continue
+        operations = [*before.get(target, []), *after.get(target, [])]
+        if _risky_patch(delta, target, operations) == high:
+            yield say("the patches of {} change", target)
+
+
+def _risky_patch(delta: Delta, target: str, operations: list[dict[str, Any]]) -> bool:
+    if not target.endswith((".yml", ".yaml")):
+        return True
+    tokens = _oidc_jobs(delta.new.spec, target) | _oidc_jobs(delta.old.spec, target)
+    for operation in operations:
+        for pointer in (operation["path"], operation.get("from") or ""):
+            parts = pointer.split("/")[1:]
+            if parts[:1] in (["on"], ["permissions"], ["jobs"]) and len(parts) < 3:
+                return True
+            if parts[:1] == ["jobs"] and (parts[1] in tokens or parts[2:3] == ["permissions"]):
+                return True
+    return False
+
+
+def _oidc_jobs(spec: Spec | None, target: str) -> set[str]:
+    """The jobs of a generated workflow (before patches) that may request an OIDC token."""
+    if spec is None:
+        return set()
+    from ruamel.yaml import YAML
+
+    from pipelinegen.render import Source, generated  # only a changed patch needs the files
+
+    text = generated(spec, Source("pipeline.yaml", "")).get(target)
+    data = YAML(typ="safe").load(text) if text else None
+    jobs = data.get("jobs", {}) if isinstance(data, dict) else {}
+    return {
+        name
+        for name, job in jobs.items()
+        if isinstance(job, dict) and (job.get("permissions") or {}).get("id-token") == "write"
+    }
+
+
+def _enterprise(key: str, what: str) -> Finder:
+    def find(delta: Delta) -> Iterator[Message]:
+        before = delta.old.get("enterprise", {}).get(key)
+        after = delta.new.get("enterprise", {}).get(key)
+        if delta.both and before != after:
+            yield say(f"{what} changes from {{}} to {{}}", _show(before), _show(after))
+
+    return find
+
+
 def _show(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items() if v is not None) or "{}"
@@ -657,6 +739,28 @@ RULES: tuple[Rule, ...] = (
     Rule("check-added", "low", "check", "a check is added", _checks_added),
     Rule("check-changed", "low", "check", "a check's command or settings change",
          _checks_changed),
+    # what the team adds
+    Rule("cdk-extension", "high", "extension",
+         "the CDK app's extend.py is added, changed or removed (team code in every synth)",
+         _extension),
+    Rule("patch-high", "high", "extension",
+         "patches change on pipeline.json, a workflow's triggers or permissions, or a job that "
+         "may request an OIDC token", lambda delta: _patches(delta, high=True)),
+    Rule("patch", "medium", "extension", "patches on a generated file change",
+         lambda delta: _patches(delta, high=False)),
+    Rule("permissions-boundary", "high", "extension",
+         "the permissions boundary of every role changes", _enterprise(
+             "permissions_boundary", "permissions boundary")),
+    Rule("role-path", "high", "extension",
+         "the IAM path of every role changes (every named role is replaced)",
+         _enterprise("role_path", "role path")),
+    Rule("kms-key", "high", "extension",
+         "the customer managed KMS key changes (retained ECR repositories cannot change theirs)",
+         _enterprise("kms_key", "KMS key")),
+    Rule("tags", "low", "extension", "the tags on every resource change",
+         _enterprise("tags", "tags")),
+    Rule("alarms", "low", "setting", "who hears about failed releases changes",
+         _setting("alarms", "failed-release alarm")),
     # pipeline-wide settings
     Rule("project-renamed", "medium", "setting", "the project name changes (every stack name)",
          _setting("project", "name")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelinegen import naming, record
+from pipelinegen.render import patches
 from pipelinegen.render.cdk import cdk_app
 from pipelinegen.render.diagram import diagram_document
 from pipelinegen.render.github.ci import ci_workflow
@@ -34,7 +35,20 @@ class Source:
 
 
 def render(spec: Spec, source: Source) -> dict[str, str]:
-    """Every generated file, plus the record of them (which a later compile reads)."""
+    """Every generated file, with the spec's `patches:` applied, plus the record of them (which
+    a later compile reads). Raises PatchError for a patch that does not apply (the spec's load
+    reports those first, located: pipelinegen.render.patches.check)."""
+    files = generated(spec, source)
+    if spec.patches:
+        files = patches.apply(files, spec.patches)
+    files[naming.RECORD] = record.compose(
+        files, spec=source.path, spec_sha256=source.sha256, generated_by=GENERATED_BY
+    )
+    return dict(sorted(files.items()))
+
+
+def generated(spec: Spec, source: Source) -> dict[str, str]:
+    """Every generated file as pipelinegen writes it, before patches and the record."""
     header = comment_header(source.path)
     files = {
         naming.CI_WORKFLOW: ci_workflow(spec, header=header, spec_path=source.path),
@@ -53,10 +67,7 @@ def render(spec: Spec, source: Source) -> dict[str, str]:
         naming.CDK_GITIGNORE: f"{header}\ncdk.out/\n",
     }
     files.update(cdk_app(spec, spec_path=source.path, spec_sha256=source.sha256))
-    files[naming.RECORD] = record.compose(
-        files, spec=source.path, spec_sha256=source.sha256, generated_by=GENERATED_BY
-    )
-    return dict(sorted(files.items()))
+    return files
 
 
 def _static(name: str) -> str:

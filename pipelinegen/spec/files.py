@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import posixpath
 from collections.abc import Iterator
 from typing import Literal
 
+from pipelinegen import naming
 from pipelinegen.errors import Diagnostic
 from pipelinegen.spec.models import Image
 from pipelinegen.spec.repository import Kind, Repository
@@ -29,6 +31,7 @@ def check(document: Document, repository: Repository) -> list[Diagnostic]:
         if (message := _missing(repository, name, wanted))
     ]
     found.extend(_usage_instructions(document, repository))
+    found.extend(_extension(document, repository))
     return found
 
 
@@ -112,3 +115,43 @@ def _usage_instructions(document: Document, repository: Repository) -> Iterator[
             yield document.diagnostic(where, f"cannot read '{path}': {error}", "it must be UTF-8")
             return
         yield from usage_instructions_length(document, f"'{path}'", length)
+
+
+def _extension(document: Document, repository: Repository) -> Iterator[Diagnostic]:
+    """The team's extend.py, when there is one: a regular file whose Python parses and defines
+    `extend(stacks, spec)`. Read with `ast`, never imported: a checkout is not trusted."""
+    path = naming.CDK_EXTENSION
+    file = posixpath.join(posixpath.dirname(document.file), path)
+    kind = repository.kind(path)
+    if kind is None:
+        return
+    if kind != "file":
+        yield Diagnostic(file, 1, 1, _missing(repository, path, "file"), EXTENSION_HINT)
+        return
+    try:
+        text = repository.read_text(path)
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as error:
+        message = f"extend.py does not parse: {error.msg}"
+        yield Diagnostic(file, error.lineno or 1, error.offset or 1, message, EXTENSION_HINT)
+        return
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        yield Diagnostic(file, 1, 1, f"cannot read extend.py: {error}", EXTENSION_HINT)
+        return
+    if not any(_is_extend(node) for node in tree.body):
+        message = "extend.py defines no function `extend(stacks, spec)` at its top level"
+        yield Diagnostic(file, 1, 1, message, EXTENSION_HINT)
+
+
+EXTENSION_HINT = (
+    "the CDK app imports extend.py and calls extend(stacks, spec) after building its stacks; "
+    "see the documentation's 'Extending what pipelinegen generates'"
+)
+
+
+def _is_extend(node: ast.stmt) -> bool:
+    if not isinstance(node, ast.FunctionDef) or node.name != "extend":
+        return False
+    arguments = node.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    return len(positional) >= 2 or arguments.vararg is not None

@@ -41,6 +41,10 @@ def load(text: str, *, file: str, repository: Repository | None = None) -> Spec:
         from pipelinegen.chart.check import check as check_chart  # reads the chart
 
         problems.extend(check_chart(spec, document, repository))
+    if spec.patches and not problems:
+        from pipelinegen.render.patches import check as check_patches  # renders the files
+
+        problems.extend(check_patches(spec, document))
     if problems:
         raise SpecError(problems)
     return spec

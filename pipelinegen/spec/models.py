@@ -29,15 +29,19 @@ from pipelinegen.spec.types import (
     HelmRelease,
     ImageName,
     JobName,
+    KmsKeyArn,
     MarketplaceService,
     Namespace,
     OidcProviderArn,
+    PatchTarget,
+    PermissionsBoundary,
     Platform,
     Preset,
     ProductId,
     Region,
     RelativePath,
     RepoPath,
+    RolePath,
     Runner,
     Script,
     SellerPrefix,
@@ -45,7 +49,9 @@ from pipelinegen.spec.types import (
     Slug,
     SnsTopicArn,
     StageName,
+    TagKey,
     TagPattern,
+    TagValue,
     TimeoutMinutes,
     ToolVersion,
     ValuesKey,
@@ -120,6 +126,37 @@ class Aws(Model):
         description="The ARN of the GitHub OIDC provider, when the tooling account already has "
         "one (an account holds one per URL). Default: the handoff stack creates it.",
         examples=["arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"],
+    )
+    permissions_boundary: PermissionsBoundary | None = Field(
+        default=None,
+        description="A managed policy set as the permissions boundary of every IAM role the "
+        "CDK app creates, in every stack and account (`extend.py`'s roles included), as an "
+        "organisation's SCP may require. A name is looked up in each stack's own account.",
+        examples=["acme-boundary"],
+    )
+    role_path: RolePath = Field(
+        default="/",
+        description="The IAM path of every role the CDK app creates. A role's path cannot "
+        "change in place: on an app already deployed, a new path replaces every role (see the "
+        "documentation's migration); `diff` marks the change high-risk.",
+        examples=["/acme/pipelines/"],
+    )
+    tags: dict[TagKey, TagValue] = Field(
+        default={},
+        max_length=40,
+        description="Tags on every stack and every resource that takes tags, e.g. for cost "
+        "allocation (applied with CDK's `Tags.of(app)`).",
+        examples=[{"cost-center": "platform", "owner": "platform-team"}],
+    )
+    kms_key: KmsKeyArn | None = Field(
+        default=None,
+        description="A customer managed KMS key (in the tooling account and region) that "
+        "encrypts the release and artifact buckets, the ECR repositories and the build logs "
+        "instead of the keys the app creates. Its key policy must let the account's IAM "
+        "policies grant its use and let CloudWatch Logs use it. An ECR repository's encryption "
+        "cannot change in place and the repositories are retained: set it before the first "
+        "deployment, or follow the documented migration; `diff` marks a change high-risk.",
+        examples=["arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
     )
 
 
@@ -565,6 +602,48 @@ class Approvals(Model):
     )
 
 
+class Alarms(Model):
+    """Who hears that a release failed."""
+
+    topic_arn: SnsTopicArn | None = Field(
+        default=None,
+        description="The SNS topic to notify when a pipeline execution fails, in the tooling "
+        "account's region. Default: the pipeline stack creates an encrypted topic (its ARN is "
+        "the stack output `ReleaseFailedTopicArn`); subscribe the team to it.",
+    )
+
+
+class PatchOperation(Model):
+    """One JSON Patch operation (RFC 6902) on a generated file."""
+
+    op: Literal["add", "remove", "replace", "move", "copy", "test"] = Field(
+        description="The operation, as RFC 6902 names it."
+    )
+    path: str = Field(
+        description="A JSON Pointer (RFC 6901) into the file's data, e.g. "
+        "`/jobs/lint/runs-on`; `~1` stands for `/` and `~0` for `~` in a key.",
+        examples=["/jobs/lint/steps/-"],
+    )
+    value: Any = Field(
+        default=None,
+        description="The value to add, replace with or test for (`add`, `replace`, `test`).",
+    )
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        description="The JSON Pointer to move or copy from (`move`, `copy`).",
+    )
+
+    def operation(self) -> dict[str, Any]:
+        """The operation as RFC 6902 writes it."""
+        found: dict[str, Any] = {"op": self.op, "path": self.path}
+        if self.op in ("add", "replace", "test"):
+            found["value"] = self.value
+        if self.op in ("move", "copy"):
+            found["from"] = self.from_
+        return found
+
+
 class Install(Model):
     """Where the generated jobs install pipelinegen from, when not from the package index."""
 
@@ -631,4 +710,25 @@ class Spec(Model):
         description="Where the generated jobs that run pipelinegen (the stale check, the "
         "pull-request diff) install it from. Default: the package index, at the version that "
         "compiled the files. Either way its dependencies are pinned by hash.",
+    )
+    alarms: Alarms | None = Field(
+        default=None,
+        description="Notify the team when a release fails: every failed pipeline execution "
+        "publishes to an SNS topic. `alarms: {}` has the pipeline stack create the topic. "
+        "Unused with `delivery: github` (GitHub notifies about failed workflow runs).",
+    )
+    patches: dict[PatchTarget, list[PatchOperation]] = Field(
+        default={},
+        description="JSON Patch operations (RFC 6902) applied to generated files at compile "
+        "time, by the file's repository path: a workflow (its YAML read as data) or a JSON "
+        "file. Each list applies in order; an operation that does not apply is an error at its "
+        "line. `diff` rates a patch by what it touches. For what patches cannot say, the CDK "
+        "app imports `extend.py` beside `app.py` (never generated).",
+        examples=[
+            {
+                ".github/workflows/pipelinegen-ci.yml": [
+                    {"op": "replace", "path": "/jobs/lint/runs-on", "value": "ubuntu-24.04-arm"}
+                ]
+            }
+        ],
     )

@@ -151,6 +151,58 @@ SnsTopicArn = Annotated[
     Explain("the ARN of a standard SNS topic", "arn:aws:sns:us-east-1:111111111111:approvals"),
 ]
 
+PermissionsBoundary = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/([A-Za-z0-9+=,.@_-]+/)*)?"
+        r"[A-Za-z0-9+=,.@_-]{1,128}$"
+    ),
+    Explain(
+        "a managed policy's name (in each stack's account) or ARN",
+        "acme-boundary",
+    ),
+]
+
+RolePath = Annotated[
+    str,
+    StringConstraints(pattern=r"^/([A-Za-z0-9+=,.@_-]+/)*$", max_length=512),
+    Explain("an IAM path: starts and ends with '/'", "/acme/pipelines/"),
+]
+
+KmsKeyArn = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$"
+    ),
+    Explain(
+        "the ARN of a customer managed KMS key (a key, not an alias)",
+        "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ),
+]
+
+# AWS tag keys and values (Tagging AWS resources, "Tag naming limits and requirements"): keys up
+# to 128 characters, values up to 256, of letters, digits, spaces and _ . : / = + - @; the
+# `aws:` prefix is reserved.
+TagKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?!aws:)[\w .:/=+\-@]{1,128}$"),
+    Explain("an AWS tag key, not starting with 'aws:'", "cost-center"),
+]
+TagValue = Annotated[
+    str,
+    StringConstraints(pattern=r"^[\w .:/=+\-@]{0,256}$"),
+    Explain("an AWS tag value", "platform-team"),
+]
+
+PatchTarget = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\.(yml|yaml|json)$"),
+    Explain(
+        "the repository path of a generated workflow or JSON file",
+        ".github/workflows/pipelinegen-ci.yml",
+    ),
+]
+
 Region = Annotated[
     RegionName,
     Explain("an AWS region of the commercial partition", "us-east-1"),

@@ -16,15 +16,25 @@ and with `delivery: github` (the release workflow pushes, deploys and publishes)
                              Marketplace role
   <project>-target-<env>     each environment's account: deploy role trusted by GitHub OIDC
                              for the GitHub environment <env>, EKS access entry
+
+The team's own code: when `extend.py` sits beside this file (pipelinegen never writes, deletes
+or runs it), the app imports it and calls `extend(stacks, spec)` once every stack exists, with
+`stacks` mapping each stack's construct id to its Stack and `spec` this pipeline.json, so the
+team can add constructs, policies, alarms or aspects in plain CDK. The organisation's settings
+(stacks/enterprise.py: permissions boundary, tags, role path, KMS key) apply after it, to the
+team's resources too.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 
+from stacks import enterprise
 from stacks.handoff import HandoffStack
 from stacks.pipeline import PipelineStack
 from stacks.registry import RegistryStack
@@ -35,6 +45,9 @@ SPEC = json.loads((HERE / "pipeline.json").read_text(encoding="utf-8"))
 # The feature flags in cdk.json, applied also when the app runs without the CDK CLI
 # (`pipelinegen synth`, or `python app.py` with CDK_OUTDIR set).
 FLAGS = json.loads((HERE / "cdk.json").read_text(encoding="utf-8"))["context"]
+
+
+EXTEND = HERE / "extend.py"  # the team's, never generated
 
 
 def main() -> None:
@@ -48,7 +61,20 @@ def main() -> None:
         HandoffStack(app, stacks["handoff"], spec=SPEC, env=tooling)
         targets(app, providers={})
         PipelineStack(app, stacks["pipeline"], spec=SPEC, env=tooling)
+    every = {stack.node.id: stack for stack in app.node.children if isinstance(stack, cdk.Stack)}
+    if EXTEND.is_file():
+        extend(every, SPEC)
+    enterprise.apply(every, SPEC["enterprise"])
     app.synth()
+
+
+def extend(stacks: dict[str, cdk.Stack], spec: dict[str, Any]) -> None:
+    """Run the team's `extend(stacks, spec)` from extend.py."""
+    found = importlib.util.spec_from_file_location("extend", EXTEND)
+    assert found is not None and found.loader is not None
+    module = importlib.util.module_from_spec(found)
+    found.loader.exec_module(module)
+    module.extend(stacks, spec)
 
 
 def targets(app: cdk.App, *, providers: dict[str, cdk.Stack]) -> None:

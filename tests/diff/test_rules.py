@@ -27,6 +27,15 @@ STAGING = (
 
 
 spec = full_spec
+PATCHES_AT = "images:\n"
+
+
+def patch(workflow: str, job: str) -> str:
+    """A `patches:` block (placed before `images:`) that sets one job's timeout."""
+    return (
+        f"patches:\n  .github/workflows/{workflow}:\n"
+        f"    - {{op: replace, path: {job}/timeout-minutes, value: 9}}\n"
+    )
 
 
 BASE = spec()
@@ -44,6 +53,7 @@ class Case:
     edits: tuple[tuple[str, str], ...] = ()
     base: tuple[tuple[str, str], ...] = ()
     drift: Drift = field(default_factory=Drift)
+    extension: tuple[str | None, str | None] = (None, None)  # extend.py before, after
 
 
 def edited(path: str) -> FileChange:
@@ -278,6 +288,48 @@ CASES: dict[str, Case] = {
         "Helm release changes from 'release=platform, ",
         edits=(("  release: platform\n", "  release: core\n"),),
     ),
+    "cdk-extension": Case(
+        "the CDK app's extension 'deploy/cdk/extend.py' changes (it runs as code in every synth)",
+        extension=("def extend(stacks, spec):\n    pass\n", "def extend(stacks, spec):\n    1\n"),
+    ),
+    "patch-high": Case(
+        "the patches of '.github/workflows/pipelinegen-release.yml' change",
+        edits=((PATCHES_AT, patch("pipelinegen-release.yml", "/jobs/package") + PATCHES_AT),),
+    ),
+    "patch": Case(
+        "the patches of '.github/workflows/pipelinegen-ci.yml' change",
+        edits=((PATCHES_AT, patch("pipelinegen-ci.yml", "/jobs/lint") + PATCHES_AT),),
+    ),
+    "permissions-boundary": Case(
+        "permissions boundary changes from 'None' to 'acme-boundary'",
+        edits=(
+            (
+                "  region: us-east-1\n",
+                "  region: us-east-1\n  permissions_boundary: acme-boundary\n",
+            ),
+        ),
+    ),
+    "role-path": Case(
+        "role path changes from '/' to '/acme/'",
+        edits=(("  region: us-east-1\n", "  region: us-east-1\n  role_path: /acme/\n"),),
+    ),
+    "kms-key": Case(
+        "KMS key changes from 'None' to 'arn:aws:kms:us-east-1:111111111111:key/k-1'",
+        edits=(
+            (
+                "  region: us-east-1\n",
+                "  region: us-east-1\n  kms_key: arn:aws:kms:us-east-1:111111111111:key/k-1\n",
+            ),
+        ),
+    ),
+    "tags": Case(
+        "tags changes from '{}' to 'team=core'",
+        edits=(("  region: us-east-1\n", "  region: us-east-1\n  tags: {team: core}\n"),),
+    ),
+    "alarms": Case(
+        "failed-release alarm changes from 'None' to '{}'",
+        edits=(("images:\n", "alarms: {}\nimages:\n"),),
+    ),
 }
 
 
@@ -291,7 +343,9 @@ def test_rule(rule: Rule) -> None:
     case = CASES[rule.id]
     base = spec(*case.base) if case.base else BASE
     head = spec(*case.edits) if case.edits else BASE
-    found = summarize(Delta(View.of(base), View.of(head), case.drift))
+    before, after = case.extension
+    old, new = View.of(base, extension=before), View.of(head, extension=after)
+    found = summarize(Delta(old, new, case.drift))
     mine = [change for change in found if change.rule == rule.id]
     assert mine, [c.message for c in found]
     assert mine[0].message.startswith(case.message), mine[0].message

@@ -307,6 +307,23 @@ def test_the_full_example_publishes_its_chart_with_marketplace_images_by_digest(
     )
 
 
+def test_the_full_examples_cdk_hook_ships_and_runs_in_the_pipelines_synth(world: World) -> None:
+    """examples/full/deploy/cdk/extend.py (the team's, never generated) rides in the release's
+    cdk/ folder, and the UpdatePipeline action's `cdk synth` of that folder runs it: the alarm it
+    adds is in the synthesized pipeline stack."""
+    checkout = world.root.parent / "examples" / "full"
+    run = world.release(checkout, world.deploy(checkout), "v1.0.2")
+    assert run.succeeded, run.failure
+    assembly = world.synth(checkout / "deploy" / "cdk")
+    [template] = assembly.glob("*-pipeline.template.json")
+    resources = json.loads(template.read_text())["Resources"]
+    assert [
+        lid
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and lid.startswith("FailedReleases")
+    ]
+
+
 @pytest.mark.parametrize("example", [path.name for path in PIPELINE_EXAMPLES])
 def test_every_example_releases_each_image_to_its_pods(world: World, example: str) -> None:
     checkout = world.root.parent / "examples" / example

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from pipelinegen import naming
 from pipelinegen.cli import cli
 from pipelinegen.errors import Diagnostic, ExitCode, SpecError
 from pipelinegen.spec.load import load
@@ -83,6 +84,8 @@ def check_diagnostics(text: str, diagnostics: list[Diagnostic]) -> None:
     assert diagnostics, "a SpecError without diagnostics"
     last_line = len(text.splitlines()) + 1  # a syntax error may point just past the end
     for diagnostic in diagnostics:
+        if diagnostic.file == naming.CDK_EXTENSION:  # the team's extend.py, read beside the spec
+            continue
         assert diagnostic.file == FILE, diagnostic
         assert 1 <= diagnostic.line <= last_line, diagnostic
         assert diagnostic.column >= 1, diagnostic

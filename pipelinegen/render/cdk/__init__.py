@@ -93,6 +93,13 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "approvals": None
         if spec.approvals is None
         else {"topic_arn": spec.approvals.topic_arn, "review_url": _review_url(spec)},
+        "alarms": None if spec.alarms is None else {"topic_arn": spec.alarms.topic_arn},
+        "enterprise": {
+            "permissions_boundary": spec.aws.permissions_boundary,
+            "role_path": spec.aws.role_path,
+            "tags": spec.aws.tags,
+            "kms_key": spec.aws.kms_key,
+        },
     }
 
 

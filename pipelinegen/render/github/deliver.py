@@ -89,7 +89,7 @@ def deploy_environment(spec: Spec, data: dict[str, Any]) -> dict[str, str]:
         "CLUSTER": data["cluster"],
         "CLUSTER_REGION": data["region"],
         "NAMESPACE": data["namespace"],
-        "DEPLOY_ROLE_ARN": naming.role_arn(data["account"], data["deploy_role_name"]),
+        "DEPLOY_ROLE_ARN": naming.role_arn(spec, data["account"], data["deploy_role_name"]),
         "HELM_RELEASE": naming.helm_release(spec),
         "VALUES_FILES": " ".join(data["values"]),
         "ECR_REGISTRY": naming.ecr_registry(spec),
@@ -117,7 +117,7 @@ def _env_value(value: Any) -> str:
 
 
 def _push(spec: Spec, view: dict[str, Any], *, needs: list[str]) -> Job:
-    role = naming.role_arn(spec.aws.account, naming.push_role_name(spec))
+    role = naming.role_arn(spec, spec.aws.account, naming.push_role_name(spec))
     steps = [
         *_extract(),
         _install_skopeo(),
@@ -155,7 +155,7 @@ def _deploy(
     ]
     timeout = 60
     if environment.marketplace and view["marketplace"]:
-        role = naming.role_arn(spec.aws.account, naming.marketplace_role_name(spec))
+        role = naming.role_arn(spec, spec.aws.account, naming.marketplace_role_name(spec))
         steps += [
             _install_skopeo(),
             _assume("Marketplace", role, MARKETPLACE_REGION),

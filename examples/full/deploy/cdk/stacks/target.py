@@ -103,7 +103,8 @@ class TargetStack(Stack):
                 provider, conditions=github_trust(spec["github"], environment["name"])
             )
         project_role = (
-            f"arn:{self.partition}:iam::{spec['account']}:role/{environment['project_role_name']}"
+            f"arn:{self.partition}:iam::{spec['account']}:role{spec['enterprise']['role_path']}"
+            f"{environment['project_role_name']}"
         )
         return iam.AccountPrincipal(spec["account"]).with_conditions(
             {"StringEquals": {"aws:PrincipalArn": project_role}}

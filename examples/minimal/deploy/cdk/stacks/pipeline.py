@@ -29,6 +29,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from stacks.alarms import release_failed
 from stacks.findings import template_findings
 from stacks.permissions import marketplace_statements
 from stacks.registry import repository
@@ -136,6 +137,8 @@ class PipelineStack(Stack):
                     stage_name="Marketplace", actions=[self._publish(release, tools)]
                 )
         self._depend_on_policy_only(pipeline)
+        if spec["alarms"] is not None:
+            release_failed(self, pipeline, key=self.key, topic_arn=spec["alarms"]["topic_arn"])
 
     # --- stages -------------------------------------------------------------------------------
 
@@ -258,8 +261,9 @@ class PipelineStack(Stack):
         stage: list[Any] = []
         if environment["approval"]:
             stage.append(self._approve(name))
+        path = self.spec["enterprise"]["role_path"]
         deploy_role = (
-            f"arn:{self.partition}:iam::{environment['account']}:role/"
+            f"arn:{self.partition}:iam::{environment['account']}:role{path}"
             f"{environment['deploy_role_name']}"
         )
         helm = self.spec["helm"]
