@@ -196,6 +196,8 @@ class Run:
     def workspace(self, job_id: str) -> Path:
         """A fresh checkout of the example (the tagged commit) for one job."""
         path = self.tmp / job_id
+        if path.exists():  # a job run again: a fresh runner
+            shutil.rmtree(path)
         shutil.copytree(ROOT / "examples" / self.example, path, symlinks=True)
         return path
 
@@ -233,6 +235,12 @@ class Run:
             if step["name"] == until:
                 break
         self.cwd = cwd
+        written = dict(line.split("=", 1) for line in github_output.read_text().splitlines())
+        declared = self.workflow["jobs"][job_id].get("outputs", {})
+        self.outputs[job_id] = {
+            key: written.get(value.rpartition(".outputs.")[2].removesuffix(" }}"), "")
+            for key, value in declared.items()
+        }
         return results
 
     def build(self, image: str, platforms: list[str]) -> Path:
@@ -324,3 +332,36 @@ def test_the_scan_lays_out_each_platform_of_the_archive_it_verified(tmp_path: Pa
         image = layout.rpartition("/")[2]
         scanned = release.cwd / "dist" / "images" / f"{image}.oci.tar"
         assert scanned.read_bytes() == built[image].read_bytes()
+
+
+def test_a_substituted_release_zip_is_refused_by_every_delivery_job(tmp_path: Path) -> None:
+    """`delivery: github`: the zip `package` kept is checked by `push` and each `deploy-<env>`
+    against package's `release-sha256` output before it is extracted."""
+    release = Run("github-delivery", tmp_path)
+    for name, platforms in spec_images("github-delivery").items():
+        release.build(name, platforms)
+    until = "Record the release's sha256"
+    results = release.job("package", until=until, skip=PACKAGING)
+    assert [name for name, r in results if r.returncode == 0][-1] == until
+    packaged = release.cwd / "dist" / "release.zip"
+    assert release.outputs["package"]["release-sha256"] == (
+        hashlib.sha256(packaged.read_bytes()).hexdigest()
+    )
+    release.upload("release", packaged)
+    delivering = [j for j in release.workflow["jobs"] if j == "push" or j.startswith("deploy-")]
+    for job_id in delivering:
+        [(name, ok)] = release.job(job_id, until="Check the release is the one packaged")
+        assert ok.returncode == 0, ok.stdout
+    forged = tmp_path / "forged" / "release.zip"
+    forged.parent.mkdir()
+    with zipfile.ZipFile(packaged) as original, zipfile.ZipFile(forged, "w") as copy:
+        for item in original.infolist():
+            copy.writestr(item, original.read(item.filename))
+        copy.writestr("images/extra.oci.tar", b"not reviewed")
+    shutil.rmtree(release.store / "release")
+    release.upload("release", forged)
+    for job_id in delivering:
+        [(name, refused)] = release.job(job_id, until="Extract the release")
+        assert (name, refused.returncode) == ("Check the release is the one packaged", 1)
+        assert "not the release that was packaged" in refused.stdout
+        assert not (release.cwd / "release").exists()
