@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -107,3 +109,30 @@ def test_layout_refuses_a_crafted_archive(tmp_path: Path, case: str) -> None:
     assert result.returncode == 1, result.stdout
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "evil").exists()
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="needs skopeo (scripts/test installs it)")
+def test_a_real_oci_tool_reads_each_platform_of_the_layout(tmp_path: Path) -> None:
+    """skopeo's `oci:<dir>:<ref>` transport picks an image by the same annotation Trivy reads
+    (`org.opencontainers.image.ref.name`): each platform's manifest, byte for byte, and a copy
+    that checks every blob it reads against its digest."""
+    archive = tmp_path / "api.oci.tar"
+    real_archive(archive, "api", ["linux/amd64", "linux/arm64"])
+    refs = archive_tool("layout", archive, "scan/api", cwd=tmp_path).stdout.splitlines()
+    index = json.loads((tmp_path / "scan" / "api" / "index.json").read_text())
+    for ref, entry in zip(refs, index["manifests"], strict=True):
+        raw = subprocess.run(
+            ["skopeo", "inspect", "--raw", f"oci:{tmp_path / ref}"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        assert "sha256:" + hashlib.sha256(raw).hexdigest() == entry["digest"]
+        copied = tmp_path / "copies" / ref.rpartition(":")[2]
+        copied.parent.mkdir(exist_ok=True)
+        subprocess.run(
+            ["skopeo", "copy", "--quiet", f"oci:{tmp_path / ref}", f"dir:{copied}"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
