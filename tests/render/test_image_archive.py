@@ -111,7 +111,7 @@ def test_layout_refuses_a_crafted_archive(tmp_path: Path, case: str) -> None:
     assert not (tmp_path / "evil").exists()
 
 
-@pytest.mark.skipif(shutil.which("skopeo") is None, reason="needs skopeo (scripts/test installs it)")
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="needs skopeo (scripts/test)")
 def test_a_real_oci_tool_reads_each_platform_of_the_layout(tmp_path: Path) -> None:
     """skopeo's `oci:<dir>:<ref>` transport picks an image by the same annotation Trivy reads
     (`org.opencontainers.image.ref.name`): each platform's manifest, byte for byte, and a copy
