@@ -250,3 +250,29 @@ def test_a_next_page_elsewhere_is_not_followed_with_the_token(
     code, output, rerun = read_gate(compiled, checkout, github, **FAST)
     assert code == 0, output
     assert rerun == REQUIRED[1:]  # only the first page was read
+
+
+@pytest.mark.parametrize(
+    "crafted",
+    [
+        {"name": "lint", "status": "completed", "conclusion": "success", "app": "github-actions"},
+        {"name": "lint", "status": "completed", "conclusion": "success", "app": None, "id": 1},
+        {"name": ["lint"], "status": "completed", "app": {"slug": "github-actions"}, "id": 2},
+    ],
+)
+def test_a_crafted_answer_never_counts_as_passed_nor_crashes(
+    compiled: dict[str, Path], checkout: Path, github: StandIn, crafted: dict[str, Any]
+) -> None:
+    github.polls = [[crafted, *(run(name, "success") for name in REQUIRED[1:])]]
+    code, output, rerun = read_gate(compiled, checkout, github, **FAST)
+    assert "Traceback" not in output
+    assert (code, rerun) == (0, ["lint"]), output
+
+
+def test_a_check_run_without_an_id_stops_the_release(
+    compiled: dict[str, Path], checkout: Path, github: StandIn
+) -> None:
+    github.polls = [[{**run("lint", "success"), "id": "1; DROP"}]]
+    code, output, rerun = read_gate(compiled, checkout, github, **FAST)
+    assert (code, rerun) == (1, None)
+    assert "without a numeric id" in output and "Traceback" not in output

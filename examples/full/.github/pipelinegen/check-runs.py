@@ -115,12 +115,15 @@ def latest_states(
         runs += page
     states: dict[str, tuple[int, str]] = {}
     for run in runs:
-        app = run.get("app") or {}
-        name = run.get("name")
-        if name not in required or app.get("slug") != ACTIONS_APP:
+        app = run.get("app")
+        name, order = run.get("name"), run.get("id")
+        if not isinstance(app, dict) or app.get("slug") != ACTIONS_APP:
             continue
+        if not isinstance(name, str) or name not in required:
+            continue
+        if not isinstance(order, int):
+            raise GateError(f"GitHub's answer holds a check run {name!r} without a numeric id")
         state = run.get("conclusion") if run.get("status") == "completed" else run.get("status")
-        order = int(run.get("id") or 0)
         if name not in states or order > states[name][0]:  # a re-run's newer attempt wins
             states[name] = (order, str(state))
     return {name: state for name, (_, state) in states.items()}
