@@ -93,6 +93,9 @@ HOSTILE = {
         {f"blobs/sha256/{'a' * 64}": b"not what the name says"},
         "does not hold the bytes its name promises",
     ),
+    "an index that is not JSON": ([_member("index.json")], {"index.json": b"{"}, "refused::"),
+    "an index that is a list": ([_member("index.json")], {"index.json": b"[]"}, "JSON object"),
+    "no index": ([_member("oci-layout")], {"oci-layout": b"{}"}, "one index.json"),
     "a name twice": (
         [_member("oci-layout"), _member("oci-layout")],
         {"oci-layout": b"{}"},
@@ -136,3 +139,12 @@ def test_a_real_oci_tool_reads_each_platform_of_the_layout(tmp_path: Path) -> No
             check=True,
             timeout=60,
         )
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_digest_refuses_a_crafted_archive(tmp_path: Path, case: str) -> None:
+    members, data, _ = HOSTILE[case]
+    archive = crafted(tmp_path / "evil.oci.tar", members, data)
+    result = archive_tool("digest", archive, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("::error title=image archive refused::"), result.stderr

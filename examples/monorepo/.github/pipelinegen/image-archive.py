@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
             lines = layout(argv[2], argv[3])
         for line in lines:
             print(line)
-    except (ArchiveError, OSError, tarfile.TarError) as error:
+    except (ArchiveError, OSError, tarfile.TarError, ValueError) as error:
         print(f"::error title=image archive refused::{error}", file=sys.stderr)
         return 1
     return 0
@@ -141,7 +141,11 @@ def layout(archive: str, folder: str) -> list[str]:
     with tarfile.open(path) as tar:
         for member in tar:
             _extract(tar, member, out, path)
+    if not (out / "index.json").is_file():
+        raise ArchiveError(f"{path}: not an OCI archive with one index.json")
     index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    if not isinstance(index, dict):
+        raise ArchiveError(f"{path}: index.json is not a JSON object")
     entry = _one_entry(index, path)
     images = _platform_manifests(out, entry)
     for image in images:
@@ -179,7 +183,8 @@ def _platform_manifests(out: Path, entry: dict[str, Any]) -> list[dict[str, Any]
     blob = out / "blobs" / "sha256" / str(entry["digest"])[7:]
     if not blob.is_file():
         raise ArchiveError(f"the index {entry['digest']} is not in the archive")
-    children = json.loads(blob.read_text(encoding="utf-8")).get("manifests")
+    child = json.loads(blob.read_text(encoding="utf-8"))
+    children = child.get("manifests") if isinstance(child, dict) else None
     if not isinstance(children, list):
         raise ArchiveError(f"the index {entry['digest']} lists no manifests")
     found = [
