@@ -62,6 +62,8 @@ def generated(spec: Spec, source: Source) -> dict[str, str]:
         naming.INSTALL_REQUIREMENTS: with_header(requirements(spec), source.path),
         naming.PACKAGE_SCRIPT: with_header(_static("scripts/package-release.py"), source.path),
         naming.RELEASE_GATE_SCRIPT: with_header(_static("scripts/release-gate.sh"), source.path),
+        naming.CHECK_RUNS_SCRIPT: with_header(_static("scripts/check-runs.py"), source.path),
+        naming.IMAGE_ARCHIVE_SCRIPT: with_header(_static("scripts/image-archive.py"), source.path),
         naming.SCHEMA_COPY: schema_path().read_text(encoding="utf-8"),
         naming.DIAGRAM: diagram_document(spec, spec_path=source.path),
         naming.CDK_GITIGNORE: f"{header}\ncdk.out/\n",

@@ -186,8 +186,9 @@ class Release(Model):
     )
     require_ci: bool = Field(
         default=True,
-        description="Run the CI workflow on the tagged commit inside the release, and upload "
-        "only when every check passes. `false` releases without running the checks.",
+        description="Release only when every CI check passed on the tagged commit: the release "
+        "reads the commit's check runs (its gate job needs `checks: read`) and runs, before it "
+        "builds anything, the checks that did not pass there. `false` releases without them.",
     )
     require_default_branch: bool = Field(
         default=True,

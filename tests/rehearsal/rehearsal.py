@@ -653,7 +653,7 @@ class World:
                     "RUNNER_TEMP": str(temp),
                     "GITHUB_WORKSPACE": str(workspace),
                     **credentials,
-                    **Workflow.env(step, run.tag),
+                    **Workflow.env(step, run.tag, _package_outputs(zip_path)),
                 }
                 _poll_at_once(env)
                 started = time.monotonic()
@@ -1191,7 +1191,8 @@ class Workflow:
         jobs = self.document["jobs"]
         order = ["package"]
         while True:
-            following = [job for job, body in jobs.items() if body.get("needs") == [order[-1]]]
+            chained = ([order[-1]], [order[-1], "package"])  # deploys also read package's output
+            following = [job for job, body in jobs.items() if body.get("needs") in chained]
             if not following:
                 return order[1:]
             if len(following) > 1:
@@ -1205,12 +1206,21 @@ class Workflow:
         raise HopError("package", f"the release workflow's {job} job has no step {name!r}")
 
     @staticmethod
-    def env(step: dict[str, Any], tag: str) -> dict[str, str]:
-        """The step's env, with the GitHub expressions a tag push gives."""
-        values = {"${{ github.ref_name }}": tag, "${{ github.sha }}": "0" * 40}
+    def env(
+        step: dict[str, Any], tag: str, outputs: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """The step's env, with the GitHub expressions a tag push gives (and `outputs`: more
+        expressions, such as earlier jobs' outputs)."""
+        values = {"${{ github.ref_name }}": tag, "${{ github.sha }}": "0" * 40, **(outputs or {})}
         return {
             key: values.get(str(value), str(value)) for key, value in step.get("env", {}).items()
         }
+
+
+def _package_outputs(zip_path: Path) -> dict[str, str]:
+    """The `package` job's output the delivery jobs check the downloaded zip against."""
+    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    return {"${{ needs.package.outputs.release-sha256 }}": digest}
 
 
 def _helm_shim(bin_dir: Path) -> None:

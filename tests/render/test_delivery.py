@@ -216,9 +216,15 @@ def test_delivery_jobs_run_in_promotion_order_each_in_its_github_environment(
     previous = "package"
     for job_id, environment in chain:
         job = jobs[job_id]
-        assert (job["needs"], job["environment"]) == ([previous], environment)
+        # each also needs `package`, whose release-sha256 output it checks the zip against
+        needs = [previous] if previous == "package" else [previous, "package"]
+        assert (job["needs"], job["environment"]) == (needs, environment)
         assert job["permissions"] == {"id-token": "write"}
+        fetch, check = job["steps"][:2]
+        assert fetch["with"] == {"name": "release", "path": "dist"}
+        assert check["env"] == {"RELEASE_SHA256": "${{ needs.package.outputs.release-sha256 }}"}
         previous = job_id
+    assert package["outputs"] == {"release-sha256": "${{ steps.release.outputs.sha256 }}"}
     assert list(jobs)[-len(chain) :] == [job_id for job_id, _ in chain]
     assert workflow["concurrency"] == {
         "group": "pipelinegen-release",

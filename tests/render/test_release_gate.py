@@ -24,6 +24,16 @@ def workflow(root: Path) -> dict[str, Any]:
     return YAML(typ="safe").load((root / naming.RELEASE_WORKFLOW).read_text())  # type: ignore[no-any-return]
 
 
+def gate_step(root: Path) -> dict[str, Any]:
+    """The gate step that runs release-gate.sh."""
+    [step] = [
+        s
+        for s in workflow(root)["jobs"]["gate"]["steps"]
+        if naming.RELEASE_GATE_SCRIPT in s.get("run", "")
+    ]
+    return step  # type: ignore[no-any-return]
+
+
 def commit(repo: Path, message: str) -> str:
     (repo / f"{message}.txt").write_text(message + "\n")
     git(repo, "add", "-A")
@@ -55,8 +65,9 @@ class Origin:
 def run_gate(
     compiled: Path, checkout: Path, *, sha: str, repository: str
 ) -> subprocess.CompletedProcess[str]:
-    """The gate job's last step, as GitHub runs it: its `env:`, GitHub's variables, `bash -e`."""
-    [step] = [s for s in workflow(compiled)["jobs"]["gate"]["steps"] if "run" in s]
+    """The gate job's repository step, as GitHub runs it: its `env:`, GitHub's variables,
+    `bash -e`."""
+    step = gate_step(compiled)
     env = {"PATH": os.environ["PATH"], "HOME": str(checkout.parent), **IDENTITY, **step["env"]}
     env.update(GITHUB_REPOSITORY=repository, GITHUB_SHA=sha)
     return subprocess.run(
@@ -74,7 +85,7 @@ def run_gate(
 def origin(request: pytest.FixtureRequest, compiled: dict[str, Path], tmp_path: Path) -> Origin:
     """example-full's default branch is `main`; the tricky spec's is `release/2024.x`."""
     root = compiled[request.param]
-    branch = workflow(root)["jobs"]["gate"]["steps"][-1]["env"]["DEFAULT_BRANCH"]
+    branch = gate_step(root)["env"]["DEFAULT_BRANCH"]
     found = Origin(tmp_path, root, branch)
     found.compiled = root  # type: ignore[attr-defined]
     return found
@@ -82,7 +93,7 @@ def origin(request: pytest.FixtureRequest, compiled: dict[str, Path], tmp_path: 
 
 def expected_repository(origin: Origin) -> str:
     compiled: Path = origin.compiled  # type: ignore[attr-defined]
-    return str(workflow(compiled)["jobs"]["gate"]["steps"][-1]["env"]["EXPECTED_REPOSITORY"])
+    return str(gate_step(compiled)["env"]["EXPECTED_REPOSITORY"])
 
 
 def gate(origin: Origin, tmp_path: Path, ref: str, *, repository: str | None = None) -> Any:
@@ -163,7 +174,7 @@ def test_a_checkout_without_the_default_branch_is_refused(
 
 
 @pytest.mark.parametrize("name", ["example-full", "example-minimal", "spec-tricky"])
-def test_a_failed_gate_or_check_stops_the_release_before_the_upload(
+def test_a_failed_gate_check_or_scan_stops_the_release_before_the_upload(
     compiled: dict[str, Path], name: str
 ) -> None:
     release = workflow(compiled[name])
@@ -177,14 +188,43 @@ def test_a_failed_gate_or_check_stops_the_release_before_the_upload(
     assert uploading == ["package", "package"]
     package = jobs["package"]
     assert all("if" not in step for step in package["steps"])
-    expected_needs = {"gate", *(j for j in jobs if j.startswith(("image-", "version")))}
-    if "ci" in jobs:
-        assert jobs["ci"]["uses"] == f"$/{naming.CI_WORKFLOW}"
-        expected_needs.add("ci")
+    expected_needs = {"gate", *(j for j in jobs if j.startswith(("image-", "version", "ci-")))}
+    if "scan" in jobs:
+        expected_needs.add("scan")
     assert set(package["needs"]) == expected_needs
     for failing in expected_needs:
         assert "package" not in _succeeding(jobs, failing), failing
     assert "package" in _succeeding(jobs, None)
+
+
+@pytest.mark.parametrize("name", ["example-full", "example-github-delivery", "spec-tricky"])
+def test_every_check_finishes_before_any_image_is_built(
+    compiled: dict[str, Path], name: str
+) -> None:
+    """No code from a check runs while a release artifact can still be written: each image job
+    needs every `ci-` job, and no job that writes an artifact runs beside a check."""
+    jobs = workflow(compiled[name])["jobs"]
+    checks = {job_id for job_id in jobs if job_id.startswith("ci-")}
+    writers = {
+        job_id
+        for job_id, job in jobs.items()
+        for step in job.get("steps", [])
+        if "upload-artifact" in step.get("uses", "")
+    }
+    assert writers and writers.isdisjoint(checks)
+    for writer in writers:
+        assert checks <= _ancestors(jobs, writer), writer
+
+
+def _ancestors(jobs: dict[str, Any], job_id: str) -> set[str]:
+    found: set[str] = set()
+    todo = list(jobs[job_id].get("needs", []))
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo += jobs[current].get("needs", [])
+    return found
 
 
 def _succeeding(jobs: dict[str, Any], failing: str | None) -> set[str]:
@@ -204,11 +244,30 @@ def _succeeding(jobs: dict[str, Any], failing: str | None) -> set[str]:
     return succeeded
 
 
-def test_the_ci_workflow_can_be_called_by_the_release(compiled: dict[str, Path]) -> None:
+def test_the_release_runs_the_checks_only_where_they_did_not_pass(
+    compiled: dict[str, Path],
+) -> None:
+    """The CI workflow is no longer called by the release (no second run of passed checks): the
+    gate names what did not pass, and each `ci-` job's every step runs only for those."""
     ci = YAML(typ="safe").load((compiled["example-full"] / naming.CI_WORKFLOW).read_text())
-    assert "workflow_call" in ci["on"]
+    assert "workflow_call" not in ci["on"]
+    release = workflow(compiled["example-full"])
+    gate_job = release["jobs"]["gate"]
+    assert gate_job["permissions"] == {"contents": "read", "checks": "read"}
+    [reading] = [s for s in gate_job["steps"] if naming.CHECK_RUNS_SCRIPT in s.get("run", "")]
+    required = reading["env"]["REQUIRED"].split()
+    assert required == ["lint", "test", "web-test", "secrets", "chart", "pipelinegen"]
+    assert {j for j in release["jobs"] if j.startswith("ci-")} == {f"ci-{n}" for n in required}
+    for name in required:
+        job = release["jobs"][f"ci-{name}"]
+        assert job["needs"] == ["gate"] and "if" not in job
+        condition = f"contains(fromJSON(needs.gate.outputs.rerun), '{name}')"
+        assert {step.get("if") for step in job["steps"]} == {condition}
+        assert job["steps"] == [{**s, "if": condition} for s in ci["jobs"][name]["steps"]]
+    assert all("uses" not in job or "$/" not in job["uses"] for job in release["jobs"].values())
     tricky = workflow(compiled["spec-tricky"])
-    assert "ci" not in tricky["jobs"]  # release.require_ci: false
+    assert not any(j.startswith("ci-") for j in tricky["jobs"])  # release.require_ci: false
+    assert "checks" not in tricky["jobs"]["gate"]["permissions"]
     assert tricky["jobs"]["package"]["environment"] == "on"
     assert workflow(compiled["example-minimal"])["jobs"]["package"]["environment"] == "release"
 
@@ -234,7 +293,8 @@ def test_a_spec_can_allow_tags_off_the_default_branch(tmp_path: Path) -> None:
     for path, content in compile_text(text).items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(content)
-    [checkout, step] = workflow(root)["jobs"]["gate"]["steps"]
+    checkout = workflow(root)["jobs"]["gate"]["steps"][0]
+    step = gate_step(root)
     assert "fetch-depth" not in checkout["with"] and "DEFAULT_BRANCH" not in step["env"]
     origin = Origin(tmp_path, root, "main")
     clone = origin.checkout(origin.feature, tmp_path / "checkout")

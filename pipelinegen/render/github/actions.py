@@ -174,7 +174,9 @@ TOOLS: dict[str, Tool] = {
         note=(
             "The `version:` input of aquasecurity/trivy-action, whose own default is v0.70.0;"
             " the action installs that release with aquasecurity/setup-trivy (pinned by SHA"
-            " inside the action, v0.2.6)."
+            " inside the action, v0.2.6). The scans read OCI image layouts with"
+            " `trivy image --input <dir>:<ref>` (aquasecurity/trivy#475; selecting an image by"
+            " its `org.opencontainers.image.ref.name` in pkg/fanal/image/oci.go)."
         ),
         repository="aquasecurity/trivy",
         sha="e1fd17a0ea4a8cf24bc4b4dd7e2cfbf4bb31b994",

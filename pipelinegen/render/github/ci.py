@@ -1,15 +1,19 @@
-"""The CI workflow: a job per check, a build-validation job per image, and the stale check."""
+"""The CI workflow: a job per check, a build job per image, and the stale check.
+
+Each image is built once per run: when the spec scans images (`preset: trivy-image`), its build
+job writes the OCI archive, publishes its digests as job outputs and keeps it as an artifact of
+the run; the scan job downloads each by name, refuses one whose sha256 differs, and scans it.
+"""
 
 from __future__ import annotations
 
 from pipelinegen import naming
 from pipelinegen.render.github.actions import action, tool
-from pipelinegen.render.github.images import build_step, build_steps
+from pipelinegen.render.github.images import archive_outputs, archive_steps, build_steps, scan_steps
 from pipelinegen.render.github.install import install_steps
 from pipelinegen.render.github.jobs import (
     Job,
     Step,
-    buildx,
     checkout,
     helm_steps,
     toolchains,
@@ -19,7 +23,8 @@ from pipelinegen.spec.models import CommandCheck, Image, PresetCheck, Spec
 
 
 def ci_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
-    """The CI workflow; callable (`workflow_call`), so a release can run it on the tag."""
+    """The CI workflow, on pull requests and on pushes to the default branch (the run whose
+    check runs a release reads on the tagged commit)."""
     return render(
         "github/ci.yml.j2",
         header=header,
@@ -38,6 +43,20 @@ def ci_jobs(spec: Spec, *, spec_path: str) -> list[Job]:
     return jobs
 
 
+def scans_images(spec: Spec) -> bool:
+    return any(isinstance(c, PresetCheck) and c.preset == "trivy-image" for c in spec.checks)
+
+
+def release_checks(spec: Spec, *, spec_path: str) -> list[Job]:
+    """The CI jobs a release requires to have passed on the tagged commit: all but the image
+    builds and image scans, which the release does itself on the archives it ships."""
+    builds = {naming.build_job(image.name) for image in spec.images}
+    scans = {
+        c.name for c in spec.checks if isinstance(c, PresetCheck) and c.preset == "trivy-image"
+    }
+    return [job for job in ci_jobs(spec, spec_path=spec_path) if job.id not in builds | scans]
+
+
 def _check(spec: Spec, check: CommandCheck | PresetCheck) -> Job:
     if isinstance(check, CommandCheck):
         steps = [checkout(), *toolchains(check.setup)]
@@ -47,7 +66,13 @@ def _check(spec: Spec, check: CommandCheck | PresetCheck) -> Job:
         return Job(check.name, check.timeout_minutes, steps)
     if check.preset == "gitleaks":
         return Job(check.name, check.timeout_minutes, _gitleaks())
-    return Job(check.name, check.timeout_minutes, _trivy_images(spec))
+    built_by = {image.name: naming.build_job(image.name) for image in spec.images}
+    return Job(
+        check.name,
+        check.timeout_minutes,
+        scan_steps(spec, built_by, cache=True),
+        needs=sorted(built_by.values()),
+    )
 
 
 def _gitleaks() -> list[Step]:
@@ -66,37 +91,17 @@ def _gitleaks() -> list[Step]:
     ]
 
 
-def _trivy_images(spec: Spec) -> list[Step]:
-    """Build each image for linux/amd64 into the runner's Docker, then scan it."""
-    trivy = tool("trivy")
-    steps = [checkout(), *buildx(emulate=spec.github.runner.endswith("-arm"))]
-    for image in spec.images:
-        reference = f"pipelinegen-scan/{image.name}:ci"
-        steps.append(
-            build_step(image, load=True, push=False, tags=reference, platforms="linux/amd64")
-        )
-        steps.append(
-            Step(
-                f"Scan {image.name}",
-                action("aquasecurity/trivy-action"),
-                {
-                    "image-ref": reference,
-                    "version": trivy.version,
-                    "severity": "HIGH,CRITICAL",
-                    "ignore-unfixed": True,
-                    "exit-code": "1",
-                },
-            )
-        )
-    return steps
-
-
 def _build(spec: Spec, image: Image) -> Job:
+    """The image's one build of the run: validation only, or (when the spec scans images) the
+    archive the scan job reads, its digests published as the job's outputs."""
     cache = f"type=gha,scope={image.name}"
-    steps = build_steps(
-        spec, image, push=False, **{"cache-from": cache, "cache-to": f"{cache},mode=max"}
-    )
-    return Job(naming.build_job(image.name), 60, [checkout(), *steps])
+    inputs = {"cache-from": cache, "cache-to": f"{cache},mode=max"}
+    job_id = naming.build_job(image.name)
+    if not scans_images(spec):
+        steps = build_steps(spec, image, push=False, **inputs)
+        return Job(job_id, 60, [checkout(), *steps])
+    steps = archive_steps(spec, image, **inputs)
+    return Job(job_id, 60, [checkout(), *steps], outputs=archive_outputs())
 
 
 def _stale_check(spec: Spec, spec_path: str) -> Job:

@@ -2,7 +2,9 @@
 scripts the CodeBuild actions run (the release's own `cdk/scripts/`), with the same environment
 variables, in the extracted release zip.
 
-After `package` (which keeps the zip as a workflow artifact instead of uploading it):
+After `package` (which keeps the zip as a workflow artifact instead of uploading it, and
+publishes its sha256 as the job output `release-sha256`; every job below downloads the artifact
+by its name and refuses a zip with another sha256):
 
 - `push`, in the release environment: the contract check and the push of every image to ECR
   (verify-and-push.sh), as the push role;
@@ -29,6 +31,7 @@ from pipelinegen.render.github.jobs import Job, Permission, Step
 from pipelinegen.spec.models import Environment, Spec
 
 RELEASE_ARTIFACT = "release"  # the release zip, kept between the jobs of one run
+RELEASE_SHA256 = "release-sha256"  # the `package` job's output: the zip's sha256
 RELEASE_DIR = "release"  # where each job extracts it (the scripts run there, as in CodeBuild)
 SCRIPTS = "cdk/scripts"  # inside the release, as the CodeBuild actions call them
 PUSH_JOB = "push"
@@ -49,27 +52,40 @@ def deploy_job(environment: str) -> str:
     return f"{DEPLOY_JOB_PREFIX}{environment}"
 
 
-def keep_release(zip_path: str) -> Step:
-    """The `package` job's last step: the zip as an artifact of this run, for the jobs below."""
-    return Step(
-        "Keep the release for delivery",
-        action("actions/upload-artifact"),
-        {
-            "name": RELEASE_ARTIFACT,
-            "path": zip_path,
-            "if-no-files-found": "error",
-            "retention-days": ARTIFACT_DAYS,
-            "compression-level": 0,
-        },
-    )
+def keep_release(zip_path: str) -> tuple[list[Step], dict[str, str]]:
+    """The `package` job's last steps: the zip's sha256 (the job's `release-sha256` output) and
+    the zip as an artifact of this run, for the jobs below; and the job's outputs."""
+    steps = [
+        Step(
+            "Record the release's sha256",
+            env={"RELEASE_ZIP": zip_path},
+            run='echo "sha256=$(sha256sum "$RELEASE_ZIP" | cut -d " " -f 1)" >>"$GITHUB_OUTPUT"',
+            id="release",
+        ),
+        Step(
+            "Keep the release for delivery",
+            action("actions/upload-artifact"),
+            {
+                "name": RELEASE_ARTIFACT,
+                "path": zip_path,
+                "if-no-files-found": "error",
+                "retention-days": ARTIFACT_DAYS,
+                "compression-level": 0,
+            },
+        ),
+    ]
+    return steps, {RELEASE_SHA256: "${{ steps.release.outputs.sha256 }}"}
 
 
 def deliver_jobs(spec: Spec, *, spec_sha256: str, needs: list[str]) -> list[Job]:
-    """`push`, then one deploy job per environment, each after the one before."""
+    """`push`, then one deploy job per environment, each after the one before; each also needs
+    the job that packaged the release (`needs[0]`), whose `release-sha256` output it checks."""
     view = resolved(spec, spec_sha256)
-    jobs = [_push(spec, view, needs=needs)]
+    package = needs[0]
+    jobs = [_push(spec, view, needs=needs, package=package)]
     for environment, data in zip(spec.environments, view["environments"], strict=True):
-        jobs.append(_deploy(spec, view, environment, data, needs=[jobs[-1].id]))
+        after = [jobs[-1].id, package]
+        jobs.append(_deploy(spec, view, environment, data, needs=after, package=package))
     return jobs
 
 
@@ -116,10 +132,10 @@ def _env_value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _push(spec: Spec, view: dict[str, Any], *, needs: list[str]) -> Job:
+def _push(spec: Spec, view: dict[str, Any], *, needs: list[str], package: str) -> Job:
     role = naming.role_arn(spec, spec.aws.account, naming.push_role_name(spec))
     steps = [
-        *_extract(),
+        *_extract(package),
         _install_skopeo(),
         _assume("push", role, spec.aws.region),
         _script(
@@ -145,10 +161,11 @@ def _deploy(
     data: dict[str, Any],
     *,
     needs: list[str],
+    package: str,
 ) -> Job:
     env = deploy_environment(spec, data)
     steps = [
-        *_extract(),
+        *_extract(package),
         _install_helm(),
         _assume("deploy", env["DEPLOY_ROLE_ARN"], data["region"]),
         _script(f"Deploy to {environment.name} with Helm", "deploy.sh", env),
@@ -176,13 +193,31 @@ def _deploy(
     )
 
 
-def _extract() -> list[Step]:
-    """The release zip of this run, extracted where the scripts expect it."""
+# Refuse a zip whose sha256 is not the one the packaging job published (a check's code, or
+# anything else holding the run's token, could upload an artifact of its own).
+VERIFY_RELEASE = """\
+actual="$(sha256sum dist/release.zip | cut -d " " -f 1)"
+if [ -z "$RELEASE_SHA256" ] || [ "$actual" != "$RELEASE_SHA256" ]; then
+  echo "::error title=release refused::dist/release.zip has sha256 $actual, but the package" \\
+    "job published '$RELEASE_SHA256': not the release that was packaged" >&2
+  exit 1
+fi
+"""
+
+
+def _extract(package: str) -> list[Step]:
+    """The release zip of this run, checked against the sha256 `package` published, then
+    extracted where the scripts expect it."""
     return [
         Step(
             "Fetch the release",
             action("actions/download-artifact"),
             {"name": RELEASE_ARTIFACT, "path": "dist"},
+        ),
+        Step(
+            "Check the release is the one packaged",
+            env={"RELEASE_SHA256": f"${{{{ needs.{package}.outputs.{RELEASE_SHA256} }}}}"},
+            run=VERIFY_RELEASE,
         ),
         Step("Extract the release", run=f"unzip -q dist/release.zip -d {RELEASE_DIR}"),
     ]

@@ -33,6 +33,7 @@ class Step:
     run: str | None = None
     condition: str = ""  # the step's `if:`
     working_directory: str = ""  # the step's `working-directory:` (a `run:` step's)
+    id: str = ""  # the step's `id:`, when a job output reads what it writes to GITHUB_OUTPUT
 
 
 @dataclass(frozen=True)
@@ -43,22 +44,7 @@ class Job:
     permissions: list[Permission] = field(default_factory=lambda: [READ_CONTENTS])
     needs: list[str] = field(default_factory=list)
     environment: str = ""  # the GitHub environment the job runs in (its protection rules apply)
-    workflow: str = ""  # a reusable workflow this job calls instead of running steps
-
-
-def calling(job_id: str, workflow: str, jobs: list[Job], *, needs: list[str]) -> Job:
-    """A job that runs a reusable workflow of this repository at the running commit, granted
-    exactly the permissions its jobs declare (a called workflow's jobs can use no more than its
-    caller grants). `$/` is GitHub's self-repository form ("Reference same-repository actions
-    with self-repository syntax", GitHub changelog, 2026-07-30), which zizmor 1.32 asks for
-    instead of `./`."""
-    granted: dict[str, Permission] = {}
-    for permission in (p for job in jobs for p in job.permissions):
-        held = granted.get(permission.scope)
-        if held is None or (held.access == "read" and permission.access == "write"):
-            granted[permission.scope] = permission
-    permissions = [granted[scope] for scope in sorted(granted)]
-    return Job(job_id, 0, [], permissions=permissions, needs=needs, workflow=f"$/{workflow}")
+    outputs: dict[str, str] = field(default_factory=dict)  # the job's `outputs:` (expressions)
 
 
 def checkout(*, full_history: bool = False) -> Step:

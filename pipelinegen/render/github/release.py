@@ -1,11 +1,19 @@
-"""The release workflow: every image as an OCI tarball, then one zip uploaded to S3 by OIDC.
+"""The release workflow: every image built once as an OCI archive, scanned, packaged into one zip
+uploaded to S3 by OIDC (or delivered by the jobs of deliver.py).
 
 Who may release is decided before anything is built: the `gate` job refuses a run in another
 repository (or under another casing of its name, which the OIDC trust would deny) and, unless the
-spec relaxes it, a tag whose commit is not on the default branch; the `ci` job runs the CI
-workflow on the tagged commit, unless relaxed. `package` needs all of them (GitHub skips a job
-whose needs did not all succeed) and runs in the release environment, the one the upload role
-trusts.
+spec relaxes it, a tag whose commit is not on the default branch. With `release.require_ci` it
+then reads the tagged commit's check runs (check-runs.py): the CI jobs that did not pass there
+run here, as `ci-<job>` jobs whose steps run only for those (the others finish at once), and
+every one of them finishes before any image job starts, so no code from a check runs while a
+release artifact can still be written.
+
+Each `image-<name>` job builds its archive once and publishes its sha256 and index digest as job
+outputs; `scan` and `package` download each archive by its exact artifact name and refuse one
+whose sha256 differs, so the scan reads exactly what is packaged, and a finding stops the release
+before packaging. `package` needs every job before it (GitHub skips a job whose needs did not
+all succeed) and runs in the release environment, the one the upload role trusts.
 
 The zip's layout is the handoff contract (see naming.py and the packaging script); the plan the
 script follows is data written beside it, so the script itself is the same for every spec.
@@ -15,41 +23,65 @@ from __future__ import annotations
 
 import json
 import posixpath
+from dataclasses import replace
 
 from pipelinegen import naming
 from pipelinegen.render.github.actions import action
-from pipelinegen.render.github.ci import ci_jobs
+from pipelinegen.render.github.ci import release_checks
 from pipelinegen.render.github.deliver import deliver_jobs, keep_release
-from pipelinegen.render.github.images import build_steps
+from pipelinegen.render.github.images import (
+    ARTIFACT_PREFIX,
+    IMAGES_DIR,
+    archive_outputs,
+    archive_steps,
+    fetch_archive_steps,
+    scan_steps,
+)
 from pipelinegen.render.github.jobs import (
     READ_CONTENTS,
     Job,
     Permission,
     Step,
-    calling,
     checkout,
     helm_steps,
 )
 from pipelinegen.render.templating import render
-from pipelinegen.spec.models import Image, Spec
+from pipelinegen.spec.models import Image, PresetCheck, Spec
 from pipelinegen.spec.rules import is_file_reference
 
 DIST = "dist"
-IMAGE_JOB_PREFIX = "image-"
+IMAGE_JOB_PREFIX = ARTIFACT_PREFIX
 VERSION_JOB = "version"
 GATE_JOB = "gate"
-CI_JOB = "ci"
+CHECK_JOB_PREFIX = "ci-"  # a CI job the release runs when it did not pass on the tagged commit
+SCAN_JOB = "scan"
+PACKAGE_JOB = "package"
+CHECKS_STEP = "checks"
+RERUN_OUTPUT = "rerun"
+# How long the gate waits for the tagged commit's CI jobs still running, and for its CI run to
+# start; the gate job's timeout leaves room for both.
+CHECKS_WAIT_SECONDS = 1200
+CHECKS_APPEAR_SECONDS = 120
+CHECKS_POLL_SECONDS = 15
+READ_CHECKS = Permission(
+    "checks", "read", "to read the tagged commit's check runs: which CI jobs passed there"
+)
 
 
 def release_workflow(spec: Spec, *, header: str, spec_path: str, spec_sha256: str) -> str:
-    gate = _gate(spec)
-    jobs = [_version(spec), gate]
-    if spec.release.require_ci:
-        checks = ci_jobs(spec, spec_path=spec_path)
-        jobs.append(calling(CI_JOB, naming.CI_WORKFLOW, checks, needs=[gate.id]))
-    images = [_image(spec, image, needs=[VERSION_JOB, gate.id]) for image in spec.images]
-    package = _package(spec, needs=[job.id for job in [*jobs, *images]])
-    jobs += [*images, package]
+    checks = release_checks(spec, spec_path=spec_path) if spec.release.require_ci else []
+    gate = _gate(spec, [job.id for job in checks])
+    jobs = [_version(spec), gate, *(_rerun(job) for job in checks)]
+    before_images = [job.id for job in jobs]
+    images = [_image(spec, image, needs=before_images) for image in spec.images]
+    jobs += images
+    if any(isinstance(c, PresetCheck) and c.preset == "trivy-image" for c in spec.checks):
+        built_by = {image.name: f"{IMAGE_JOB_PREFIX}{image.name}" for image in spec.images}
+        jobs.append(
+            Job(SCAN_JOB, 30, scan_steps(spec, built_by, cache=False), needs=[i.id for i in images])
+        )
+    package = _package(spec, needs=[job.id for job in jobs])
+    jobs.append(package)
     if spec.delivery == "github":
         jobs += deliver_jobs(spec, spec_sha256=spec_sha256, needs=[package.id])
     return render(
@@ -108,10 +140,11 @@ def _version(spec: Spec) -> Job:
     return Job(VERSION_JOB, 5, [checkout(), check])
 
 
-def _gate(spec: Spec) -> Job:
+def _gate(spec: Spec, required: list[str]) -> Job:
     """Refuse the release early: the wrong repository (or casing) always, and a tag off the
-    default branch unless the spec allows it. The checkout then holds the default branch's
-    history (fetch-depth 0), which the reachability check reads."""
+    default branch unless the spec allows it (the checkout then holds the default branch's
+    history, fetch-depth 0, which the reachability check reads). Then, for `require_ci`, which
+    of the `required` CI jobs did not pass on the tagged commit: the job's `rerun` output."""
     env = {"EXPECTED_REPOSITORY": spec.github.repository}
     if spec.release.require_default_branch:
         env["DEFAULT_BRANCH"] = spec.github.default_branch
@@ -123,48 +156,62 @@ def _gate(spec: Spec) -> Job:
             run=f"bash {naming.RELEASE_GATE_SCRIPT}",
         ),
     ]
-    return Job(GATE_JOB, 10, steps)
+    if not required:
+        return Job(GATE_JOB, 10, steps)
+    steps.append(
+        Step(
+            "Find the CI jobs that did not pass on this commit",
+            env={
+                "GITHUB_TOKEN": "${{ github.token }}",
+                "REQUIRED": " ".join(required),
+                "WAIT_SECONDS": str(CHECKS_WAIT_SECONDS),
+                "APPEAR_SECONDS": str(CHECKS_APPEAR_SECONDS),
+                "POLL_SECONDS": str(CHECKS_POLL_SECONDS),
+            },
+            run=f'python3 {naming.CHECK_RUNS_SCRIPT} --commit "$(git rev-parse HEAD)" '
+            '--required "$REQUIRED" --wait-seconds "$WAIT_SECONDS" '
+            '--appear-seconds "$APPEAR_SECONDS" --poll-seconds "$POLL_SECONDS" '
+            '>>"$GITHUB_OUTPUT"',
+            id=CHECKS_STEP,
+        )
+    )
+    minutes = 10 + (CHECKS_WAIT_SECONDS + CHECKS_APPEAR_SECONDS) // 60
+    return Job(
+        GATE_JOB,
+        minutes,
+        steps,
+        permissions=[READ_CONTENTS, READ_CHECKS],
+        outputs={RERUN_OUTPUT: f"${{{{ steps.{CHECKS_STEP}.outputs.{RERUN_OUTPUT} }}}}"},
+    )
+
+
+def _rerun(job: Job) -> Job:
+    """A CI job as the release runs it: after the gate, every step only when the gate found the
+    job not passed on the tagged commit (so a passed one finishes in seconds, running nothing)."""
+    condition = f"contains(fromJSON(needs.{GATE_JOB}.outputs.{RERUN_OUTPUT}), '{job.id}')"
+    steps = [replace(step, condition=condition) for step in job.steps]
+    return Job(
+        f"{CHECK_JOB_PREFIX}{job.id}",
+        job.timeout,
+        steps,
+        permissions=job.permissions,
+        needs=[GATE_JOB],
+    )
 
 
 def _image(spec: Spec, image: Image, *, needs: list[str]) -> Job:
-    """Build one image as an OCI archive (multi-arch index), without attestations: AWS
-    Marketplace rejects the attestation manifests buildx would add. No cache: a release is
-    built from the tagged source alone."""
-    archive = f"{DIST}/{naming.image_archive(image.name)}"
-    steps = [
-        checkout(),
-        *build_steps(
-            spec,
-            image,
-            push=False,
-            outputs=f"type=oci,dest={archive}",
-            provenance=False,
-            sbom=False,
-        ),
-        Step(
-            "Keep the archive for packaging",
-            action("actions/upload-artifact"),
-            {
-                "name": f"{IMAGE_JOB_PREFIX}{image.name}",
-                "path": archive,
-                "if-no-files-found": "error",
-                "retention-days": 1,
-                "compression-level": 0,
-            },
-        ),
-    ]
-    return Job(f"{IMAGE_JOB_PREFIX}{image.name}", 60, steps, needs=needs)
+    """The image's one build in the release, as an OCI archive, after every check finished. No
+    cache: a release is built from the tagged source alone."""
+    steps = [checkout(), *archive_steps(spec, image)]
+    return Job(f"{IMAGE_JOB_PREFIX}{image.name}", 60, steps, needs=needs, outputs=archive_outputs())
 
 
 def _package(spec: Spec, *, needs: list[str]) -> Job:
     zip_path = f"{DIST}/release.zip"
-    steps = [
-        checkout(),
-        Step(
-            "Collect the image archives",
-            action("actions/download-artifact"),
-            {"pattern": f"{IMAGE_JOB_PREFIX}*", "path": f"{DIST}/images", "merge-multiple": True},
-        ),
+    steps = [checkout()]
+    for image in spec.images:
+        steps += fetch_archive_steps(image.name, f"{IMAGE_JOB_PREFIX}{image.name}")
+    steps += [
         *helm_steps(spec),
         Step(
             "Package the release",
@@ -173,12 +220,13 @@ def _package(spec: Spec, *, needs: list[str]) -> Job:
                 "GIT_SHA": "${{ github.sha }}",
                 "PLAN": naming.RELEASE_PLAN,
             },
-            run=f'python3 {naming.PACKAGE_SCRIPT} --plan "$PLAN" --images {DIST}/images '
+            run=f'python3 {naming.PACKAGE_SCRIPT} --plan "$PLAN" --images {IMAGES_DIR} '
             f"--out {zip_path}",
         ),
     ]
     if spec.delivery == "github":  # the jobs after this one deliver it (deliver.py)
-        return Job("package", 30, [*steps, keep_release(zip_path)], needs=needs)
+        kept, outputs = keep_release(zip_path)
+        return Job(PACKAGE_JOB, 30, [*steps, *kept], needs=needs, outputs=outputs)
     steps += [
         Step(
             "Assume the upload role",
@@ -204,7 +252,7 @@ def _package(spec: Spec, *, needs: list[str]) -> Job:
         "id-token", "write", "to assume the upload role in AWS by OIDC, without stored keys"
     )
     return Job(
-        "package",
+        PACKAGE_JOB,
         30,
         steps,
         permissions=[READ_CONTENTS, id_token],
