@@ -202,7 +202,8 @@ def test_delivery_jobs_run_in_promotion_order_each_in_its_github_environment(
 ) -> None:
     """After `package` (which then assumes no role and uploads nothing): `push` in the release
     environment, then each environment's job in the GitHub environment of its name, each after
-    the one before, holding only the OIDC token permission."""
+    the one before, holding only the OIDC token permission (and, where the spec asks for an
+    approval, the one that reads the environment's required reviewers)."""
     workflow = YAML(typ="safe", pure=True).load(
         (compiled[github] / naming.RELEASE_WORKFLOW).read_text()
     )
@@ -213,11 +214,13 @@ def test_delivery_jobs_run_in_promotion_order_each_in_its_github_environment(
     assert not any("configure-aws-credentials" in s.get("uses", "") for s in package["steps"])
     chain = [("push", spec["github"]["release_environment"])]
     chain += [(f"deploy-{e['name']}", e["name"]) for e in spec["environments"]]
+    approved = {f"deploy-{e['name']}" for e in spec["environments"] if e["approval"]}
     previous = "package"
     for job_id, environment in chain:
         job = jobs[job_id]
         assert (job["needs"], job["environment"]) == ([previous], environment)
-        assert job["permissions"] == {"id-token": "write"}
+        reviewers = {"actions": "read"} if job_id in approved else {}
+        assert job["permissions"] == {"id-token": "write", **reviewers}
         previous = job_id
     assert list(jobs)[-len(chain) :] == [job_id for job_id, _ in chain]
     assert workflow["concurrency"] == {
