@@ -1,13 +1,12 @@
-"""A chart with a remote dependency (a chart repository served by `python -m http.server` on
-127.0.0.1) and `file://` dependencies outside its folder: validated against its Chart.lock,
-built at release time with the real Helm, packaged into the zip and listed in the manifest, then
-deployed with the repository gone."""
+"""A chart with a remote dependency (a chart repository served over HTTPS on 127.0.0.1) and
+`file://` dependencies outside its folder: validated against its Chart.lock, built at release
+time with the real Helm, packaged into the zip and listed in the manifest, then deployed with the
+repository gone."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pipelinegen.errors import SpecError
 from pipelinegen.spec.load import load
 from pipelinegen.spec.repository import WorkingTree
 from tests.cdk.conftest import digest_of
+from tests.chart.served import certificate, https_server
 from tests.chart.test_deploy import HELM, REPOS, deploy, helm_env, pod_images
 from tests.oci import oci_archive
 
@@ -29,8 +29,9 @@ pytestmark = pytest.mark.skipif(not HELM.exists(), reason="run ./scripts/test: i
 
 
 @pytest.fixture
-def chart_repository(tmp_path: Path) -> Iterator[str]:
-    """A Helm chart repository holding `cache` 1.0.0, served on 127.0.0.1; its URL."""
+def chart_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A Helm chart repository holding `cache` 1.0.0, served over HTTPS on 127.0.0.1 (Helm
+    trusts its certificate through SSL_CERT_FILE); its URL."""
     source = tmp_path / "cache"
     (source / "templates").mkdir(parents=True)
     (source / "Chart.yaml").write_text("apiVersion: v2\nname: cache\nversion: 1.0.0\n")
@@ -39,27 +40,13 @@ def chart_repository(tmp_path: Path) -> Iterator[str]:
     )
     served = tmp_path / "served"
     served.mkdir()
+    cert, key = certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     env = {**os.environ, **helm_env(tmp_path)}
     subprocess.run([str(HELM), "package", str(source), "-d", str(served)], env=env, check=True)
-    server = subprocess.Popen(
-        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
-        cwd=served,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        line = server.stdout.readline() if server.stdout else ""
-        port = re.search(r"port (\d+)", line)
-        assert port, line
-        url = f"http://127.0.0.1:{port.group(1)}"
+    with https_server(served, cert, key) as url:
         subprocess.run([str(HELM), "repo", "index", str(served), "--url", url], env=env, check=True)
         yield url
-    finally:
-        server.kill()
-        server.wait(timeout=10)
-        if server.stdout:
-            server.stdout.close()
 
 
 def test_a_remote_dependency_is_released_and_deployed_offline(
