@@ -126,7 +126,7 @@ class _Reader:
             return self.charts[path]
         if depth > MAX_DEPTH or path in self.reading:
             raise ChartError(f"subcharts nest more than {MAX_DEPTH} deep at '{path}' (a cycle?)")
-        if len(self.charts) >= MAX_CHARTS:
+        if len(self.charts) + len(self.reading) >= MAX_CHARTS:
             raise ChartError(
                 f"the chart tree reads more than {MAX_CHARTS} chart folders (at '{path}')"
             )

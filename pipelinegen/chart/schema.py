@@ -102,9 +102,12 @@ def _read(repository: Repository, path: str, where: str) -> Any:
     if repository.kind(path) != "file":
         raise SchemaError(f"'{where}' refers to '{path}', which is not a file of the chart")
     try:
-        return json.loads(repository.read_text(path))
+        contents = json.loads(repository.read_text(path))
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise SchemaError(f"'{where}' refers to '{path}', which is not JSON: {error}") from None
+    if not isinstance(contents, (dict, bool)):
+        raise SchemaError(f"'{where}' refers to '{path}', which is not a JSON schema (an object)")
+    return contents
 
 
 def schema_errors(
