@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from pipelinegen.chart import pins
 from pipelinegen.chart.read import Chart, ChartError, read_chart
 from pipelinegen.chart.schema import SchemaError, schema_errors
 from pipelinegen.chart.values import GLOBAL_PREFIX, Target, global_targets, image_targets
@@ -36,7 +37,7 @@ def check(spec: Spec, document: Document, repository: Repository) -> list[Diagno
     except ChartError as error:
         hint = "fix the chart so that `helm dependency build` and `helm template` can read it"
         return [document.diagnostic(("helm", "chart"), str(error), hint)]
-    found = [*_locks(chart, document)]
+    found = [*_locks(chart, document), *pins.check(chart, document, repository)]
     for index, image in enumerate(spec.images):
         found.extend(_mapped_paths(chart, document, index, image))
         if not image_targets(image):
