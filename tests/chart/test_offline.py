@@ -139,6 +139,35 @@ def test_network_refs_make_no_request_and_are_located(
     assert recorder.connections == []
 
 
+def test_other_keywords_that_name_a_uri_make_no_request(
+    repo: Path, recorder: Recorder, silent: int
+) -> None:
+    """`$dynamicRef`, an `$id` that moves the base URI to a server, and a `$schema` naming a
+    server: jsonschema must resolve none of them over the network. A `$dynamicRef` to a server
+    is a located error; under an `$id` on a server, a relative `$ref` still names the chart's
+    own file, as pipelinegen read it."""
+    port = recorder.server_address[1]
+    here = f"http://127.0.0.1:{port}"
+    for schema, files in [
+        (
+            {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "properties": {"cart": {"$dynamicRef": f"{here}/d.json#meta"}},
+            },
+            {},
+        ),
+        ({"$id": f"{here}/base/", "properties": {"cart": {"$ref": "x.json"}}}, {"x.json": {}}),
+        (
+            {"$id": f"http://127.0.0.1:{silent}/", "properties": {"cart": {"$ref": "y.json"}}},
+            {"y.json": {}},
+        ),
+    ]:
+        with_schema(repo, schema, **files)
+        found = problems(repo)
+        assert found == [] if files else ("cannot resolve" in found[0]), (schema, found)
+    assert recorder.connections == []
+
+
 def test_a_ref_nested_in_a_referenced_file_makes_no_request(repo: Path, recorder: Recorder) -> None:
     port = recorder.server_address[1]
     with_schema(
