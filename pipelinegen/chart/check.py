@@ -17,7 +17,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from pipelinegen.chart import pins
 from pipelinegen.chart.read import Chart, ChartError, read_chart
+from pipelinegen.chart.schema import SchemaError, schema_errors
 from pipelinegen.chart.values import GLOBAL_PREFIX, Target, global_targets, image_targets
 from pipelinegen.errors import Diagnostic
 from pipelinegen.spec.models import Image, ImageValues, Spec
@@ -35,7 +37,7 @@ def check(spec: Spec, document: Document, repository: Repository) -> list[Diagno
     except ChartError as error:
         hint = "fix the chart so that `helm dependency build` and `helm template` can read it"
         return [document.diagnostic(("helm", "chart"), str(error), hint)]
-    found = [*_locks(chart, document)]
+    found = [*_locks(chart, document), *pins.check(chart, document, repository)]
     for index, image in enumerate(spec.images):
         found.extend(_mapped_paths(chart, document, index, image))
         if not image_targets(image):
@@ -176,8 +178,13 @@ def _schemas(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnosti
             continue
         keys = prefix.split(".")[:-1] if prefix else []
         scoped = _scoped(injected, keys)
-        before = _errors(each.schema, each.values)
-        after = _errors(each.schema, _merge(each.values, scoped))
+        try:
+            before = _errors(each, each.values)
+            after = _errors(each, _merge(each.values, scoped))
+        except SchemaError as error:
+            hint = "refer only to the chart's own files, at a fragment that exists"
+            yield document.diagnostic(("helm", "chart"), str(error), hint)
+            continue
         for path, message in sorted(set(after) - set(before)):
             where = _culprit(prefix + path, message, located)
             hint = (
@@ -234,17 +241,11 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _errors(schema: dict[str, Any], values: dict[str, Any]) -> list[tuple[str, str]]:
-    import jsonschema  # only charts with a schema need it
-
-    validator_class = jsonschema.validators.validator_for(
-        schema, default=jsonschema.Draft7Validator
-    )
-    validator = validator_class(schema)
-    return [
-        (".".join(str(part) for part in error.absolute_path), error.message)
-        for error in validator.iter_errors(values)
-    ]
+def _errors(chart: Chart, values: dict[str, Any]) -> list[tuple[str, str]]:
+    """The chart's schema errors for `values`, `$ref`s resolved inside the chart only."""
+    assert chart.schema is not None
+    schema_path = f"{chart.path}/values.schema.json"
+    return schema_errors(chart.schema, schema_path, chart.schema_files, values)
 
 
 # --- the AWS Marketplace Helm delivery option -----------------------------------------------------
@@ -381,6 +382,10 @@ def _override_parameters(
 
 # --- lock files ---------------------------------------------------------------------------------
 
+# Where a remote dependency may come from: TLS or an OCI registry (Helm also takes http://,
+# which no one can vouch for).
+REPOSITORY_SCHEMES = ("https://", "oci://")
+
 
 def _locks(chart: Chart, document: Document) -> Iterator[Diagnostic]:
     """Remote dependencies are resolved at release time against the lock file; it must exist
@@ -388,12 +393,19 @@ def _locks(chart: Chart, document: Document) -> Iterator[Diagnostic]:
     for _, each in chart.walk():
         remote = [d for d in each.dependencies if d.source == "remote"]
         for dependency in remote:
-            if not dependency.repository.startswith(("https://", "http://", "oci://")):
+            if not dependency.repository.startswith(REPOSITORY_SCHEMES):
                 message = (
                     f"dependency '{dependency.name}' of '{each.path}' names repository "
                     f"'{dependency.repository}', which the release cannot resolve"
                 )
                 hint = "write the repository's URL (https:// or oci://), not a `helm repo add` name"
+                if dependency.repository.startswith("http://"):
+                    message = (
+                        f"dependency '{dependency.name}' of '{each.path}' comes from "
+                        f"'{dependency.repository}' over plain HTTP: anyone on the path can "
+                        "swap the chart the release packages"
+                    )
+                    hint = "use the repository's https:// (or oci://) address"
                 yield document.diagnostic(("helm", "chart"), message, hint)
         if not remote:
             continue

@@ -18,12 +18,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pipelinegen.chart.schema import SchemaError, referenced_files
 from pipelinegen.errors import SpecError
 from pipelinegen.spec.repository import Repository
 from pipelinegen.spec.types import escapes
 from pipelinegen.spec.yaml import parse
 
 MAX_DEPTH = 16  # subchart nesting; deeper (or a cycle of file:// dependencies) is an error
+# Chart folders read for one chart tree (each once, however many dependencies name it), and
+# subchart instances in the tree (Helm renders one per dependency entry, aliases included:
+# three aliases of a chart that has three aliases of another make nine): beyond either, the
+# tree is refused before any check walks it, so reading and checking stay linear in its files.
+MAX_CHARTS = 256
+MAX_INSTANCES = 1000
 Source = Literal["file", "remote", "vendored", "packaged"]
 
 
@@ -66,6 +73,8 @@ class Chart:
     dependencies: list[Dependency]
     lock: dict[str, Any] | None
     subcharts: dict[str, Chart | None] = field(default_factory=dict)
+    # The chart's JSON files its schema reaches by `$ref` (pipelinegen.chart.schema), by path.
+    schema_files: dict[str, Any] = field(default_factory=dict)
 
     @property
     def lock_file(self) -> str:
@@ -79,10 +88,58 @@ class Chart:
                 yield from sub.walk(f"{prefix}{key}.")
 
 
-def read_chart(repository: Repository, path: str, *, depth: int = 0) -> Chart:
-    """The chart at `path` with its subcharts; ChartError when Helm could not read it."""
-    if depth > MAX_DEPTH:
-        raise ChartError(f"subcharts nest more than {MAX_DEPTH} deep at '{path}' (a cycle?)")
+def read_chart(repository: Repository, path: str) -> Chart:
+    """The chart at `path` with its subcharts, each chart folder read once; ChartError when
+    Helm could not read it, or when the tree is larger than MAX_CHARTS folders or
+    MAX_INSTANCES subchart instances."""
+    chart = _Reader(repository).read(path, 0)
+    count = _instances(chart, {})
+    if count > MAX_INSTANCES:
+        raise ChartError(
+            f"'{path}' holds {count} subchart instances (Helm renders one per dependency "
+            f"entry and alias, at every level); pipelinegen checks at most {MAX_INSTANCES}"
+        )
+    return chart
+
+
+def _instances(chart: Chart, memo: dict[int, int]) -> int:
+    """The number of chart instances in the tree under `chart`, counted once per folder."""
+    if id(chart) not in memo:
+        memo[id(chart)] = 1 + sum(
+            _instances(sub, memo) for sub in chart.subcharts.values() if sub is not None
+        )
+    return memo[id(chart)]
+
+
+class _Reader:
+    """Reads a chart tree: each folder once (by its normalised repository path), a cycle of
+    `file://` dependencies refused where it closes."""
+
+    def __init__(self, repository: Repository) -> None:
+        self.repository = repository
+        self.charts: dict[str, Chart] = {}
+        self.reading: set[str] = set()
+
+    def read(self, path: str, depth: int) -> Chart:
+        path = posixpath.normpath(path)
+        if path in self.charts:
+            return self.charts[path]
+        if depth > MAX_DEPTH or path in self.reading:
+            raise ChartError(f"subcharts nest more than {MAX_DEPTH} deep at '{path}' (a cycle?)")
+        if len(self.charts) + len(self.reading) >= MAX_CHARTS:
+            raise ChartError(
+                f"the chart tree reads more than {MAX_CHARTS} chart folders (at '{path}')"
+            )
+        self.reading.add(path)
+        chart = _read_one(self.repository, path)
+        chart.subcharts = _subcharts(self, chart, depth)
+        self.reading.discard(path)
+        self.charts[path] = chart
+        return chart
+
+
+def _read_one(repository: Repository, path: str) -> Chart:
+    """One chart folder without its subcharts."""
     meta = _yaml_mapping(repository, f"{path}/Chart.yaml", required=True)
     api_version = str(meta.get("apiVersion", ""))
     if api_version not in ("v1", "v2"):
@@ -91,22 +148,28 @@ def read_chart(repository: Repository, path: str, *, depth: int = 0) -> Chart:
         meta if api_version == "v2" else _yaml_mapping(repository, f"{path}/requirements.yaml")
     )
     lock_name = "Chart.lock" if api_version == "v2" else "requirements.lock"
-    chart = Chart(
+    schema_path = f"{path}/values.schema.json"
+    schema = _schema(repository, schema_path)
+    try:
+        files = referenced_files(repository, path, schema_path, schema) if schema else {}
+    except SchemaError as error:
+        raise ChartError(str(error)) from None
+    return Chart(
         path=path,
         name=str(meta.get("name", "")),
         api_version=api_version,
         values=_yaml_mapping(repository, f"{path}/values.yaml"),
-        schema=_schema(repository, f"{path}/values.schema.json"),
+        schema=schema,
         dependencies=_dependencies(
             listing, f"{path}/{'Chart' if api_version == 'v2' else 'requirements'}.yaml"
         ),
         lock=_yaml_mapping(repository, f"{path}/{lock_name}") or None,
+        schema_files=files,
     )
-    chart.subcharts = _subcharts(repository, chart, depth)
-    return chart
 
 
-def _subcharts(repository: Repository, chart: Chart, depth: int) -> dict[str, Chart | None]:
+def _subcharts(reader: _Reader, chart: Chart, depth: int) -> dict[str, Chart | None]:
+    repository = reader.repository
     found: dict[str, Chart | None] = {}
     vendored = _vendored(repository, chart.path)
     for dependency in chart.dependencies:
@@ -122,18 +185,16 @@ def _subcharts(repository: Repository, chart: Chart, depth: int) -> dict[str, Ch
                     f"dependency '{dependency.name}' of '{chart.path}' ({dependency.repository}): "
                     f"'{target}' is not a chart folder"
                 )
-            found[dependency.key] = read_chart(repository, target, depth=depth + 1)
+            found[dependency.key] = reader.read(target, depth + 1)
         elif dependency.name in vendored:
             folder = vendored[dependency.name]
-            found[dependency.key] = (
-                read_chart(repository, folder, depth=depth + 1) if folder else None
-            )
+            found[dependency.key] = reader.read(folder, depth + 1) if folder else None
         else:
             found[dependency.key] = None  # remote: known by name until the release packages it
     listed = {dependency.name for dependency in chart.dependencies}
     for name, folder in vendored.items():
         if name not in listed:  # a subchart in charts/ without a dependencies entry
-            found[name] = read_chart(repository, folder, depth=depth + 1) if folder else None
+            found[name] = reader.read(folder, depth + 1) if folder else None
     return found
 
 

@@ -25,6 +25,7 @@ from pipelinegen import naming
 from pipelinegen.diff.generated import Drift
 from pipelinegen.graph.flow import Flow, flow
 from pipelinegen.render.cdk import resolved
+from pipelinegen.render.github.install import requirement
 from pipelinegen.spec.models import CommandCheck, Spec
 
 Risk = Literal["high", "medium", "low"]
@@ -102,6 +103,8 @@ class View:
             target: [operation.operation() for operation in operations]
             for target, operations in spec.patches.items()
         }
+        view["install"] = requirement(spec)
+        view["fail_on"] = spec.pull_requests.fail_on
         return cls(spec, flow(spec), view, extension)
 
     def environments(self) -> dict[str, dict[str, Any]]:
@@ -256,6 +259,60 @@ def _retargeted_past_approvals(delta: Delta) -> Iterator[Message]:
             )
 
 
+def _moved(old: Flow, new: Flow) -> set[str]:
+    """Environments on both sides whose place among the environments on both sides changed."""
+    before = [d.environment for d in old.deploys if new.deploy(d.environment)]
+    after = [d.environment for d in new.deploys if old.deploy(d.environment)]
+    return {name for name, was in zip(after, before, strict=True) if name != was}
+
+
+_WHOSE_APPROVAL = {
+    "github": "its approval is the required reviewers of the GitHub environment of its own "
+    "name, which GitHub creates on first use with none",
+    "aws": "releases reach that cluster through its own stage and approval",
+}
+
+
+def _approved_cluster_reached(delta: Delta) -> Iterator[Message]:
+    """A new, renamed or reordered environment (or one moved) that deploys where an approved
+    environment deploys (account, region and cluster): the approval that guarded that cluster
+    is no longer the one in front of it. Counting approvals cannot see this (a renamed `prod`
+    keeps one), so the rule compares the environments' names and places."""
+    if not (delta.old.flow and delta.new.flow):
+        return
+    old, new = delta.old.flow, delta.new.flow
+    approved = {d.target: d.environment for d in reversed(old.deploys) if d.approval}
+    moved = _moved(old, new)
+    for deploy in new.deploys:
+        owner = approved.get(deploy.target)
+        before = old.deploy(deploy.environment)
+        if owner is None or (
+            before is not None and owner == deploy.environment and deploy.environment not in moved
+        ):
+            continue
+        if before is None:
+            why = "is new" if new.deploy(owner) else "is new (it replaces {})"
+        elif deploy.environment in moved:
+            why = "moves in the promotion order"
+        elif before.target != deploy.target:
+            why = "now deploys there"
+        else:
+            continue
+        values: tuple[str, ...] = (deploy.environment,)
+        if "{}" in why:
+            values += (owner,)
+        target = deploy.target
+        yield say(
+            f"environment {{}} {why} and deploys to cluster {{}} (account {{}}, {{}}), where "
+            f"approved environment {{}} deployed: {_WHOSE_APPROVAL[new.delivery]}",
+            *values,
+            target.cluster,
+            target.account,
+            target.region,
+            owner,
+        )
+
+
 def _marketplace_ahead(delta: Delta) -> Iterator[Message]:
     old = delta.old.flow.marketplace if delta.old.flow else None
     new = delta.new.flow.marketplace if delta.new.flow else None
@@ -395,6 +452,34 @@ def _release_gates(delta: Delta) -> Iterator[Message]:
             now = "now" if after.get(key) else "no longer"
             value = "true" if after.get(key) else "false"
             yield say(f"releases {now} {what} (release.{key}: {{}})", value)
+
+
+def _install_source(delta: Delta) -> Iterator[Message]:
+    """Every generated job that runs pipelinegen (the stale check, this diff) installs it from
+    here: another source is other code running with the jobs' tokens."""
+    before, after = delta.old.get("install"), delta.new.get("install")
+    if delta.both and before != after:
+        yield say("CI now installs pipelinegen as {} (before: {})", after, before)
+
+
+_RISK_NAMES = ("high", "medium", "low", "none")
+
+
+def _pr_gate(*, weaker: bool) -> Finder:
+    """The pull-request job's `--fail-on` (`pull_requests.fail_on`): weaker lets more through."""
+
+    def find(delta: Delta) -> Iterator[Message]:
+        before, after = delta.old.get("fail_on"), delta.new.get("fail_on")
+        if not delta.both or before == after:
+            return
+        if (_RISK_NAMES.index(after) > _RISK_NAMES.index(before)) == weaker:
+            yield say(
+                "the pull-request diff job now fails on {} (pull_requests.fail_on; before: {})",
+                after,
+                before,
+            )
+
+    return find
 
 
 # --- Marketplace --------------------------------------------------------------------------------
@@ -673,6 +758,10 @@ RULES: tuple[Rule, ...] = (
     Rule("retargeted-past-approvals", "high", "approval",
          "an environment now deploys to another environment's cluster or account, which "
          "releases reached only after more approvals", _retargeted_past_approvals),
+    Rule("approved-cluster-reached", "high", "approval",
+         "a new, renamed, reordered or retargeted environment deploys to the cluster of an "
+         "approved environment (whose approval is then not the one in front of it)",
+         _approved_cluster_reached),
     Rule("marketplace-ahead", "high", "marketplace",
          "Marketplace publishing moves ahead of an approval", _marketplace_ahead),
     Rule("approval-added", "low", "approval",
@@ -699,6 +788,12 @@ RULES: tuple[Rule, ...] = (
     Rule("release-gates-changed", "high", "trust",
          "a release no longer (or now) waits for CI or has to be on the default branch",
          _release_gates),
+    Rule("install-source", "high", "trust",
+         "where CI installs pipelinegen from changes (git repository, commit or version)",
+         _install_source),
+    Rule("pr-gate-weakened", "high", "trust",
+         "the pull-request diff job fails on fewer findings (pull_requests.fail_on)",
+         _pr_gate(weaker=True)),
     Rule("release-tags-removed", "medium", "trust",
          "a tag pattern no longer starts releases", _tags_removed),
     Rule("region-added", "medium", "trust", "a region newly used", _new_regions),
@@ -769,6 +864,9 @@ RULES: tuple[Rule, ...] = (
     Rule("runner", "low", "setting", "the runner changes", _setting("runner", "runner")),
     Rule("default-branch", "low", "setting", "the default branch changes",
          _setting("default_branch", "default branch")),
+    Rule("pr-gate-tightened", "low", "setting",
+         "the pull-request diff job fails on more findings (pull_requests.fail_on)",
+         _pr_gate(weaker=False)),
     Rule("chart", "low", "setting", "the Helm chart changes", _setting("chart", "Helm chart")),
     Rule("helm", "low", "setting", "the Helm release or version changes",
          _setting("helm", "Helm release")),

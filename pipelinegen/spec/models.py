@@ -659,6 +659,19 @@ class Install(Model):
     )
 
 
+class PullRequests(Model):
+    """What the generated pull-request workflow (`pipelinegen diff`) does with what it finds."""
+
+    fail_on: Literal["high", "medium", "low", "none"] = Field(
+        default="none",
+        description="Fail the pull-request `diff` job when the change has a finding of this "
+        "risk or higher (`pipelinegen diff --fail-on`); make the job a required status check "
+        "so that such a change cannot merge without an administrator. `none`: the job reports "
+        "and passes.",
+        examples=["high"],
+    )
+
+
 class Spec(Model):
     """A pipelinegen spec: one file that compiles to GitHub Actions CI and AWS CodePipeline CD."""
 
@@ -732,4 +745,9 @@ class Spec(Model):
                 ]
             }
         ],
+    )
+    pull_requests: PullRequests = Field(
+        default=PullRequests(),
+        description="The pull-request workflow's gate: which findings of `pipelinegen diff` "
+        "fail its job.",
     )

@@ -348,6 +348,44 @@ def _github_delivery(document: Document) -> Iterator[Diagnostic]:
             yield document.diagnostic(("environments", index, "name"), message, hint)
 
 
+def _approved_targets_stay_approved(document: Document) -> Iterator[Diagnostic]:
+    """An environment that deploys to the cluster (same account, region and name) of an
+    approved environment needs an approval too: otherwise a release reaches that cluster past
+    the approval, through the other environment (and under `delivery: github` a new GitHub
+    environment has no required reviewers until someone sets them). Two environments without
+    an approval may share a cluster, as dev and staging often do."""
+    aws = section(document, "aws")
+    targets: dict[tuple[Any, Any, Any], list[tuple[int, str, bool]]] = {}
+    for index, item in items(document, "environments"):
+        target = (
+            item.get("account", aws.get("account")),
+            item.get("region", aws.get("region")),
+            item.get("cluster"),
+        )
+        if not all(isinstance(part, str) for part in target):
+            continue
+        name = item.get("name")
+        targets.setdefault(target, []).append(
+            (index, name if isinstance(name, str) else "?", item.get("approval") is True)
+        )
+    for (account, region, cluster), sharing in targets.items():
+        approved = [name for _, name, approval in sharing if approval]
+        if not approved:
+            continue
+        for index, name, approval in sharing:
+            if approval:
+                continue
+            message = (
+                f"environment '{name}' deploys to cluster '{cluster}' (account {account}, "
+                f"{region}) without an approval; approved environment '{approved[0]}' deploys there"
+            )
+            hint = (
+                "set `approval: true` on it too, or deploy it to another cluster: a release "
+                "would otherwise reach that cluster past the approval"
+            )
+            yield document.diagnostic(("environments", index, "cluster"), message, hint)
+
+
 RULES: tuple[Rule, ...] = (
     _placeholders,
     _unique_names("images", "image"),
@@ -364,4 +402,5 @@ RULES: tuple[Rule, ...] = (
     _oidc_provider_in_tooling_account,
     _github_ids_together,
     _github_delivery,
+    _approved_targets_stay_approved,
 )

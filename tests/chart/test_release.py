@@ -1,13 +1,13 @@
-"""A chart with a remote dependency (a chart repository served by `python -m http.server` on
-127.0.0.1) and `file://` dependencies outside its folder: validated against its Chart.lock,
-built at release time with the real Helm, packaged into the zip and listed in the manifest, then
-deployed with the repository gone."""
+"""A chart with a remote dependency (a chart repository served over HTTPS on 127.0.0.1) and
+`file://` dependencies outside its folder: validated against its Chart.lock, built at release
+time with the real Helm, packaged into the zip and listed in the manifest, then deployed with the
+repository gone."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +22,7 @@ from pipelinegen.errors import SpecError
 from pipelinegen.spec.load import load
 from pipelinegen.spec.repository import WorkingTree
 from tests.cdk.conftest import digest_of
+from tests.chart.served import certificate, https_server
 from tests.chart.test_deploy import HELM, REPOS, deploy, helm_env, pod_images
 from tests.oci import oci_archive
 
@@ -29,8 +30,9 @@ pytestmark = pytest.mark.skipif(not HELM.exists(), reason="run ./scripts/test: i
 
 
 @pytest.fixture
-def chart_repository(tmp_path: Path) -> Iterator[str]:
-    """A Helm chart repository holding `cache` 1.0.0, served on 127.0.0.1; its URL."""
+def chart_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A Helm chart repository holding `cache` 1.0.0, served over HTTPS on 127.0.0.1 (Helm
+    trusts its certificate through SSL_CERT_FILE); its URL."""
     source = tmp_path / "cache"
     (source / "templates").mkdir(parents=True)
     (source / "Chart.yaml").write_text("apiVersion: v2\nname: cache\nversion: 1.0.0\n")
@@ -39,27 +41,36 @@ def chart_repository(tmp_path: Path) -> Iterator[str]:
     )
     served = tmp_path / "served"
     served.mkdir()
+    cert, key = certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     env = {**os.environ, **helm_env(tmp_path)}
     subprocess.run([str(HELM), "package", str(source), "-d", str(served)], env=env, check=True)
-    server = subprocess.Popen(
-        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
-        cwd=served,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        line = server.stdout.readline() if server.stdout else ""
-        port = re.search(r"port (\d+)", line)
-        assert port, line
-        url = f"http://127.0.0.1:{port.group(1)}"
+    with https_server(served, cert, key) as url:
         subprocess.run([str(HELM), "repo", "index", str(served), "--url", url], env=env, check=True)
         yield url
-    finally:
-        server.kill()
-        server.wait(timeout=10)
-        if server.stdout:
-            server.stdout.close()
+
+
+def pin(chart: Path) -> None:
+    """charts.sha256 as a team writes it after `helm dependency update` (sha256sum's format)."""
+    archive = chart / "charts" / "cache-1.0.0.tgz"
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    (chart / "charts.sha256").write_text(f"{digest}  charts/cache-1.0.0.tgz\n")
+
+
+def build_dependencies(chart: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The step that builds the chart's dependencies, in CI's chart job and in the release."""
+    from pipelinegen.render.github.jobs import BUILD_DEPENDENCIES
+
+    env = {**os.environ, **helm_env(tmp_path)}
+    path = f"{HELM.parent}{os.pathsep}{os.environ['PATH']}"
+    build = {**env, "PATH": path, "CHART": str(chart), "RUNNER_TEMP": str(tmp_path)}
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", BUILD_DEPENDENCIES],
+        env=build,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_a_remote_dependency_is_released_and_deployed_offline(
@@ -80,7 +91,14 @@ def test_a_remote_dependency_is_released_and_deployed_offline(
     ]
     env = {**os.environ, **helm_env(tmp_path)}
     subprocess.run([str(HELM), "dependency", "update", str(chart)], env=env, check=True)
-    shutil.rmtree(chart / "charts")  # as committed: the lock, not the packages
+    with pytest.raises(SpecError) as raised:
+        load(spec_text, file="pipeline.yaml", repository=WorkingTree(repo))
+    assert [d.message for d in raised.value.diagnostics] == [
+        "'deploy/umbrella' has remote dependencies but no charts.sha256: the release could "
+        "package other archives than CI rendered"
+    ]
+    pin(chart)
+    shutil.rmtree(chart / "charts")  # as committed: the lock and the pins, not the packages
     spec = load(spec_text, file="pipeline.yaml", repository=WorkingTree(repo))
 
     # The release job: compile's outputs, the pinned Helm builds against the lock, then packaging.
@@ -89,11 +107,9 @@ def test_a_remote_dependency_is_released_and_deployed_offline(
     for path, content in render(spec, Source("pipeline.yaml", spec_text)).items():
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text(content)
-    from pipelinegen.render.github.jobs import BUILD_DEPENDENCIES
-
-    path = f"{HELM.parent}{os.pathsep}{os.environ['PATH']}"
-    build = {**env, "PATH": path, "CHART": str(chart), "RUNNER_TEMP": str(tmp_path)}
-    subprocess.run(["bash", "-euo", "pipefail", "-c", BUILD_DEPENDENCIES], env=build, check=True)
+    built = build_dependencies(chart, tmp_path)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "charts/cache-1.0.0.tgz: OK" in built.stdout
     for image in spec.images:
         oci_archive(repo / "dist" / "images" / f"{image.name}.oci.tar", digest_of(image.name))
     packaged = subprocess.run(
@@ -141,3 +157,66 @@ def test_a_remote_dependency_is_released_and_deployed_offline(
     rendered = (deploy_tmp / "rendered.yaml").read_text()
     assert "name: shop-cache" in rendered
     assert all("@sha256:" in image for image in pod_images(rendered))
+
+
+def test_a_substituted_dependency_archive_stops_the_build(
+    chart_repository: str, tmp_path: Path
+) -> None:
+    """The repository serves another cache-1.0.0.tgz (same name and version, index rewritten to
+    match) after the team pinned the first: the build that CI and the release run stops."""
+    repo = tmp_path / "umbrella"
+    shutil.copytree(REPOS / "umbrella", repo)
+    chart = repo / "deploy" / "umbrella"
+    (chart / "Chart.yaml").write_text(
+        (chart / "Chart.yaml").read_text()
+        + f"  - name: cache\n    version: 1.0.0\n    repository: {chart_repository}\n"
+    )
+    env = {**os.environ, **helm_env(tmp_path)}
+    subprocess.run([str(HELM), "dependency", "update", str(chart)], env=env, check=True)
+    pin(chart)
+    shutil.rmtree(chart / "charts")
+    load((repo / "pipeline.yaml").read_text(), file="pipeline.yaml", repository=WorkingTree(repo))
+
+    source, served = tmp_path / "cache", tmp_path / "served"
+    (source / "templates" / "job.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: swapped\n"
+    )
+    subprocess.run([str(HELM), "package", str(source), "-d", str(served)], env=env, check=True)
+    subprocess.run(
+        [str(HELM), "repo", "index", str(served), "--url", chart_repository], env=env, check=True
+    )
+    built = build_dependencies(chart, tmp_path)
+    assert built.returncode != 0
+    assert "charts/cache-1.0.0.tgz: FAILED" in built.stdout
+
+
+def test_pins_must_list_exactly_the_remote_dependencies(tmp_path: Path) -> None:
+    """A pins file that misses a remote dependency, names another, or is not sha256sum's
+    format is a located error (no network: the lock says what is remote)."""
+    repo = tmp_path / "umbrella"
+    shutil.copytree(REPOS / "umbrella", repo)
+    chart = repo / "deploy" / "umbrella"
+    (chart / "Chart.yaml").write_text(
+        (chart / "Chart.yaml").read_text()
+        + "  - name: cache\n    version: 1.0.0\n    repository: https://charts.example.com\n"
+    )
+    (chart / "Chart.lock").write_text(
+        "dependencies:\n"
+        "- name: service\n  repository: file://../../services/service\n  version: 0.1.0\n"
+        "- name: service\n  repository: file://../../services/service\n  version: 0.1.0\n"
+        "- name: cache\n  repository: https://charts.example.com\n  version: 1.0.0\n"
+        'digest: sha256:0\ngenerated: "2026-01-01T00:00:00Z"\n'
+    )
+    text = (repo / "pipeline.yaml").read_text()
+    for pins, says in [
+        (f"{'a' * 64}  charts/cache-0.9.0.tgz\n", "missing charts/cache-1.0.0.tgz; not a remote"),
+        (f"{'a' * 64} charts/cache-1.0.0.tgz\n", "line 1 is not"),
+        (f"{'a' * 64}  ../../evil.tgz\n", "line 1 is not"),
+    ]:
+        (chart / "charts.sha256").write_text(pins)
+        with pytest.raises(SpecError) as raised:
+            load(text, file="pipeline.yaml", repository=WorkingTree(repo))
+        [diagnostic] = raised.value.diagnostics
+        assert says in diagnostic.message, diagnostic.message
+    (chart / "charts.sha256").write_text(f"{'a' * 64}  charts/cache-1.0.0.tgz\n")
+    load(text, file="pipeline.yaml", repository=WorkingTree(repo))

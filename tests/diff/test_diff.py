@@ -334,16 +334,19 @@ def test_marketplace_moved_from_prod_to_dev(repo: Path) -> None:
 
 
 def test_dev_retargeted_at_prod(repo: Path) -> None:
+    """dev at prod's cluster (with an approval: without one the head is invalid) reaches it
+    through dev's approval, not prod's."""
     edit(
         repo,
         "  - name: dev\n    cluster: acme-dev\n",
         '  - name: dev\n    account: "333333333333"\n    region: us-west-2\n'
-        "    cluster: acme-prod\n",
+        "    cluster: acme-prod\n    approval: true\n",
     )
     assert verdict_of(repo) == (0, "verdict: 1 high-risk change needs a careful review")
     assert [(c["risk"], c["rule"]) for c in changes(repo)] == [
-        ("high", "retargeted-past-approvals"),
+        ("high", "approved-cluster-reached"),
         ("medium", "environment-retargeted"),
+        ("low", "approval-added"),
     ]
 
 

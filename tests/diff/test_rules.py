@@ -25,6 +25,18 @@ STAGING = (
     "    namespace: platform\n    values: [deploy/helm/values-staging.yaml]\n"
 )
 
+# dev pointed at prod's cluster, with an approval of its own (without one it is invalid)
+DEV_AT_PROD = (
+    '  - name: dev\n    account: "333333333333"\n    region: us-west-2\n'
+    "    cluster: acme-prod\n    namespace: platform\n"
+    "    values: [deploy/helm/values-dev.yaml]\n    approval: true\n"
+)
+INSTALL = (
+    "pipelinegen:\n  git: https://github.com/acme/pipelinegen.git\n"
+    "  commit: 0123456789abcdef0123456789abcdef01234567\n"
+)
+GATE = "pull_requests:\n  fail_on: high\n"
+
 
 spec = full_spec
 PATCHES_AT = "images:\n"
@@ -90,11 +102,16 @@ CASES: dict[str, Case] = {
     ),
     "retargeted-past-approvals": Case(
         "environment 'dev' now deploys to cluster 'acme-prod' (account '333333333333', "
-        "'us-west-2'), which releases reached only after approvals 'prod'; now after 'none'",
-        edits=(
-            (DEV, DEV.replace("acme-dev\n", 'acme-prod\n    account: "333333333333"\n')),
-            (DEV[-50:], DEV[-50:] + "    region: us-west-2\n"),
-        ),
+        "'us-west-2'), which releases reached only after approvals 'staging, prod'; now after "
+        "'dev'",
+        base=((STAGING, STAGING + "    approval: true\n"),),
+        edits=((STAGING, STAGING + "    approval: true\n"), (DEV, DEV_AT_PROD)),
+    ),
+    "approved-cluster-reached": Case(
+        "environment 'production' is new (it replaces 'prod') and deploys to cluster "
+        "'acme-prod' (account '333333333333', 'us-west-2'), where approved environment 'prod' "
+        "deployed: releases reach that cluster through its own stage and approval",
+        edits=(("  - name: prod\n", "  - name: production\n"),),
     ),
     "marketplace-ahead": Case(
         "AWS Marketplace publishing now runs after 'dev' (approvals: 'none'); before, after "
@@ -168,6 +185,19 @@ CASES: dict[str, Case] = {
                 "  key: releases/acme-platform.zip\n  require_ci: false\n",
             ),
         ),
+    ),
+    "install-source": Case(
+        "CI now installs pipelinegen as 'pipelinegen @ git+https://github.com/acme/"
+        "pipelinegen.git@0123456789abcdef0123456789abcdef01234567' (before: 'pipelinegen==",
+        edits=(("\nmarketplace:\n", "\n" + INSTALL + "\nmarketplace:\n"),),
+    ),
+    "pr-gate-weakened": Case(
+        "the pull-request diff job now fails on 'none' (pull_requests.fail_on; before: 'high')",
+        base=(("\nmarketplace:\n", "\n" + GATE + "\nmarketplace:\n"),),
+    ),
+    "pr-gate-tightened": Case(
+        "the pull-request diff job now fails on 'high' (pull_requests.fail_on; before: 'none')",
+        edits=(("\nmarketplace:\n", "\n" + GATE + "\nmarketplace:\n"),),
     ),
     "release-tags-removed": Case(
         "tags matching 'v*' no longer start releases",
@@ -378,21 +408,15 @@ def test_marketplace_moved_to_dev_is_high() -> None:
     assert not any(rule == "marketplace-moved" for _, rule, _ in found)
 
 
-def test_dev_pointed_at_prod_is_one_high_and_one_medium() -> None:
-    """Pointing dev at prod's account, region and cluster: prod's cluster is now reached
-    without an approval; the move itself is one line, not one per key."""
-    head = spec(
-        (
-            DEV,
-            '  - name: dev\n    account: "333333333333"\n    region: us-west-2\n'
-            "    cluster: acme-prod\n    namespace: platform\n"
-            "    values: [deploy/helm/values-dev.yaml]\n",
-        )
-    )
-    found = messages(head)
+def test_dev_pointed_at_prod_is_one_high_one_medium_and_one_low() -> None:
+    """Pointing dev (now approved) at prod's account, region and cluster: prod's cluster is
+    reached through dev's approval, not prod's; the move itself is one line, not one per key.
+    (Without an approval of its own, the head is invalid: see tests/invalid/cases/87-*.)"""
+    found = messages(spec((DEV, DEV_AT_PROD)))
     assert [(risk, rule) for risk, rule, _ in found] == [
-        ("high", "retargeted-past-approvals"),
+        ("high", "approved-cluster-reached"),
         ("medium", "environment-retargeted"),
+        ("low", "approval-added"),
     ]
 
 

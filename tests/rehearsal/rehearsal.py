@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 TOOLS_VENV = ROOT / ".venv-rehearsal"
 NODE_TOOLS = ROOT / "tests" / "tools" / "node_modules"
 HELM = ROOT / "tests" / "helm" / "bin" / "helm"  # the tests' pinned Helm 4 (tests/helm/install.py)
-MOTO_PORT, BRIDGE_PORT, CATALOG_PORT = 5000, 5001, 5002
+MOTO_PORT, BRIDGE_PORT, CATALOG_PORT, GITHUB_API_PORT = 5000, 5001, 5002, 5003
 MOTO = f"http://127.0.0.1:{MOTO_PORT}"
 POD_KINDS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -155,6 +155,19 @@ class World:
                 ca,
             ],
             ready=["curl", "-sf", f"http://127.0.0.1:{CATALOG_PORT}/"],
+            env=env,
+        )
+        self.github_log = self.root / "github-api-requests.jsonl"
+        self.github_log.touch()
+        self.sandbox.start(
+            "github-api",
+            [
+                python,
+                str(HERE / "servers" / "github_api.py"),
+                str(GITHUB_API_PORT),
+                str(self.github_log),
+            ],
+            ready=["curl", "-sf", f"http://127.0.0.1:{GITHUB_API_PORT}/"],
             env=env,
         )
         self.sandbox.start(
@@ -652,6 +665,10 @@ class World:
                     **self._host(path, runner),
                     "RUNNER_TEMP": str(temp),
                     "GITHUB_WORKSPACE": str(workspace),
+                    # The GitHub REST API stand-in (servers/github_api.py), as the runner
+                    # names it, and the repository the spec names.
+                    "GITHUB_API_URL": f"http://127.0.0.1:{GITHUB_API_PORT}",
+                    "GITHUB_REPOSITORY": str(deployed.spec["github"]["repository"]),
                     **credentials,
                     **Workflow.env(step, run.tag, _package_outputs(zip_path)),
                 }
@@ -1211,7 +1228,12 @@ class Workflow:
     ) -> dict[str, str]:
         """The step's env, with the GitHub expressions a tag push gives (and `outputs`: more
         expressions, such as earlier jobs' outputs)."""
-        values = {"${{ github.ref_name }}": tag, "${{ github.sha }}": "0" * 40, **(outputs or {})}
+        values = {
+            "${{ github.ref_name }}": tag,
+            "${{ github.sha }}": "0" * 40,
+            "${{ github.token }}": "ghs_rehearsal-job-token",
+            **(outputs or {}),
+        }
         return {
             key: values.get(str(value), str(value)) for key, value in step.get("env", {}).items()
         }

@@ -353,6 +353,10 @@ def test_the_release_workflow_delivers_each_digest_to_every_pod_and_to_marketpla
     assert all(s.status == "Succeeded" for s in run.stages)
     for name in environments:  # the job's OIDC role is the one deploy.sh expects
         assert "already running as arn:aws:iam::" in run.stage(f"deploy-{name}").output
+    for environment in deployed.spec["environments"]:  # approvals GitHub enforces, read first
+        said = f"GitHub environment '{environment['name']}' requires a review by one of"
+        output = run.stage(f"deploy-{environment['name']}").output
+        assert (said in output) == environment["approval"], output[:2000]
     assert f"{len(run.digests)} image(s) pushed, 0 already in ECR" in run.stage("push").output
     assert digest_problems(run) == []
     for name, hops in run.digests.items():

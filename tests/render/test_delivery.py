@@ -202,7 +202,8 @@ def test_delivery_jobs_run_in_promotion_order_each_in_its_github_environment(
 ) -> None:
     """After `package` (which then assumes no role and uploads nothing): `push` in the release
     environment, then each environment's job in the GitHub environment of its name, each after
-    the one before, holding only the OIDC token permission."""
+    the one before, holding only the OIDC token permission (and, where the spec asks for an
+    approval, the one that reads the environment's required reviewers)."""
     workflow = YAML(typ="safe", pure=True).load(
         (compiled[github] / naming.RELEASE_WORKFLOW).read_text()
     )
@@ -213,13 +214,15 @@ def test_delivery_jobs_run_in_promotion_order_each_in_its_github_environment(
     assert not any("configure-aws-credentials" in s.get("uses", "") for s in package["steps"])
     chain = [("push", spec["github"]["release_environment"])]
     chain += [(f"deploy-{e['name']}", e["name"]) for e in spec["environments"]]
+    approved = {f"deploy-{e['name']}" for e in spec["environments"] if e["approval"]}
     previous = "package"
     for job_id, environment in chain:
         job = jobs[job_id]
         # each also needs `package`, whose release-sha256 output it checks the zip against
         needs = [previous] if previous == "package" else [previous, "package"]
         assert (job["needs"], job["environment"]) == (needs, environment)
-        assert job["permissions"] == {"id-token": "write"}
+        reviewers = {"actions": "read"} if job_id in approved else {}
+        assert job["permissions"] == {"id-token": "write", **reviewers}
         fetch, check = job["steps"][:2]
         assert fetch["with"] == {"name": "release", "path": "dist"}
         assert check["env"] == {"RELEASE_SHA256": "${{ needs.package.outputs.release-sha256 }}"}

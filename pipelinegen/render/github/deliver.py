@@ -11,7 +11,8 @@ by its name and refuses a zip with another sha256):
 - `deploy-<env>`, one per environment in promotion order, each in the GitHub environment of
   that name (its required reviewers are the manual approval): Helm (deploy.sh) as the
   environment's deploy role; in the publishing environment then AWS Marketplace
-  (publish-marketplace.sh) as the Marketplace role.
+  (publish-marketplace.sh) as the Marketplace role. Where the spec asks for an approval, the job
+  first checks that GitHub enforces one (required_reviewers.py), before it assumes any role.
 
 Each job assumes its role by OIDC (configure-aws-credentials); the roles trust only the release
 workflow's jobs in that GitHub environment (the CDK app's registry and target stacks). The
@@ -46,6 +47,11 @@ ARTIFACT_DAYS = 30
 MARKETPLACE_REGION = "us-east-1"  # the AWS Marketplace Catalog API and registry
 
 ID_TOKEN = Permission("id-token", "write", "to assume this job's AWS role by OIDC, without keys")
+# "Get an environment" (GitHub REST API) needs the Actions repository permission, read.
+READ_ENVIRONMENT = Permission(
+    "actions", "read", "to read this environment's required reviewers before deploying"
+)
+REVIEWERS_SCRIPT = "required_reviewers.py"
 
 
 def deploy_job(environment: str) -> str:
@@ -164,8 +170,10 @@ def _deploy(
     package: str,
 ) -> Job:
     env = deploy_environment(spec, data)
+    approved = environment.approval
     steps = [
         *_extract(package),
+        *([_approval_enforced(environment.name)] if approved else []),
         _install_helm(),
         _assume("deploy", env["DEPLOY_ROLE_ARN"], data["region"]),
         _script(f"Deploy to {environment.name} with Helm", "deploy.sh", env),
@@ -187,9 +195,20 @@ def _deploy(
         deploy_job(environment.name),
         timeout,
         steps,
-        permissions=[ID_TOKEN],
+        permissions=[ID_TOKEN, READ_ENVIRONMENT] if approved else [ID_TOKEN],
         needs=needs,
         environment=environment.name,
+    )
+
+
+def _approval_enforced(environment: str) -> Step:
+    """Before any role is assumed: GitHub must enforce a required reviewer on this environment
+    (its protection rules, read with the job's own token), else the job stops here."""
+    return Step(
+        "Check that GitHub enforces the approval",
+        env={"ENVIRONMENT_NAME": environment, "GITHUB_TOKEN": "${{ github.token }}"},
+        run=f'python3 {SCRIPTS}/{REVIEWERS_SCRIPT} "$ENVIRONMENT_NAME"',
+        working_directory=RELEASE_DIR,
     )
 
 

@@ -102,6 +102,15 @@ while read -r url; do
   helm repo add "pipelinegen-$n" "$url"
 done < <(awk 'NR > 1 && $3 ~ /^https?:[/][/]/ { print $3 }' "$list" | sort -u)
 helm dependency build "$CHART"
+# The remote archives must be the bytes the repository pinned (pipelinegen.chart.pins), in CI
+# and in the release alike.
+if awk 'NR > 1 && $3 ~ /^(https|oci):[/][/]/ { found = 1 } END { exit !found }' "$list"; then
+  if [ ! -f "$CHART/charts.sha256" ]; then
+    echo "::error::$CHART has remote dependencies but no charts.sha256 (run pipelinegen validate)"
+    exit 1
+  fi
+  (cd "$CHART" && sha256sum --strict --check charts.sha256)
+fi
 """
 
 

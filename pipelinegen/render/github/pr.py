@@ -30,18 +30,7 @@ def pr_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
     steps = [
         checkout(full_history=True),  # the base revision, to compile it too
         *install_steps(spec),
-        Step(
-            "Compare with the base branch",
-            env={"SPEC": spec_path, "BASE_SHA": "${{ github.event.pull_request.base.sha }}"},
-            run=(
-                'report="$RUNNER_TEMP/pipelinegen-diff.md"\n'
-                "status=0\n"
-                'pipelinegen diff "$SPEC" --base "$BASE_SHA" --format markdown > "$report" '
-                "|| status=$?\n"
-                'cat "$report" >> "$GITHUB_STEP_SUMMARY"\n'
-                'exit "$status"\n'
-            ),
-        ),
+        _compare(spec, spec_path),
         Step(
             "Comment on the pull request",
             action("marocchino/sticky-pull-request-comment"),
@@ -55,4 +44,26 @@ def pr_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
     job = Job("diff", 15, steps, permissions=[READ_CONTENTS, comment])
     return render(
         "github/pr.yml.j2", header=header, paths=paths, runner=spec.github.runner, jobs=[job]
+    )
+
+
+def _compare(spec: Spec, spec_path: str) -> Step:
+    """`pipelinegen diff` into the job summary; with `pull_requests.fail_on`, a finding of
+    that risk or higher fails the job (after the summary and the comment are written)."""
+    env = {"SPEC": spec_path, "BASE_SHA": "${{ github.event.pull_request.base.sha }}"}
+    gate = ""
+    if spec.pull_requests.fail_on != "none":
+        env["FAIL_ON"] = spec.pull_requests.fail_on
+        gate = ' --fail-on "$FAIL_ON"'
+    return Step(
+        "Compare with the base branch",
+        env=env,
+        run=(
+            'report="$RUNNER_TEMP/pipelinegen-diff.md"\n'
+            "status=0\n"
+            f'pipelinegen diff "$SPEC" --base "$BASE_SHA"{gate} --format markdown > "$report" '
+            "|| status=$?\n"
+            'cat "$report" >> "$GITHUB_STEP_SUMMARY"\n'
+            'exit "$status"\n'
+        ),
     )
