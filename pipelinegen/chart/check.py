@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pipelinegen.chart.blocks import Block, blocks
+from pipelinegen.chart.blocks import Block, blocks, coalesced
 from pipelinegen.chart.paths import Definitions, Key, dotted, keys, leaves, lookup
 from pipelinegen.chart.read import Chart, ChartError, read_chart
 from pipelinegen.chart.values import GLOBAL_PREFIX, Target, global_targets, image_targets
@@ -57,6 +57,7 @@ def check(
         if not image_targets(image):
             found.extend(_unmapped(chart, document, index, image))
     found.extend(_left_upstream(chart, spec, document))
+    found.extend(_registry_left(chart, spec, document))
     found.extend(_schemas(chart, spec, document))
     found.extend(_marketplace(chart, definitions, spec, document))
     return found
@@ -256,6 +257,30 @@ def _paths_of(found: list[Block]) -> str:
         f"'{block.path}'" + (f" ({block.repository})" if block.repository else "")
         for block in found
     )
+
+
+def _registry_left(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnostic]:
+    """A whole repository (`<registry>/<name>/<image>`) mapped into a block whose `registry` the
+    chart puts before it (Bitnami's `common.images.image`) renders `docker.io/<ECR host>/...`."""
+    values = coalesced(chart)
+    mapped = {target.path for image in spec.images for target in image_targets(image)}
+    for index, image in enumerate(spec.images):
+        for target in image_targets(image):
+            block, _, last = target.path.rpartition(".")
+            if target.form != "repository" or last != "repository" or not block:
+                continue
+            held, registry = lookup(values, keys(f"{block}.registry"))
+            if not held or not isinstance(registry, str) or not registry:
+                continue
+            if f"{block}.registry" in mapped:
+                continue
+            message = (
+                f"image '{image.name}': '{target.path}' receives the whole repository, but the "
+                f"chart puts '{block}.registry' ({registry}) before it"
+            )
+            split = Block(block, "bitnami", "").mapping()
+            hint = f"map the Bitnami split: {split} (the registry, then `<name>/<image>`)"
+            yield document.diagnostic(_where(image, index, target.path), message, hint)
 
 
 SHAPES = (

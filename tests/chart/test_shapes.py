@@ -32,13 +32,15 @@ def problems(repo: Path, text: str | None = None) -> list[Diagnostic]:
     return []
 
 
-def deployed(style: str, tmp_path: Path, environment: int = 0) -> list[dict[str, Any]]:
+def deployed(
+    style: str, tmp_path: Path, environment: int = 0, *, build: bool = True
+) -> list[dict[str, Any]]:
     """The objects deploy.sh renders for the style's `environment`-th environment."""
     import shutil
 
     repo = tmp_path / style
     shutil.copytree(REPOS / style, repo)
-    root, spec = release_of(repo, tmp_path)
+    root, spec = release_of(repo, tmp_path, build=build)
     if environment:
         spec = spec.model_copy(
             update={"environments": [spec.environments[environment], *spec.environments]}
@@ -55,8 +57,16 @@ def containers(objects: list[dict[str, Any]], name: str) -> list[dict[str, Any]]
     return list(names[name]["spec"]["template"]["spec"]["containers"])
 
 
-def pinned(image: str, *, tag: str = "") -> str:
-    return f"{REGISTRY}/platform/{image}{tag}@{digest_of(image)}"
+def pinned(image: str, *, tag: str = "", project: str = "platform") -> str:
+    return f"{REGISTRY}/{project}/{image}{tag}@{digest_of(image)}"
+
+
+def images(objects: list[dict[str, Any]]) -> list[str]:
+    found = []
+    for o in objects:
+        pod = o.get("spec", {}).get("template", {}).get("spec", {})
+        found += [c["image"] for f in ("initContainers", "containers") for c in pod.get(f) or []]
+    return found
 
 
 # --- an umbrella with aliases and list sidecars ---------------------------------------------------
@@ -104,3 +114,35 @@ def test_an_element_left_on_the_upstream_image_is_named_with_its_mapping() -> No
         "(docker.io/fluent/fluent-bit:3.0), which no image maps"
     )
     assert problem.hint.startswith("add {reference: billing.sidecars[1].image} to the image's")
+
+
+# --- a Bitnami-style chart with a vendored remote dependency --------------------------------------
+
+
+def test_a_bitnami_chart_with_a_vendored_remote_dependency_deploys_pinned(tmp_path: Path) -> None:
+    """The `common` library chart comes from an OCI repository, vendored as a .tgz with its
+    Chart.lock: the release renders it as is, nothing fetched; each Bitnami block gets the
+    registry, the repository and the digest (which Bitnami's helper puts after '@')."""
+    objects = deployed("ledger", tmp_path, build=False)
+    assert sorted(images(objects)) == sorted(
+        [pinned("ledger", project="ledger"), pinned("ledger-exporter", project="ledger")]
+    )
+
+
+def test_the_short_form_on_a_bitnami_block_is_refused_with_the_split() -> None:
+    """`values: image` would set `image.repository` to the whole ECR repository, behind the
+    chart's `image.registry` (docker.io/<ECR host>/...)."""
+    repo = REPOS / "ledger"
+    text = (repo / "pipeline.yaml").read_text().replace(
+        "      - {registry: image.registry, repository: image.repository, digest: image.digest}",
+        "      - image",
+    )
+    (problem,) = problems(repo, text)
+    assert problem.message == (
+        "image 'ledger': 'image.repository' receives the whole repository, but the chart puts "
+        "'image.registry' (docker.io) before it"
+    )
+    assert problem.hint.startswith(
+        "map the Bitnami split: {registry: image.registry, repository: image.repository, "
+        "digest: image.digest}"
+    )
