@@ -90,7 +90,8 @@ def _mapped_paths(
             import difflib  # only a wrong path needs suggestions
 
             message = f"image '{image.name}': the chart defines no values path '{target.path}'"
-            close = difflib.get_close_matches(target.path, sorted(leaves(chart)), n=3, cutoff=0.6)
+            known = sorted(set(leaves(chart)) | {block.path for block in blocks(chart)})
+            close = difflib.get_close_matches(target.path, known, n=3, cutoff=0.6)
             hint = (
                 f"did you mean {' or '.join(repr(c) for c in close)}?"
                 if close

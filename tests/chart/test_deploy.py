@@ -27,7 +27,7 @@ from tests.conftest import EXAMPLES, ROOT
 REPOS = Path(__file__).with_name("repos")
 HELM = ROOT / "tests" / "helm" / "bin" / "helm"
 VERSION = "v2.3.4"
-STYLES = ("umbrella", "bitnami", "prefix", "sidecars")
+STYLES = ("umbrella", "bitnami", "prefix", "sidecars", "strict", "onetag", "operator")
 pytestmark = pytest.mark.skipif(not HELM.exists(), reason="run ./scripts/test: it installs helm")
 
 # `helm upgrade --install ARGS` becomes `helm template ARGS` (same flags; no cluster here).

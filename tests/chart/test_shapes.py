@@ -133,9 +133,13 @@ def test_the_short_form_on_a_bitnami_block_is_refused_with_the_split() -> None:
     """`values: image` would set `image.repository` to the whole ECR repository, behind the
     chart's `image.registry` (docker.io/<ECR host>/...)."""
     repo = REPOS / "ledger"
-    text = (repo / "pipeline.yaml").read_text().replace(
-        "      - {registry: image.registry, repository: image.repository, digest: image.digest}",
-        "      - image",
+    text = (
+        (repo / "pipeline.yaml")
+        .read_text()
+        .replace(
+            "      - {registry: image.registry, repository: image.repository, digest: image.digest}",
+            "      - image",
+        )
     )
     (problem,) = problems(repo, text)
     assert problem.message == (
@@ -145,4 +149,99 @@ def test_the_short_form_on_a_bitnami_block_is_refused_with_the_split() -> None:
     assert problem.hint.startswith(
         "map the Bitnami split: {registry: image.registry, repository: image.repository, "
         "digest: image.digest}"
+    )
+
+
+# --- a strict chart with schema-only keys --------------------------------------------------------
+
+
+def test_a_key_only_the_schema_declares_is_a_values_path() -> None:
+    assert problems(REPOS / "strict") == []
+
+
+def test_an_unmapped_schema_only_block_is_named_in_its_shape() -> None:
+    repo = REPOS / "strict"
+    text = (
+        (repo / "pipeline.yaml")
+        .read_text()
+        .replace("    values:\n      - {reference: components.worker.imageOverride}\n", "")
+    )
+    (problem,) = problems(repo, text)
+    assert problem.message.startswith(
+        "image 'worker' is mapped to no values path, but the chart reads it at "
+        "'components.worker.imageOverride'"
+    )
+    assert problem.hint.startswith("add `values: {reference: components.worker.imageOverride}`")
+
+
+def test_a_misspelt_schema_key_is_refused_with_the_schema_key_suggested() -> None:
+    repo = REPOS / "strict"
+    text = (
+        (repo / "pipeline.yaml")
+        .read_text()
+        .replace("components.api.imageOverride", "components.api.imageOveride")
+    )
+    messages = {(p.message, p.hint) for p in problems(repo, text)}
+    assert (
+        "image 'api': the chart defines no values path 'components.api.imageOveride'",
+        "did you mean 'components.api.imageOverride'?",
+    ) in {(m, h.split(" or ")[0] + ("?" if " or " in h else "")) for m, h in messages}
+
+
+# --- one tag for every service -------------------------------------------------------------------
+
+
+def test_one_tag_beside_a_digest_per_service_is_the_release_version(tmp_path: Path) -> None:
+    objects = deployed("onetag", tmp_path)
+    assert sorted(images(objects)) == sorted(
+        pinned(name, tag=f":{VERSION}", project="market") for name in ("api", "jobs", "web")
+    )
+
+
+def test_one_tag_without_digests_fails_validate_with_the_alternative() -> None:
+    repo = REPOS / "onetag"
+    text = (repo / "pipeline.yaml").read_text()
+    for name in ("api", "web", "jobs"):
+        text = text.replace(f", digest: services.{name}.digest}}", "}")
+    (problem,) = problems(repo, text)
+    assert problem.message == (
+        "values path 'images.tag' is set by images 'api', 'jobs', 'web' as `tag`: one path "
+        "holds one value, so all but one image would run another's tag or digest"
+    )
+    assert "map `tag: images.tag` beside a `digest` path per image" in problem.hint
+
+
+# --- an operator: webhook and certController image blocks -----------------------------------------
+
+
+def test_every_block_of_the_operator_runs_the_released_image(tmp_path: Path) -> None:
+    objects = deployed("operator", tmp_path)
+    released = pinned("vaultsync", tag=f":{VERSION}", project="vaultsync")
+    assert images(objects) == [released] * 3
+    (controller,) = [
+        o
+        for o in objects
+        if o["kind"] == "Deployment" and o["metadata"]["name"] == "vaultsync-vaultsync"
+    ]
+    container = controller["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == [f"--sync-image={released}"]
+
+
+def test_mapping_only_the_controller_names_the_blocks_left_upstream() -> None:
+    repo = REPOS / "operator"
+    text = "".join(
+        line
+        for line in (repo / "pipeline.yaml").read_text().splitlines(keepends=True)
+        if not line.startswith(("      - webhook", "      - cert", "      - {reference"))
+    )
+    (problem,) = problems(repo, text)
+    assert problem.message == (
+        "image 'vaultsync' is mapped, but the chart also reads it at 'certController.image' "
+        "(ghcr.io/acme/vaultsync), 'syncImage' (ghcr.io/acme/vaultsync:v0.14.2), "
+        "'webhook.image' (ghcr.io/acme/vaultsync), which no image maps: those pods would run "
+        "the chart's default image, not the one released"
+    )
+    assert problem.hint.startswith(
+        "add [certController.image, {reference: syncImage}, webhook.image] to the image's "
+        "`values` list"
     )
