@@ -137,7 +137,8 @@ def test_the_short_form_on_a_bitnami_block_is_refused_with_the_split() -> None:
         (repo / "pipeline.yaml")
         .read_text()
         .replace(
-            "      - {registry: image.registry, repository: image.repository, digest: image.digest}",
+            "      - {registry: image.registry, repository: image.repository, "
+            "digest: image.digest}",
             "      - image",
         )
     )
