@@ -48,14 +48,20 @@ class Block:
             return [self.path]
         return [f"{self.path}.{part}" for part in parts[self.shape]]
 
-    def mapping(self) -> str:
-        """The spec text that maps an image here, pinned by digest."""
+    def value(self) -> str | dict[str, str]:
+        """The spec's `values` item that maps an image here, pinned by digest."""
         if self.shape == "split":
             return self.path
         if self.shape == "reference":
-            return f"{{reference: {self.path}}}"
-        parts = ", ".join(f"{p.rsplit('.', 1)[-1]}: {p}" for p in self.paths())
-        return f"{{{parts}}}"
+            return {"reference": self.path}
+        return {p.rsplit(".", 1)[-1]: p for p in self.paths()}
+
+    def mapping(self) -> str:
+        """value() as flow-style spec text, for hints."""
+        value = self.value()
+        if isinstance(value, str):
+            return value
+        return "{" + ", ".join(f"{key}: {path}" for key, path in value.items()) + "}"
 
     def names(self, image: str, *, by_path: bool = True) -> bool:
         """Whether the block's default repository (or, `by_path`, a key of its path) names the

@@ -246,3 +246,48 @@ def test_mapping_only_the_controller_names_the_blocks_left_upstream() -> None:
         "add [certController.image, {reference: syncImage}, webhook.image] to the image's "
         "`values` list"
     )
+
+
+# --- init's starter names every image block in its shape ------------------------------------------
+
+
+def test_init_maps_each_image_block_in_its_shape_and_names_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Bitnami block gets the split (registry, repository, digest), not `values: image`;
+    blocks no Dockerfile is named after are listed, each as the item that would map it."""
+    import shutil
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from pipelinegen.cli import cli
+
+    repo = tmp_path / "ledger"
+    shutil.copytree(REPOS / "ledger", repo)
+    (repo / "pipeline.yaml").unlink()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(cli, ["init"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = (repo / "pipeline.yaml").read_text()
+    assert (
+        "  - name: ledger\n"
+        "    context: ledger  # the build context, relative to the repository root\n"
+        "    dockerfile: Dockerfile  # relative to the context\n"
+        "    platforms: [linux/amd64]\n"
+        "    values:                    # where the chart reads this image; "
+        "each block in its shape\n"
+        "      - registry: image.registry\n"
+        "        repository: image.repository\n"
+        "        digest: image.digest\n"
+    ) in text
+    assert (
+        "  #   - {registry: metrics.image.registry, repository: metrics.image.repository, "
+        "digest: metrics.image.digest}\n"
+    ) in text
+    starter = YAML(typ="safe").load(text)
+    (ledger,) = [image for image in starter["images"] if image["name"] == "ledger"]
+    assert ledger["values"] == [
+        {"registry": "image.registry", "repository": "image.repository", "digest": "image.digest"}
+    ]
