@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipelinegen.diff.chart import ChartDiff
 from pipelinegen.diff.generated import Committed, Drift, FileChange, drift, file_changes
 from pipelinegen.diff.rules import RISK_ORDER, Change, Delta, Risk, View, summarize
 from pipelinegen.errors import Diagnostic, SpecError
@@ -22,6 +23,7 @@ class Side:
     spec: Spec | None
     files: dict[str, str]
     diagnostics: tuple[Diagnostic, ...]
+    repository: Repository | None = None  # where its chart is read from (the chart diff)
 
 
 @dataclass(frozen=True)
@@ -52,16 +54,22 @@ def load_side(
         spec = load(text, file=file, repository=repository)
     except SpecError as error:
         return Side(label, True, None, {}, tuple(error.diagnostics))
-    return Side(label, True, spec, render(spec, Source(spec_path, text)), ())
+    files = render(spec, Source(spec_path, text))
+    return Side(label, True, spec, files, (), repository)
 
 
-def compare(base: Side, head: Side, committed: Committed | None = None) -> Comparison:
+def compare(
+    base: Side,
+    head: Side,
+    committed: Committed | None = None,
+    chart: ChartDiff | None = None,
+) -> Comparison:
     """An invalid side has no meaning to compare: its diagnostics are the report. A missing
     side (a new adoption, or a removed spec) compares as empty, so everything is added. With
     `committed`, the head revision's generated files are compared with the head's compile."""
     found = drift(head.files, committed) if committed is not None and head.spec else Drift()
     valid = all(side.spec is not None or not side.present for side in (base, head))
-    delta = Delta(View.of(base.spec), View.of(head.spec), found)
+    delta = Delta(View.of(base.spec), View.of(head.spec), found, chart or ChartDiff())
     changes = summarize(delta) if valid else summarize(Delta(View.of(None), View.of(None), found))
     return Comparison(
         base, head, tuple(changes), tuple(file_changes(base.files, head.files)), found
