@@ -291,3 +291,63 @@ def test_init_maps_each_image_block_in_its_shape_and_names_the_rest(
     assert ledger["values"] == [
         {"registry": "image.registry", "repository": "image.repository", "digest": "image.digest"}
     ]
+
+
+# --- the list semantics of the values file (image_values.py) --------------------------------------
+
+
+def _image_values() -> Any:
+    import importlib.util
+    import sys
+
+    from tests.cdk.conftest import SCRIPTS
+
+    sys.path.insert(0, str(SCRIPTS))  # its siblings: release.py, check_images.py
+    try:
+        spec = importlib.util.spec_from_file_location("image_values", SCRIPTS / "image_values.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    return module
+
+
+def test_a_list_element_is_set_in_the_list_helm_would_use(tmp_path: Path) -> None:
+    """The environment's list wins over the chart's (Helm replaces lists whole); a subchart's
+    list is found under its alias; an index past the list's end is refused."""
+    iv = _image_values()
+    chart = tmp_path / "chart"
+    (chart / "charts" / "worker").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: app\nversion: 1.0.0\n"
+        "dependencies:\n  - name: worker\n    version: 1.x\n    alias: jobs\n"
+    )
+    (chart / "charts" / "worker" / "Chart.yaml").write_text("apiVersion: v2\nname: worker\n")
+    (chart / "charts" / "worker" / "values.yaml").write_text(
+        "sidecars:\n  - {name: log, image: fluent-bit, args: [-v]}\n"
+        "  - {name: proxy, image: envoy}\n"
+    )
+    staging = tmp_path / "staging.yaml"
+    staging.write_text("jobs:\n  sidecars:\n    - {name: log, image: fluent-bit, args: [-vv]}\n")
+
+    def read(text: str) -> list[dict[str, Any]]:
+        return [d for d in YAML(typ="safe").load_all(text) if d is not None]
+
+    base = iv.effective_values(chart, [], read)
+    values: dict[str, Any] = {}
+    iv.put(values, "jobs.sidecars[1].image", "ECR/proxy", base)
+    assert values == {
+        "jobs": {
+            "sidecars": [
+                {"name": "log", "image": "fluent-bit", "args": ["-v"]},
+                {"name": "proxy", "image": "ECR/proxy"},
+            ]
+        }
+    }
+    base = iv.effective_values(chart, [staging], read)
+    values = {}
+    iv.put(values, "jobs.sidecars[0].image", "ECR/log", base)
+    assert values == {"jobs": {"sidecars": [{"name": "log", "image": "ECR/log", "args": ["-vv"]}]}}
+    with pytest.raises(iv.ValuesError, match="the list has no element 1"):
+        iv.put(values, "jobs.sidecars[1].image", "ECR/proxy", base)
