@@ -8,6 +8,9 @@ cert-manager and argo-cd):
 - bitnami: `registry` + `repository` + `tag` + `digest` (Bitnami's `common.images.image`),
   mapped `{registry: P.registry, repository: P.repository, digest: P.digest}`: mapping only
   `P` would put the whole ECR reference in `repository`, behind the chart's `docker.io`;
+- registry: `registry` + `repository` + `tag` without `digest`, mapped
+  `{registry: P.registry, repository: P.repository, tag: P.tag}` (the tag receives
+  `<version>@<digest>`);
 - reference: one string (`syncImage: ghcr.io/x/y:1.0`, `imageOverride: ""`), `{reference: P}`.
 
 A block is found in values.yaml (a mapping with a string `repository`, or a string under a key
@@ -27,7 +30,7 @@ from typing import Any, Literal
 from pipelinegen.chart.paths import Key, dotted, keys, schema_properties
 from pipelinegen.chart.read import Chart
 
-Shape = Literal["split", "bitnami", "reference"]
+Shape = Literal["split", "bitnami", "registry", "reference"]
 IMAGE_KEY = re.compile(r"^(?:image|[A-Za-z0-9_-]*Image|imageOverride)$")
 REFERENCE = re.compile(r"^[^\s/:]+(?:[/:][^\s]+)+$")  # at least a path or a tag, no spaces
 
@@ -43,7 +46,11 @@ class Block:
 
     def paths(self) -> list[str]:
         """The values paths a spec mapping of this block sets."""
-        parts = {"split": ("repository", "tag"), "bitnami": ("registry", "repository", "digest")}
+        parts = {
+            "split": ("repository", "tag"),
+            "bitnami": ("registry", "repository", "digest"),
+            "registry": ("registry", "repository", "tag"),  # no digest key: the tag pins it
+        }
         if self.shape == "reference":
             return [self.path]
         return [f"{self.path}.{part}" for part in parts[self.shape]]
@@ -132,16 +139,22 @@ def _blocks(
 
 def _block(key: str, value: Any) -> Shape | None:
     if isinstance(value, dict) and isinstance(value.get("repository"), str):
-        return "bitnami" if "registry" in value or "digest" in value else "split"
+        if "digest" in value:
+            return "bitnami"
+        return "registry" if "registry" in value else "split"
     if IMAGE_KEY.match(key) and isinstance(value, str) and (not value or REFERENCE.match(value)):
         return "reference"
     return None
 
 
 def _repository(value: Any) -> str:
+    """The block's default repository; cert-manager's blocks leave `repository` empty and name
+    the image in `name` (joined to the chart's `imageRegistry`/`imageNamespace`)."""
     if isinstance(value, str):
         return value
-    registry, repository = value.get("registry"), value.get("repository")
+    registry, repository, name = value.get("registry"), value.get("repository"), value.get("name")
+    if not repository and isinstance(name, str):
+        return name
     if isinstance(registry, str) and registry:
         return f"{registry}/{repository}"
     return str(repository)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pipelinegen.chart.blocks import Block, blocks, coalesced
+from pipelinegen.chart.blocks import Block, Shape, blocks, coalesced
 from pipelinegen.chart.paths import Definitions, Key, dotted, keys, leaves, lookup
 from pipelinegen.chart.read import Chart, ChartError, read_chart
 from pipelinegen.chart.values import GLOBAL_PREFIX, Target, global_targets, image_targets
@@ -279,14 +279,17 @@ def _registry_left(chart: Chart, spec: Spec, document: Document) -> Iterator[Dia
                 f"image '{image.name}': '{target.path}' receives the whole repository, but the "
                 f"chart puts '{block}.registry' ({registry}) before it"
             )
-            split = Block(block, "bitnami", "").mapping()
+            _, held_block = lookup(values, keys(block))
+            digest = isinstance(held_block, dict) and "digest" in held_block
+            shape: Shape = "bitnami" if digest else "registry"
+            split = Block(block, shape, "").mapping()
             hint = f"map the Bitnami split: {split} (the registry, then `<name>/<image>`)"
             yield document.diagnostic(_where(image, index, target.path), message, hint)
 
 
 SHAPES = (
-    "a block with `registry` or `digest` takes the Bitnami split, `repository` + `tag` the "
-    "short form, a single string `reference`"
+    "a block with `registry` or `digest` takes the Bitnami split of its keys, `repository` + "
+    "`tag` the short form, a single string `reference`"
 )
 
 

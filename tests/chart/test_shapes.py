@@ -351,3 +351,31 @@ def test_a_list_element_is_set_in_the_list_helm_would_use(tmp_path: Path) -> Non
     assert values == {"jobs": {"sidecars": [{"name": "log", "image": "ECR/log", "args": ["-vv"]}]}}
     with pytest.raises(iv.ValuesError, match="the list has no element 1"):
         iv.put(values, "jobs.sidecars[1].image", "ECR/proxy", base)
+
+
+def test_blocks_are_found_in_every_shape_real_charts_use() -> None:
+    """cert-manager names an image in `name` beside an empty `repository`; Bitnami adds
+    `registry` and `digest`; operators read `*Image` strings; lists hold blocks too."""
+    from pipelinegen.chart.blocks import blocks
+    from pipelinegen.chart.read import Chart
+
+    values = {
+        "imageRegistry": "quay.io",
+        "image": {"name": "cert-manager-controller", "repository": "", "pullPolicy": "Always"},
+        "webhook": {"image": {"name": "cert-manager-webhook", "repository": ""}},
+        "metrics": {"image": {"registry": "docker.io", "repository": "acme/exporter", "tag": "1"}},
+        "syncImage": "ghcr.io/acme/sync:1.0",
+        "imageOverride": "",
+        "imagePullPolicy": "IfNotPresent",  # not an image
+        "sidecars": [{"name": "log", "image": "fluent/fluent-bit:3.0"}],
+    }
+    chart = Chart("c", "c", "v2", values, None, [], None)
+    found = {(b.path, b.shape, b.repository) for b in blocks(chart)}
+    assert found == {
+        ("image", "split", "cert-manager-controller"),
+        ("webhook.image", "split", "cert-manager-webhook"),
+        ("metrics.image", "registry", "docker.io/acme/exporter"),
+        ("syncImage", "reference", "ghcr.io/acme/sync:1.0"),
+        ("imageOverride", "reference", ""),
+        ("sidecars[0].image", "reference", "fluent/fluent-bit:3.0"),
+    }
