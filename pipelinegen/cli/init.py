@@ -69,7 +69,7 @@ def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
         images.append({"name": image, "context": context or ".", "dockerfile": file})
     blocks = _image_blocks(folder, found.charts[0]) if found.charts else []
     for entry in images:
-        entry["values"] = [b.value() for b in blocks if b.names(entry["name"])]
+        entry["mappings"] = [b.value() for b in blocks if b.names(entry["name"])]
     others = [b.mapping() for b in blocks if not any(b.names(e["name"]) for e in images)]
     environments = [
         {
