@@ -13,11 +13,14 @@ or would let a buyer swap an image.
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pipelinegen.chart import pins
+from pipelinegen.chart.blocks import Block, Shape, blocks, coalesced
+from pipelinegen.chart.paths import Definitions, Key, dotted, keys, leaves, lookup
 from pipelinegen.chart.read import Chart, ChartError, read_chart
 from pipelinegen.chart.schema import SchemaError, schema_errors
 from pipelinegen.chart.values import GLOBAL_PREFIX, Target, global_targets, image_targets
@@ -30,20 +33,35 @@ from pipelinegen.spec.yaml import Path as DataPath
 PLACEHOLDER = "placeholder"  # any string: the schema check looks at keys and types
 
 
-def check(spec: Spec, document: Document, repository: Repository) -> list[Diagnostic]:
-    """Every problem of the chart as the spec uses it."""
+def check(
+    spec: Spec,
+    document: Document,
+    repository: Repository,
+    *,
+    warnings: list[Diagnostic] | None = None,
+) -> list[Diagnostic]:
+    """Every problem of the chart as the spec uses it; what Helm reads but the author may not
+    have meant (a key written twice with different values) goes to `warnings`."""
     try:
         chart = read_chart(repository, spec.helm.chart)
     except ChartError as error:
         hint = "fix the chart so that `helm dependency build` and `helm template` can read it"
         return [document.diagnostic(("helm", "chart"), str(error), hint)]
+    if warnings is not None:
+        hint = "write the key once, with the value you mean"
+        for _, each in chart.walk():
+            warnings.extend(document.diagnostic(("helm", "chart"), w, hint) for w in each.warnings)
+    definitions = Definitions(chart, repository)
     found = [*_locks(chart, document), *pins.check(chart, document, repository)]
+    found.extend(_shared_paths(spec, document))
     for index, image in enumerate(spec.images):
-        found.extend(_mapped_paths(chart, document, index, image))
+        found.extend(_mapped_paths(chart, definitions, document, index, image))
         if not image_targets(image):
             found.extend(_unmapped(chart, document, index, image))
+    found.extend(_left_upstream(chart, spec, document))
+    found.extend(_registry_left(chart, spec, document))
     found.extend(_schemas(chart, spec, document))
-    found.extend(_marketplace(chart, spec, document))
+    found.extend(_marketplace(chart, definitions, spec, document))
     return found
 
 
@@ -65,54 +83,115 @@ def _where(image: Image, index: int, path: str) -> DataPath:
 
 
 def _mapped_paths(
-    chart: Chart, document: Document, index: int, image: Image
+    chart: Chart, definitions: Definitions, document: Document, index: int, image: Image
 ) -> Iterator[Diagnostic]:
     for target in image_targets(image):
-        if defines(chart, target.path.split(".")):
+        found = keys(target.path)
+        where = _where(image, index, target.path)
+        if not definitions.defines(found):
+            import difflib  # only a wrong path needs suggestions
+
+            message = f"image '{image.name}': the chart defines no values path '{target.path}'"
+            known = sorted(set(leaves(chart)) | {block.path for block in blocks(chart)})
+            close = difflib.get_close_matches(target.path, known, n=3, cutoff=0.6)
+            hint = (
+                f"did you mean {' or '.join(repr(c) for c in close)}?"
+                if close
+                else "name a path that the chart's (or the subchart's) values.yaml, "
+                "values.schema.json or templates define; subchart values go under the "
+                "dependency's alias or name"
+            )
+            yield document.diagnostic(where, message, hint)
+        elif any(isinstance(key, int) for key in found):
+            yield from _list_element(chart, document, where, target.path, found)
+
+
+def _list_element(
+    chart: Chart, document: Document, where: DataPath, path: str, found: list[Key]
+) -> Iterator[Diagnostic]:
+    """A mapped list element must be one values.yaml writes: the deploy sets that element of
+    the list Helm would use (Helm replaces lists whole, and pads a shorter list with nulls)."""
+    for position, key in enumerate(found):
+        if not isinstance(key, int):
             continue
-        import difflib  # only a wrong path needs suggestions
-
-        message = f"image '{image.name}': the chart defines no values path '{target.path}'"
-        close = difflib.get_close_matches(target.path, sorted(leaves(chart)), n=3, cutoff=0.6)
-        hint = (
-            f"did you mean {' or '.join(repr(c) for c in close)}?"
-            if close
-            else "name a path that the chart's (or the subchart's) values.yaml defines; "
-            "subchart values go under the dependency's alias or name"
+        held, value = _chart_value(chart, found[:position])
+        if held and isinstance(value, list) and key < len(value):
+            continue
+        length = f"a list of {len(value)}" if held and isinstance(value, list) else "no list"
+        parent = dotted(found[:position])
+        message = (
+            f"values path '{path}' names element {key} of '{parent}', where the chart's "
+            f"values.yaml has {length}"
         )
-        yield document.diagnostic(_where(image, index, target.path), message, hint)
+        hint = "map an element the chart's values.yaml (or the subchart's) writes"
+        yield document.diagnostic(where, message, hint)
+        return
 
 
-def defines(chart: Chart, keys: list[str]) -> bool:
-    """Whether the chart reads values at `keys`: its values.yaml defines them, or they belong
-    to a subchart that does (or whose values cannot be read here: a remote one)."""
-    if keys[0] == "global" or _has(chart.values, keys):
-        return True
-    if len(keys) > 1 and keys[0] in chart.subcharts:
-        sub = chart.subcharts[keys[0]]
-        return sub is None or defines(sub, keys[1:])
-    return False
+def _chart_value(chart: Chart, found: list[Key]) -> tuple[bool, Any]:
+    """The value values.yaml of the chart, else of the subchart under the first key, holds."""
+    held, value = lookup(chart.values, found)
+    if held:
+        return held, value
+    first = found[0] if found else None
+    sub = chart.subcharts.get(first) if isinstance(first, str) else None
+    return _chart_value(sub, found[1:]) if sub is not None and len(found) > 1 else (False, None)
 
 
-def _has(values: Any, keys: list[str]) -> bool:
-    for key in keys:
-        if not isinstance(values, dict) or key not in values:
-            return False
-        values = values[key]
-    return True
+def defines(chart: Chart, found: list[str]) -> bool:
+    """Whether values.yaml of the chart (or of the subchart under the first key) defines the
+    path; see pipelinegen.chart.paths.Definitions for every source a chart defines paths by."""
+    return found[0] == "global" or _chart_value(chart, list(found))[0]
 
 
-def leaves(chart: Chart) -> Iterator[str]:
-    """Every values path the chart and its readable subcharts define, subcharts by key."""
-    for prefix, each in chart.walk():
-        yield from (prefix + path for path in _paths(each.values))
+# --- paths set by more than one image -----------------------------------------------------------
+
+# Forms whose value is the same for every image: several images may share their path.
+SHARED_FORMS = frozenset({"registry", "prefix", "version"})
 
 
-def _paths(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
-    for key, value in values.items():
-        yield f"{prefix}{key}"
-        if isinstance(value, dict):
-            yield from _paths(value, f"{prefix}{key}.")
+def _shared_paths(spec: Spec, document: Document) -> Iterator[Diagnostic]:
+    """A values path holds one value: two images (or two forms) setting it differently would
+    leave one image running the other's tag or digest (image_values.py refuses it at deploy)."""
+    setters: dict[str, list[tuple[int, Image, Target]]] = {}
+    for index, image in enumerate(spec.images):
+        for target in image_targets(image):
+            setters.setdefault(target.path, []).append((index, image, target))
+    paths = sorted(setters)
+    for path in paths:
+        listed = setters[path]
+        forms = {target.form for _, _, target in listed}
+        names = sorted({image.name for _, image, _ in listed})
+        if len(forms) == 1 and (len(names) == 1 or forms <= SHARED_FORMS):
+            continue
+        index, image, target = listed[-1]
+        shared = ", ".join(f"'{name}'" for name in names)
+        message = (
+            f"values path '{path}' is set by images {shared} as {_forms(forms)}: one path "
+            "holds one value, so all but one image would run another's tag or digest"
+        )
+        hint = (
+            "give each image its own tag path; or, for a chart with one tag for every image, "
+            f"map `tag: {path}` beside a `digest` path per image: the tag then receives the "
+            "release version, the same for every image, and each image is pinned by its digest"
+            if target.form == "tag"
+            else "give each image its own values path"
+        )
+        if len(names) == 1:
+            message = f"image '{image.name}' sets values path '{path}' twice, as {_forms(forms)}"
+            hint = "map the path once"
+        yield document.diagnostic(_where(image, index, path), message, hint)
+    for path in paths:
+        inner = next((other for other in paths if other.startswith((f"{path}.", f"{path}["))), None)
+        if inner is not None:
+            index, image, _ = setters[inner][0]
+            message = f"values path '{inner}' is inside '{path}', which another mapping sets whole"
+            hint = "map either the block or the values inside it, not both"
+            yield document.diagnostic(_where(image, index, inner), message, hint)
+
+
+def _forms(forms: Iterable[str]) -> str:
+    return " and ".join(f"`{form}`" for form in sorted(forms))
 
 
 # --- images mapped nowhere -----------------------------------------------------------------------
@@ -121,49 +200,112 @@ def _paths(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
 def image_values(chart: Chart) -> Iterator[tuple[str, Any]]:
     """(path, value) of every `image`/`images` value in the chart and its subcharts."""
     for path in leaves(chart):
-        if path.rsplit(".", 1)[-1] in ("image", "images"):
-            yield path, _lookup(chart, path.split("."))
-
-
-def _lookup(chart: Chart, keys: list[str]) -> Any:
-    node: Any = chart.values
-    if _has(node, keys):
-        for key in keys:
-            node = node[key]
-        return node
-    sub = chart.subcharts.get(keys[0])
-    return _lookup(sub, keys[1:]) if sub is not None and len(keys) > 1 else None
+        last = keys(path)[-1]
+        if last in ("image", "images"):
+            yield path, _chart_value(chart, keys(path))[1]
 
 
 def _unmapped(chart: Chart, document: Document, index: int, image: Image) -> Iterator[Diagnostic]:
-    naming = [
-        path
-        for path, value in image_values(chart)
-        if image.name in path.split(".") or image.name in _strings(value)
-    ]
+    naming = [block for block in blocks(chart) if block.names(image.name)]
     if naming:
         message = (
             f"image '{image.name}' is mapped to no values path, but the chart reads it at "
-            f"{', '.join(repr(p) for p in naming)}: the pods would keep the chart's default image"
+            f"{_paths_of(naming)}: the pods would keep the chart's default image"
         )
-        hint = f"add `values: {naming[0]}` (or a mapping: registry, repository, tag, digest)"
+        hint = f"add `values: {_mappings(naming)}` ({SHAPES})"
         yield document.diagnostic(("images", index, "name"), message, hint)
 
 
-def _strings(value: Any) -> str:
-    """The image names a value mentions: the last segment of each repository it holds."""
-    if isinstance(value, dict):
-        return " ".join(_strings(item) for item in value.values())
-    if isinstance(value, str):
-        return value.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-    return ""
+def _left_upstream(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnostic]:
+    """An image block no spec image maps, holding a mapped image's upstream repository (the
+    default of a block the spec maps for it) or named after it: its pods would run the upstream
+    image, never the one released (external-secrets' `webhook.image` and `certController.image`
+    beside `image`). An error, not a warning: the release would report success while those pods
+    run an image nobody built or scanned, the failure this check exists to stop."""
+    found = blocks(chart)
+    mapped = {target.path for image in spec.images for target in image_targets(image)}
+
+    def is_mapped(block: Block) -> bool:
+        inside = (f"{block.path}.", f"{block.path}[")
+        return any(p == block.path or p.startswith(inside) for p in mapped)
+
+    for index, image in enumerate(spec.images):
+        own = [target.path for target in image_targets(image)]
+        if not own:
+            continue
+        upstream = {
+            block.repository
+            for block in found
+            if block.repository
+            and any(p == block.path or p.startswith(f"{block.path}.") for p in own)
+        }
+        left = [
+            block
+            for block in found
+            if not is_mapped(block)
+            and (block.repository in upstream or block.names(image.name, by_path=False))
+        ]
+        if left:
+            message = (
+                f"image '{image.name}' is mapped, but the chart also reads it at "
+                f"{_paths_of(left)}, which no image maps: those pods would run the chart's "
+                "default image, not the one released"
+            )
+            hint = f"add {_mappings(left)} to the image's `values` list ({SHAPES})"
+            yield document.diagnostic(("images", index, "values"), message, hint)
+
+
+def _paths_of(found: list[Block]) -> str:
+    return ", ".join(
+        f"'{block.path}'" + (f" ({block.repository})" if block.repository else "")
+        for block in found
+    )
+
+
+def _registry_left(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnostic]:
+    """A whole repository (`<registry>/<name>/<image>`) mapped into a block whose `registry` the
+    chart puts before it (Bitnami's `common.images.image`) renders `docker.io/<ECR host>/...`."""
+    values = coalesced(chart)
+    mapped = {target.path for image in spec.images for target in image_targets(image)}
+    for index, image in enumerate(spec.images):
+        for target in image_targets(image):
+            block, _, last = target.path.rpartition(".")
+            if target.form != "repository" or last != "repository" or not block:
+                continue
+            held, registry = lookup(values, keys(f"{block}.registry"))
+            if not held or not isinstance(registry, str) or not registry:
+                continue
+            if f"{block}.registry" in mapped:
+                continue
+            message = (
+                f"image '{image.name}': '{target.path}' receives the whole repository, but the "
+                f"chart puts '{block}.registry' ({registry}) before it"
+            )
+            _, held_block = lookup(values, keys(block))
+            digest = isinstance(held_block, dict) and "digest" in held_block
+            shape: Shape = "bitnami" if digest else "registry"
+            split = Block(block, shape, "").mapping()
+            hint = f"map the Bitnami split: {split} (the registry, then `<name>/<image>`)"
+            yield document.diagnostic(_where(image, index, target.path), message, hint)
+
+
+SHAPES = (
+    "a block with `registry` or `digest` takes the Bitnami split of its keys, `repository` + "
+    "`tag` the short form, a single string `reference`"
+)
+
+
+def _mappings(found: list[Block]) -> str:
+    """The spec's `values` for the blocks, each in its shape: one mapping, or a list."""
+    listed = [block.mapping() for block in found]
+    return listed[0] if len(listed) == 1 else f"[{', '.join(listed)}]"
 
 
 # --- values.schema.json ---------------------------------------------------------------------
 
 
 def _schemas(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnostic]:
-    injected: dict[str, Any] = {}
+    injected: list[list[Key]] = []
     located: list[tuple[str, DataPath]] = []
     for index, image in enumerate(spec.images):
         targets = image_targets(image)
@@ -171,21 +313,25 @@ def _schemas(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnosti
             located.append((target.path, _where(image, index, target.path)))
         if spec.helm.global_values:
             targets = targets + global_targets(image.name)
-        for target in targets:
-            _put(injected, target)
+        injected.extend(keys(target.path) for target in targets)
     for prefix, each in chart.walk():
         if each.schema is None:
             continue
-        keys = prefix.split(".")[:-1] if prefix else []
-        scoped = _scoped(injected, keys)
+        head = keys(prefix[:-1]) if prefix else []
+        after = copy.deepcopy(each.values)
+        for found in injected:
+            if found[0] == "global":
+                _set(after, found)
+            elif found[: len(head)] == head and len(found) > len(head):
+                _set(after, found[len(head) :])
         try:
             before = _errors(each, each.values)
-            after = _errors(each, _merge(each.values, scoped))
+            errors = _errors(each, after)
         except SchemaError as error:
             hint = "refer only to the chart's own files, at a fragment that exists"
             yield document.diagnostic(("helm", "chart"), str(error), hint)
             continue
-        for path, message in sorted(set(after) - set(before)):
+        for path, message in sorted(set(errors) - set(before)):
             where = _culprit(prefix + path, message, located)
             hint = (
                 "map a path the schema allows"
@@ -209,36 +355,27 @@ def _culprit(absolute: str, message: str, located: list[tuple[str, DataPath]]) -
     return ("helm", "global_values") if "global" in f"{absolute} {message}" else ("helm", "chart")
 
 
-def _put(values: dict[str, Any], target: Target) -> None:
-    keys = target.path.split(".")
-    node = values
-    for key in keys[:-1]:
-        child = node.setdefault(key, {})
-        if not isinstance(child, dict):
+def _set(values: dict[str, Any], found: list[Key]) -> None:
+    """Set the path to the placeholder as the deploy would: mappings are created, a list
+    element is set only where the list has it (a missing one is reported by _list_element)."""
+    node: Any = values
+    for position, key in enumerate(found):
+        last = position == len(found) - 1
+        if isinstance(key, int):
+            if not isinstance(node, list) or key >= len(node):
+                return
+            if last:
+                node[key] = PLACEHOLDER
+            elif not isinstance(node[key], dict | list):
+                node[key] = {} if isinstance(found[position + 1], str) else []
+        elif not isinstance(node, dict):
             return
-        node = child
-    node[keys[-1]] = PLACEHOLDER
-
-
-def _scoped(injected: dict[str, Any], keys: list[str]) -> dict[str, Any]:
-    """The injected values a subchart at `keys` sees: its own, plus `global`."""
-    node: Any = injected
-    for key in keys:
-        node = node.get(key, {}) if isinstance(node, dict) else {}
-    scoped = dict(node) if isinstance(node, dict) else {}
-    if "global" in injected:
-        scoped["global"] = injected["global"]
-    return scoped
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in over.items():
-        old = merged.get(key)
-        merged[key] = (
-            _merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
-        )
-    return merged
+        elif last:
+            node[key] = PLACEHOLDER
+        elif not isinstance(node.get(key), dict | list):
+            node[key] = {}
+        if not last:
+            node = node[key]
 
 
 def _errors(chart: Chart, values: dict[str, Any]) -> list[tuple[str, str]]:
@@ -258,7 +395,9 @@ ECR_COMPONENT = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 WHERE_FROM = ("registry", "repository", "reference", "image")
 
 
-def _marketplace(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnostic]:
+def _marketplace(
+    chart: Chart, definitions: Definitions, spec: Spec, document: Document
+) -> Iterator[Diagnostic]:
     """The chart AWS Marketplace ships must run only images in the seller's Marketplace
     repositories ("Container-based product requirements", AWS Marketplace Seller Guide; the
     change set fails with INVALID_CONTAINER_IMAGE_URI otherwise): every image value of the chart
@@ -299,7 +438,7 @@ def _marketplace(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagn
             f"{marketplace.seller_prefix}/<image> in the Marketplace registry"
         )
         yield document.diagnostic(where, message, hint)
-    yield from _override_parameters(chart, spec, document, mapped)
+    yield from _override_parameters(definitions, spec, document, mapped)
 
 
 def _origins(path: str, value: Any) -> Iterator[tuple[str, str]]:
@@ -347,7 +486,7 @@ def _reaches_an_image(key: str, mapped: set[str], blocks: set[str]) -> str:
 
 
 def _override_parameters(
-    chart: Chart, spec: Spec, document: Document, mapped: set[str]
+    definitions: Definitions, spec: Spec, document: Document, mapped: set[str]
 ) -> Iterator[Diagnostic]:
     """Each override parameter is a values path the chart reads, and none can change an image
     (_reaches_an_image())."""
@@ -374,7 +513,7 @@ def _override_parameters(
                 "value that does not choose an image, its registry, repository, tag or digest"
             )
             yield document.diagnostic(where, message, hint)
-        elif not defines(chart, key.split(".")):
+        elif not definitions.defines(key):
             message = f"override parameter '{key}' is not a values path of the chart"
             hint = "name a path that the chart's (or a subchart's) values.yaml defines"
             yield document.diagnostic(where, message, hint)

@@ -22,7 +22,7 @@ from pipelinegen.chart.schema import SchemaError, referenced_files
 from pipelinegen.errors import SpecError
 from pipelinegen.spec.repository import Repository
 from pipelinegen.spec.types import escapes
-from pipelinegen.spec.yaml import parse
+from pipelinegen.spec.yaml import Document, parse
 
 MAX_DEPTH = 16  # subchart nesting; deeper (or a cycle of file:// dependencies) is an error
 # Chart folders read for one chart tree (each once, however many dependencies name it), and
@@ -75,6 +75,7 @@ class Chart:
     subcharts: dict[str, Chart | None] = field(default_factory=dict)
     # The chart's JSON files its schema reaches by `$ref` (pipelinegen.chart.schema), by path.
     schema_files: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # read, but maybe not as the author meant
 
     @property
     def lock_file(self) -> str:
@@ -141,6 +142,7 @@ class _Reader:
 def _read_one(repository: Repository, path: str) -> Chart:
     """One chart folder without its subcharts."""
     meta = _yaml_mapping(repository, f"{path}/Chart.yaml", required=True)
+    warnings: list[str] = []
     api_version = str(meta.get("apiVersion", ""))
     if api_version not in ("v1", "v2"):
         raise ChartError(f"'{path}/Chart.yaml' has apiVersion {api_version!r}; Helm reads v1 or v2")
@@ -158,13 +160,14 @@ def _read_one(repository: Repository, path: str) -> Chart:
         path=path,
         name=str(meta.get("name", "")),
         api_version=api_version,
-        values=_yaml_mapping(repository, f"{path}/values.yaml"),
+        values=_yaml_mapping(repository, f"{path}/values.yaml", warnings=warnings),
         schema=schema,
         dependencies=_dependencies(
             listing, f"{path}/{'Chart' if api_version == 'v2' else 'requirements'}.yaml"
         ),
         lock=_yaml_mapping(repository, f"{path}/{lock_name}") or None,
         schema_files=files,
+        warnings=warnings,
     )
 
 
@@ -240,31 +243,51 @@ def _dependencies(meta: dict[str, Any], file: str) -> list[Dependency]:
     return found
 
 
-def _yaml_mapping(repository: Repository, path: str, *, required: bool = False) -> dict[str, Any]:
+def _yaml_mapping(
+    repository: Repository,
+    path: str,
+    *,
+    required: bool = False,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
     if repository.kind(path) != "file":
         if required:
             raise ChartError(f"'{path}' does not exist")
         return {}
     try:
-        document = parse(repository.read_text(path), path)
+        document = parse(repository.read_text(path), path, last_key_wins=True)
     except (OSError, UnicodeDecodeError) as error:
         raise ChartError(f"cannot read '{path}': {error}") from None
     except SpecError as error:
         first = error.diagnostics[0]
         raise ChartError(f"'{path}' line {first.line}: {first.message}") from None
-    # Helm's YAML reader keeps the last of a key written twice, this one the first: the chart
-    # checked would not be the chart installed, so a duplicate key is refused.
-    twice = [p for p in document.problems if p.message.startswith("duplicate key")]
-    if twice:
-        raise ChartError(
-            f"'{path}' line {twice[0].line}: {twice[0].message} ({twice[0].hint}); Helm would "
-            "use the last one"
-        )
+    if warnings is not None:
+        warnings.extend(_replaced(document, path))
     data = document.data
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ChartError(f"'{path}' is not a mapping of keys")
+    return data
+
+
+def _replaced(document: Document, path: str) -> Iterator[str]:
+    """A warning for each key written twice with different values. Helm reads chart YAML with
+    sigs.k8s.io/yaml, whose go-yaml decoder keeps the last of a duplicated key, the whole value
+    replaced, not merged (tried with helm v4.1.4); equal copies change nothing and are quiet."""
+    for keys, line, first in document.replaced:
+        used = json.dumps(_at(document.data, keys), sort_keys=True, default=str)
+        used = used if len(used) <= 80 else used[:77] + "..."
+        dotted = ".".join(str(key) for key in keys)
+        yield (
+            f"'{path}' line {line}: key '{dotted}' is written twice with different values "
+            f"(first on line {first}); Helm uses the last one: {used}"
+        )
+
+
+def _at(data: Any, keys: tuple[str | int, ...]) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
     return data
 
 

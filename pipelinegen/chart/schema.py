@@ -119,6 +119,8 @@ def schema_errors(
     from referencing import Registry
     from referencing.exceptions import NoSuchResource, Unresolvable
 
+    from pipelinegen.chart.paths import dotted  # paths reads charts: imported here, not above
+
     validator_class = jsonschema.validators.validator_for(
         schema, default=jsonschema.Draft7Validator
     )
@@ -139,7 +141,7 @@ def schema_errors(
     validator = validator_class({"$ref": base}, registry=registry)
     try:
         return [
-            (".".join(str(part) for part in error.absolute_path), error.message)
+            (dotted(list(error.absolute_path)), error.message)
             for error in validator.iter_errors(values)
         ]
     except Unresolvable as error:

@@ -77,7 +77,7 @@ def command(
         click.echo(f"pipelinegen diff: {message}", err=True)
 
     base_side, head_side, committed = load_sides(spec, base=base, head=head, fetch=fetch, say=say)
-    comparison = compare(base_side, head_side, committed)
+    comparison = compare(base_side, head_side, committed, _chart_diff(base_side, head_side, say))
     cloudformation = _synth_diff(base_side.files, head_side.files) if synth else None
     if output_format == "json":
         click.echo(json.dumps(report.as_dict(comparison, cloudformation), indent=2))
@@ -94,6 +94,22 @@ def command(
         or (exit_code and (comparison.changed or cloudformation_changed))
     ):
         raise click.exceptions.Exit(ExitCode.FAILURE)
+
+
+def _chart_diff(base: Any, head: Any, say: Any) -> Any:
+    """The chart rendered per environment at both sides, with the helm on PATH (none: said on
+    stderr, and the chart's objects are not compared)."""
+    from pipelinegen.diff.chart import ChartDiff, SideInput, chart_diff, which_helm
+
+    helm = which_helm()
+    if head.spec is None:
+        return ChartDiff()
+    if helm is None:
+        say("helm is not on PATH: what the chart does to each environment is not compared")
+        return ChartDiff()
+    sides = [SideInput(s.label, s.spec, s.repository, s.files) for s in (base, head)]
+    progress("rendering the chart at both revisions for each environment...")
+    return chart_diff(sides[0], sides[1], helm=helm)
 
 
 def _synth_diff(before: dict[str, str], after: dict[str, str]) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from pipelinegen import naming
+from pipelinegen.chart.blocks import Block, blocks
 from pipelinegen.cli.options import DEFAULT_SPEC
 from pipelinegen.discovery import discover
 from pipelinegen.errors import UserError
@@ -54,7 +55,7 @@ def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
     (`validate` refuses them until replaced)."""
     found = discover(folder)
     name = _slug(folder.name)
-    images: list[dict[str, str]] = []
+    images: list[dict[str, Any]] = []
     for dockerfile in found.dockerfiles:
         context, _, file = dockerfile.rpartition("/")
         stem = file.removesuffix(".Dockerfile").removeprefix("Dockerfile.")
@@ -66,6 +67,10 @@ def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
             if (f"{base}-{n}" if n else base) not in taken
         )
         images.append({"name": image, "context": context or ".", "dockerfile": file})
+    blocks = _image_blocks(folder, found.charts[0]) if found.charts else []
+    for entry in images:
+        entry["mappings"] = [b.value() for b in blocks if b.names(entry["name"])]
+    others = [b.mapping() for b in blocks if not any(b.names(e["name"]) for e in images)]
     environments = [
         {
             "name": environment,
@@ -84,7 +89,24 @@ def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
         "chart_note": "the umbrella chart that deploys every environment"
         + ("" if found.charts else " (none was found: write where yours will be)"),
         "environments": environments,
+        "other_blocks": others,
     }
+
+
+SAFE_PATH = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,200}$")  # what may go into the starter's comments
+
+
+def _image_blocks(folder: Path, chart: str) -> list[Block]:
+    """The image blocks of the chart `init` found (none when it cannot be read: `validate`
+    then says why)."""
+    from pipelinegen.chart.read import ChartError, read_chart
+    from pipelinegen.spec.repository import WorkingTree
+
+    try:
+        found = blocks(read_chart(WorkingTree(folder), chart))
+    except ChartError:
+        return []
+    return [block for block in found if SAFE_PATH.match(block.path)]
 
 
 def _slug(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelinegen.errors import UserError
+from pipelinegen.errors import Diagnostic, UserError
 from pipelinegen.spec.repository import WorkingTree
 
 if TYPE_CHECKING:
@@ -57,10 +57,11 @@ def read_text(path: Path) -> str:
         raise UserError(f"{path}: cannot read: {error}") from None
 
 
-def read_spec(path: Path) -> tuple[Spec, str]:
+def read_spec(path: Path, warnings: list[Diagnostic] | None = None) -> tuple[Spec, str]:
     """Load `path`, checking the paths it names against its own folder (the repository root).
-    Returns the spec and the text it was read from."""
+    Returns the spec and the text it was read from; warnings go to `warnings`."""
     from pipelinegen.spec.load import load  # the models: compile's cached path needs none
 
     text = read_text(path)
-    return load(text, file=str(path), repository=WorkingTree(path.parent)), text
+    tree = WorkingTree(path.parent)
+    return load(text, file=str(path), repository=tree, warnings=warnings), text

@@ -56,6 +56,35 @@ def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+def text_warnings(diagnostics: Sequence[Diagnostic]) -> None:
+    """`file:line:col: warning: message` on stderr: valid, but probably not what was meant."""
+    for d in diagnostics:
+        click.echo(
+            Diagnostic(d.file, d.line, d.column, f"warning: {d.message}", d.hint).render(), err=True
+        )
+
+
+def github_warnings(diagnostics: Sequence[Diagnostic]) -> None:
+    """`::warning` workflow commands, shown inline on the pull request like errors."""
+    for d in diagnostics:
+        message = f"{d.message}\n{d.hint}" if d.hint else d.message
+        where = repository_path(Path(d.file))
+        properties = f"file={_escape_property(where)},line={d.line},col={d.column}"
+        click.echo(f"::warning {properties},title=pipelinegen::{_escape_data(message)}")
+
+
+def json_warnings(diagnostics: Sequence[Diagnostic]) -> None:
+    """On stderr, one JSON object a line, so stdout stays the one document scripts parse."""
+    for d in diagnostics:
+        click.echo(json.dumps({"warning": asdict(d)}), err=True)
+
+
+WARNERS: dict[str, Callable[[Sequence[Diagnostic]], None]] = {
+    "text": text_warnings,
+    "json": json_warnings,
+    "github": github_warnings,
+}
+
 REPORTERS: dict[str, Reporter] = {"text": text, "json": as_json, "github": github}
 
 

@@ -8,8 +8,8 @@ import click
 
 from pipelinegen.cli.options import DEFAULT_SPEC
 from pipelinegen.cli.read import locate_spec, read_spec
-from pipelinegen.cli.report import FATAL, REPORTERS
-from pipelinegen.errors import ExitCode, SpecError, UserError
+from pipelinegen.cli.report import FATAL, REPORTERS, WARNERS
+from pipelinegen.errors import Diagnostic, ExitCode, SpecError, UserError
 
 
 @click.command("validate")
@@ -30,13 +30,16 @@ def command(spec: Path | None, output_format: str) -> None:
     Prints every problem as FILE:LINE:COL: message, with a hint. Exits 1 when the spec is invalid,
     or cannot be found or read (reported in the same format).
     """
+    warnings: list[Diagnostic] = []
     try:
         spec = spec if spec is not None else locate_spec(Path(), DEFAULT_SPEC)
-        read_spec(spec)
+        read_spec(spec, warnings)
     except UserError as error:
         FATAL[output_format](str(spec or DEFAULT_SPEC), error)
         raise click.exceptions.Exit(ExitCode.FAILURE) from None
     except SpecError as error:
+        WARNERS[output_format](sorted(set(warnings)))
         REPORTERS[output_format](str(spec), error.diagnostics)
         raise click.exceptions.Exit(ExitCode.FAILURE) from None
+    WARNERS[output_format](sorted(set(warnings)))
     REPORTERS[output_format](str(spec), [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipelinegen import naming
+from pipelinegen.diff.chart import ChartDiff
 from pipelinegen.diff.generated import Committed, Drift, FileChange, drift, file_changes
 from pipelinegen.diff.rules import RISK_ORDER, Change, Delta, Risk, View, summarize
 from pipelinegen.errors import Diagnostic, SpecError
@@ -23,6 +24,7 @@ class Side:
     spec: Spec | None
     files: dict[str, str]
     diagnostics: tuple[Diagnostic, ...]
+    repository: Repository | None = None  # where its chart is read from (the chart diff)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def load_side(
     files = render(spec, Source(spec_path, text))
     if repository is not None and (extension := _extension(repository)) is not None:
         files[naming.CDK_EXTENSION] = extension  # compared, and synthesized with the app
-    return Side(label, True, spec, files, ())
+    return Side(label, True, spec, files, (), repository)
 
 
 def _extension(repository: Repository) -> str | None:
@@ -70,7 +72,12 @@ def _extension(repository: Repository) -> str | None:
         return None
 
 
-def compare(base: Side, head: Side, committed: Committed | None = None) -> Comparison:
+def compare(
+    base: Side,
+    head: Side,
+    committed: Committed | None = None,
+    chart: ChartDiff | None = None,
+) -> Comparison:
     """An invalid side has no meaning to compare: its diagnostics are the report. A missing
     side (a new adoption, or a removed spec) compares as empty, so everything is added. With
     `committed`, the head revision's generated files are compared with the head's compile."""
@@ -80,6 +87,7 @@ def compare(base: Side, head: Side, committed: Committed | None = None) -> Compa
         View.of(base.spec, extension=base.files.get(naming.CDK_EXTENSION)),
         View.of(head.spec, extension=head.files.get(naming.CDK_EXTENSION)),
         found,
+        chart or ChartDiff(),
     )
     changes = summarize(delta) if valid else summarize(Delta(View.of(None), View.of(None), found))
     return Comparison(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pipelinegen import naming
+from pipelinegen.diff.chart import ChartDiff, ObjectChange
 from pipelinegen.diff.generated import Drift
 from pipelinegen.graph.flow import Flow, flow
 from pipelinegen.render.cdk import resolved
@@ -40,6 +41,7 @@ Topic = Literal[
     "check",
     "extension",
     "setting",
+    "chart",
 ]
 
 
@@ -121,6 +123,7 @@ class Delta:
     old: View
     new: View
     drift: Drift = field(default_factory=Drift)
+    chart: ChartDiff = field(default_factory=ChartDiff)  # the chart rendered per environment
 
     @property
     def both(self) -> bool:
@@ -739,6 +742,84 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+# --- the chart as each cluster gets it (pipelinegen.diff.chart) --------------------------------
+
+
+def _chart_changes(status: str, *fields: str) -> Callable[[Delta], Iterator[ObjectChange]]:
+    def pick(delta: Delta) -> Iterator[ObjectChange]:
+        for change in delta.chart.changes:
+            if change.status == status and (
+                not fields or any(name in fields for name, _, _ in change.fields)
+            ):
+                yield change
+
+    return pick
+
+
+def _cluster_scoped_added(delta: Delta) -> Iterator[Message]:
+    for change in _chart_changes("added")(delta):
+        if change.key.cluster_scoped:
+            yield say(
+                "environment {}: the chart adds the cluster-scoped {}",
+                change.environment,
+                change.key,
+            )
+
+
+def _rbac_granted(delta: Delta) -> Iterator[Message]:
+    for change in delta.chart.changes:
+        for rule in change.rules_added:
+            yield say("environment {}: {} grants {}", change.environment, change.key, rule)
+
+
+def _unrendered(delta: Delta) -> Iterator[Message]:
+    for environment, side, why in delta.chart.unrendered:
+        yield say(
+            "environment {}: the chart at {} cannot be rendered, so what it does there is not "
+            "shown: {}",
+            environment,
+            side,
+            why,
+        )
+
+
+def _objects_added(delta: Delta) -> Iterator[Message]:
+    for change in _chart_changes("added")(delta):
+        if not change.key.cluster_scoped:
+            yield say("environment {}: the chart adds {}", change.environment, change.key)
+
+
+def _objects_removed(delta: Delta) -> Iterator[Message]:
+    for change in _chart_changes("removed")(delta):
+        yield say("environment {}: the chart removes {}", change.environment, change.key)
+
+
+def _field_changed(*names: str) -> Finder:
+    def find(delta: Delta) -> Iterator[Message]:
+        for change in _chart_changes("changed", *names)(delta):
+            for name, before, after in change.fields:
+                if name in names:
+                    yield say(
+                        f"environment {{}}: {{}} {name} {{}} (before: {{}})",
+                        change.environment,
+                        change.key,
+                        after or "none",
+                        before or "none",
+                    )
+
+    return find
+
+
+def _object_changed(delta: Delta) -> Iterator[Message]:
+    for change in _chart_changes("changed", "other", "rbac")(delta):
+        if change.rules_added:
+            continue  # rbac-granted says it
+        names = [after if name == "other" else name for name, _, after in change.fields]
+        yield say(
+            "environment {}: {} changes ({})", change.environment, change.key, ", ".join(names)
+        )
+
+
 RULES: tuple[Rule, ...] = (
     # generated files: what runs is what is committed
     Rule("hand-edited", "high", "generated",
@@ -870,6 +951,27 @@ RULES: tuple[Rule, ...] = (
     Rule("chart", "low", "setting", "the Helm chart changes", _setting("chart", "Helm chart")),
     Rule("helm", "low", "setting", "the Helm release or version changes",
          _setting("helm", "Helm release")),
+    # the chart as each environment's cluster gets it
+    Rule("chart-cluster-scoped", "high", "chart",
+         "the chart adds a cluster-scoped object (a ClusterRole, a CRD, a webhook, a namespace)",
+         _cluster_scoped_added),
+    Rule("chart-rbac-granted", "high", "chart",
+         "a Role or ClusterRole of the chart grants a new rule", _rbac_granted),
+    Rule("chart-unrendered", "medium", "chart",
+         "the chart cannot be rendered for an environment (nothing fetched), so its effect is "
+         "not shown", _unrendered),
+    Rule("chart-object-added", "medium", "chart", "the chart adds an object to an environment",
+         _objects_added),
+    Rule("chart-object-removed", "medium", "chart",
+         "the chart removes an object from an environment", _objects_removed),
+    Rule("chart-images", "medium", "chart", "a workload of the chart runs other images",
+         _field_changed("images")),
+    Rule("chart-replicas", "low", "chart", "a workload's replicas change",
+         _field_changed("replicas")),
+    Rule("chart-resources", "low", "chart", "a workload's resource requests or limits change",
+         _field_changed("resources")),
+    Rule("chart-object-changed", "low", "chart", "another field of an object changes",
+         _object_changed),
 )  # fmt: skip
 
 

@@ -17,8 +17,15 @@ from pipelinegen.spec.yaml import parse
 EXTENSION_PREFIX = "x-"  # top-level keys for YAML anchors, as in Docker Compose; ignored
 
 
-def load(text: str, *, file: str, repository: Repository | None = None) -> Spec:
-    """The validated spec in `text` (named `file` in messages); paths checked in `repository`."""
+def load(
+    text: str,
+    *,
+    file: str,
+    repository: Repository | None = None,
+    warnings: list[Diagnostic] | None = None,
+) -> Spec:
+    """The validated spec in `text` (named `file` in messages); paths checked in `repository`.
+    What is valid but likely not meant (a chart key written twice) is added to `warnings`."""
     document = parse(text, file)
     if document.data is None and document.problems:  # a root value that could not be read
         raise SpecError(document.problems)
@@ -40,7 +47,7 @@ def load(text: str, *, file: str, repository: Repository | None = None) -> Spec:
     if repository is not None and not problems:
         from pipelinegen.chart.check import check as check_chart  # reads the chart
 
-        problems.extend(check_chart(spec, document, repository))
+        problems.extend(check_chart(spec, document, repository, warnings=warnings))
     if spec.patches and not problems:
         from pipelinegen.render.patches import check as check_patches  # renders the files
 

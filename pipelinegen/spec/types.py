@@ -261,13 +261,18 @@ HelmRelease = Annotated[
     Explain("a Helm release name (lowercase DNS label, at most 53 characters)", "platform"),
 ]
 
-# A Helm values path: keys joined by '.', as in `--set` (subchart values under the subchart's
-# alias or name). Keys are kept to what needs no escaping there.
+# A Helm values path: keys joined by '.', each optionally followed by list indexes, as in
+# `--set` (`sidecars[0].image`; subchart values under the subchart's alias or name). Keys are
+# kept to what needs no escaping there.
 ValuesKey = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$", max_length=512),
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9_-]+(?:\[[0-9]+\])*(?:\.[A-Za-z0-9_-]+(?:\[[0-9]+\])*)*$",
+        max_length=512,
+    ),
     Explain(
-        "a dotted Helm values path such as api.image (keys of letters, digits, '-', '_')",
+        "a dotted Helm values path such as api.image or sidecars[0].image (keys of letters, "
+        "digits, '-', '_'; list elements by index)",
         "api.image",
     ),
 ]

@@ -56,6 +56,10 @@ class Document:
     problems: list[Diagnostic] = field(default_factory=list)
     sources: dict[Path, str] = field(default_factory=dict)  # the text of non-string scalars
     unreadable: set[Path] = field(default_factory=set)  # values already reported as problems
+    # Helm's reading of a key written twice (chart files): the last one wins, and each key whose
+    # later value differs from the earlier one is listed as (path, its line, the first's line).
+    last_key_wins: bool = False
+    replaced: list[tuple[Path, int, int]] = field(default_factory=list)
 
     def diagnostic(
         self, path: Path, message: str, hint: str = "", *, at_key: bool = False
@@ -72,8 +76,10 @@ class Document:
         return Diagnostic(self.file, 1, 1, message, hint)
 
 
-def parse(text: str, file: str) -> Document:
+def parse(text: str, file: str, *, last_key_wins: bool = False) -> Document:
     """Parse `text`; raise SpecError on YAML syntax errors, record duplicate keys as problems.
+    With `last_key_wins` (Helm's reading, for chart files) the later of a duplicated key is kept
+    and, when it differs, listed in `Document.replaced`.
 
     The C parser (ruamel.yaml.clib) composes a spec about five times faster than the pure one,
     but words its errors more tersely; so a spec that fails to parse is parsed again by the pure
@@ -89,7 +95,7 @@ def parse(text: str, file: str) -> Document:
             raise SpecError([deep]) from None
         root = _compose_or_raise(text, file)
     yaml = YAML(typ="safe", pure=True)
-    document = Document(file=file, data=None)
+    document = Document(file=file, data=None, last_key_wins=last_key_wins)
     if root is not None:
         document.data = _Builder(document, SafeConstructor(loader=yaml)).build(root, ())
     return document
@@ -268,6 +274,12 @@ class _Builder:
                 first = self.document.keys[(*path, key)]
                 message, hint = f"duplicate key '{key}'", f"first defined on line {first.line}"
                 self.document.problems.append(self._at(key_node, message, hint))
+                if self.document.last_key_wins:
+                    later = self.build(value_node, (*path, key))
+                    if later != result[key]:
+                        line = _position(key_node).line
+                        self.document.replaced.append(((*path, key), line, first.line))
+                    result[key] = later
                 continue
             explicit.add(key)
             self.document.keys[(*path, key)] = _position(key_node)

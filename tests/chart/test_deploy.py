@@ -27,7 +27,7 @@ from tests.conftest import EXAMPLES, ROOT
 REPOS = Path(__file__).with_name("repos")
 HELM = ROOT / "tests" / "helm" / "bin" / "helm"
 VERSION = "v2.3.4"
-STYLES = ("umbrella", "bitnami", "prefix")
+STYLES = ("umbrella", "bitnami", "prefix", "sidecars", "strict", "onetag", "operator")
 pytestmark = pytest.mark.skipif(not HELM.exists(), reason="run ./scripts/test: it installs helm")
 
 # `helm upgrade --install ARGS` becomes `helm template ARGS` (same flags; no cluster here).
@@ -51,18 +51,19 @@ def helm_env(tmp: Path) -> dict[str, str]:
     }
 
 
-def release_of(repo: Path, tmp: Path) -> tuple[Path, Any]:
+def release_of(repo: Path, tmp: Path, *, build: bool = True) -> tuple[Path, Any]:
     """Validate and compile the repository's spec, build the chart's dependencies with the real
-    Helm, and lay out the extracted release zip."""
+    Helm (unless the repository vendors them all), and lay out the extracted release zip."""
     text = (repo / "pipeline.yaml").read_text()
     spec = load(text, file="pipeline.yaml", repository=WorkingTree(repo))
     for path, content in render(spec, Source("pipeline.yaml", text)).items():
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text(content)
     env = {**os.environ, **helm_env(tmp)}
-    subprocess.run(
-        [str(HELM), "dependency", "build", str(repo / spec.helm.chart)], env=env, check=True
-    )
+    if build:
+        subprocess.run(
+            [str(HELM), "dependency", "build", str(repo / spec.helm.chart)], env=env, check=True
+        )
     root = tmp / "release"
     shutil.copytree(repo / "deploy" / "cdk", root / "cdk")
     shutil.copytree(repo / spec.helm.chart, root / "chart" / spec.helm.chart)

@@ -88,7 +88,7 @@ def test_usage_error_exits_2() -> None:
 
 
 def test_internal_error_exits_3_and_says_it_is_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
-    def explode(path: Path) -> None:
+    def explode(path: Path, *_: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(validate, "read_spec", explode)

@@ -63,9 +63,10 @@ def repo(tmp_path: Path) -> Path:
 
 
 def run(*args: str) -> tuple[int, str]:
+    """The exit code and what the command printed on stdout (notes go to stderr)."""
     result = CliRunner().invoke(cli, list(args))
     assert "Traceback" not in result.output, result.output
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout
 
 
 def test_compile_leaves_the_hook_alone_and_stays_current(repo: Path) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from pipelinegen.diff.chart import ChartDiff, Key, ObjectChange
 from pipelinegen.diff.generated import Drift, FileChange
 from pipelinegen.diff.rules import RULES, Change, Delta, Rule, View, summarize
 from pipelinegen.spec.models import Spec
@@ -66,6 +67,17 @@ class Case:
     base: tuple[tuple[str, str], ...] = ()
     drift: Drift = field(default_factory=Drift)
     extension: tuple[str | None, str | None] = (None, None)  # extend.py before, after
+    chart: ChartDiff = field(default_factory=ChartDiff)
+
+
+WORKER = Key("Deployment", "shop-worker", "shop", "apps")
+READER = Key("ClusterRole", "shop-reader", "", "rbac.authorization.k8s.io")
+
+
+def rendered(
+    *changes: ObjectChange, unrendered: tuple[tuple[str, str, str], ...] = ()
+) -> ChartDiff:
+    return ChartDiff(changes, unrendered, ("staging",))
 
 
 def edited(path: str) -> FileChange:
@@ -360,6 +372,52 @@ CASES: dict[str, Case] = {
         "failed-release alarm changes from 'None' to '{}'",
         edits=(("images:\n", "alarms: {}\nimages:\n"),),
     ),
+    "chart-cluster-scoped": Case(
+        "environment 'staging': the chart adds the cluster-scoped 'ClusterRole/shop-reader'",
+        chart=rendered(ObjectChange("staging", READER, "added")),
+    ),
+    "chart-rbac-granted": Case(
+        "environment 'staging': 'ClusterRole/shop-reader' grants 'get on secrets (\"\")'",
+        chart=rendered(
+            ObjectChange(
+                "staging", READER, "changed", (("rbac", "", "x"),), ('get on secrets ("")',)
+            )
+        ),
+    ),
+    "chart-unrendered": Case(
+        "environment 'staging': the chart at 'HEAD' cannot be rendered, so what it does there "
+        "is not shown: 'found in Chart.yaml, but missing in charts/ directory: redis'",
+        chart=rendered(
+            unrendered=(
+                ("staging", "HEAD", "found in Chart.yaml, but missing in charts/ directory: redis"),
+            )
+        ),
+    ),
+    "chart-object-added": Case(
+        "environment 'staging': the chart adds 'Deployment/shop-worker in shop'",
+        chart=rendered(ObjectChange("staging", WORKER, "added")),
+    ),
+    "chart-object-removed": Case(
+        "environment 'staging': the chart removes 'Deployment/shop-worker in shop'",
+        chart=rendered(ObjectChange("staging", WORKER, "removed")),
+    ),
+    "chart-images": Case(
+        "environment 'staging': 'Deployment/shop-worker in shop' images 'app=b' (before: 'app=a')",
+        chart=rendered(ObjectChange("staging", WORKER, "changed", (("images", "app=a", "app=b"),))),
+    ),
+    "chart-replicas": Case(
+        "environment 'staging': 'Deployment/shop-worker in shop' replicas '3' (before: '2')",
+        chart=rendered(ObjectChange("staging", WORKER, "changed", (("replicas", "2", "3"),))),
+    ),
+    "chart-resources": Case(
+        "environment 'staging': 'Deployment/shop-worker in shop' resources 'app={}' "
+        "(before: 'none')",
+        chart=rendered(ObjectChange("staging", WORKER, "changed", (("resources", "", "app={}"),))),
+    ),
+    "chart-object-changed": Case(
+        "environment 'staging': 'Deployment/shop-worker in shop' changes ('metadata')",
+        chart=rendered(ObjectChange("staging", WORKER, "changed", (("other", "", "metadata"),))),
+    ),
 }
 
 
@@ -375,7 +433,7 @@ def test_rule(rule: Rule) -> None:
     head = spec(*case.edits) if case.edits else BASE
     before, after = case.extension
     old, new = View.of(base, extension=before), View.of(head, extension=after)
-    found = summarize(Delta(old, new, case.drift))
+    found = summarize(Delta(old, new, case.drift, case.chart))
     mine = [change for change in found if change.rule == rule.id]
     assert mine, [c.message for c in found]
     assert mine[0].message.startswith(case.message), mine[0].message

@@ -11,12 +11,38 @@ from pipelinegen.render.github.jobs import (
     Permission,
     Step,
     checkout,
+    helm_steps,
 )
 from pipelinegen.render.templating import render
 from pipelinegen.spec.models import Spec
 
 REPORT = "${{ runner.temp }}/pipelinegen-diff.md"
 SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+# A chart's `file://` subcharts may sit anywhere in the repository, and a workflow's paths
+# filter cannot read Chart.yaml to find them: these globs match the files that make any chart
+# (Helm's chart layout, helm.sh/docs/topics/charts), so a change to a subchart outside the
+# chart's folder still runs the diff. The cost is a run (and a "no change" comment) for a pull
+# request that edits an unrelated folder named `templates`.
+CHART_FILES = (
+    "**/Chart.yaml",
+    "**/Chart.lock",
+    "**/requirements.yaml",
+    "**/requirements.lock",
+    "**/values.yaml",
+    "**/values.schema.json",
+    "**/templates/**",
+    "**/charts/**",
+)
+
+
+def chart_paths(spec: Spec) -> list[str]:
+    """What the clusters get besides the pipeline: the chart, subcharts, every environment's
+    values files."""
+    values = sorted({file for environment in spec.environments for file in environment.values})
+    folder = "**" if spec.helm.chart == "." else f"{spec.helm.chart}/**"
+    return [folder, *CHART_FILES, *values]
 
 
 def pr_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
@@ -26,10 +52,14 @@ def pr_workflow(spec: Spec, *, header: str, spec_path: str) -> str:
         f"{naming.SCRIPTS_DIR}/**",
         f"{naming.STATE_DIR}/**",
         f"{naming.CDK_APP_DIR}/**",
+        *chart_paths(spec),
     ]
     steps = [
         checkout(full_history=True),  # the base revision, to compile it too
         *install_steps(spec),
+        # The pinned Helm, as the CI chart job installs it; `diff` renders the chart with it at
+        # both revisions, with local and vendored dependencies only (nothing is fetched).
+        helm_steps(spec)[0],
         _compare(spec, spec_path),
         Step(
             "Comment on the pull request",

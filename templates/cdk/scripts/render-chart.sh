@@ -26,13 +26,15 @@ require_cmd python3 helm
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-python3 "$here/image_values.py" --pipeline "$PIPELINE" --registry "$ECR_REGISTRY" --placeholder \
-  --out "$work/images.values.json" || exit
 read -r -a files <<<"${VALUES_FILES:-}"
 values=()
+listed=(--chart "$CHART")
 for file in "${files[@]}"; do
   values+=(-f "$file")
+  listed+=(--values "$file")
 done
+python3 "$here/image_values.py" --pipeline "$PIPELINE" --registry "$ECR_REGISTRY" --placeholder \
+  --out "$work/images.values.json" "${listed[@]}" || exit
 values+=(-f "$work/images.values.json")
 
 helm lint "$CHART" --namespace "$NAMESPACE" "${values[@]}" || die "helm lint $CHART failed"

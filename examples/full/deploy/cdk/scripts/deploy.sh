@@ -204,8 +204,14 @@ fi
 
 # Every image, pinned by digest, at the values paths pipeline.json maps for it (see
 # image_values.py); passed last, so it wins over the environment's values files.
+# The chart and the values files are read only for a path naming a list element, to set that
+# element of the list Helm would use.
+listed=(--chart "$chart")
+for file in "${values[@]}"; do
+  listed+=(--values "$file")
+done
 python3 "$here/image_values.py" --pipeline "$here/../pipeline.json" --registry "$ECR_REGISTRY" \
-  --release . --out "$work/images.values.json" || exit
+  --release . --out "$work/images.values.json" "${listed[@]}" || exit
 
 args=(upgrade --install "$HELM_RELEASE" "$chart" --namespace "$NAMESPACE" --kube-context "$context")
 if [[ "$CREATE_NAMESPACE" == true ]]; then

@@ -106,11 +106,18 @@ def package(
     release.check_layout(root, manifest)
     source = root / release.safe_path(manifest["chart"])
     digests = {image.name: image.digest for image in release.images(manifest)}
-    images = image_values.image_values(
-        pipeline, registry=registry, version=version, digests=digests, project=prefix
-    )
     chart = out / "chart"
     shutil.copytree(source, chart)
+    # A buyer installs with the chart's own values: a mapped list element is set in the list
+    # the chart's values.yaml (or a subchart's) holds.
+    base = (
+        image_values.effective_values(chart, [], check_images.documents)
+        if image_values.needs_lists(pipeline)
+        else None
+    )
+    images = image_values.image_values(
+        pipeline, registry=registry, version=version, digests=digests, project=prefix, base=base
+    )
     values = merge(chart_values(chart), images)
     text = HEADER + json.dumps(values, indent=2, sort_keys=True) + "\n"
     (chart / "values.yaml").write_text(text, encoding="utf-8")
