@@ -62,11 +62,11 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def run(*args: str) -> tuple[int, str]:
-    """The exit code and what the command printed on stdout (notes go to stderr)."""
+def run(*args: str, stdout: bool = False) -> tuple[int, str]:
+    """The exit code and what the command printed (on stdout alone: a JSON report)."""
     result = CliRunner().invoke(cli, list(args))
     assert "Traceback" not in result.output, result.output
-    return result.exit_code, result.stdout
+    return result.exit_code, result.stdout if stdout else result.output
 
 
 def test_compile_leaves_the_hook_alone_and_stays_current(repo: Path) -> None:
@@ -120,7 +120,7 @@ def test_the_app_runs_the_hook_and_diff_shows_what_it_adds(repo: Path, tmp_path:
     git(repo, "checkout", "-q", "-b", "feature")
     (repo / naming.CDK_EXTENSION).write_text(EXTEND)
 
-    code, out = run("diff", str(spec), "--synth", "--format", "json")
+    code, out = run("diff", str(spec), "--synth", "--format", "json", stdout=True)
     assert code == 0, out
     report = json.loads(out)
     assert {
