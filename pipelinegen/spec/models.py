@@ -37,6 +37,7 @@ from pipelinegen.spec.types import (
     MarketplaceService,
     Namespace,
     OidcProviderArn,
+    PinnedReference,
     Platform,
     Preset,
     ProductId,
@@ -259,6 +260,23 @@ class Image(Model):
                 }
             ],
         ],
+    )
+
+
+class ThirdPartyImage(Model):
+    """An image the chart runs that this repository does not build (a database, a sidecar, a
+    controller's helper), declared so every check knows it, pinned by digest."""
+
+    name: ImageName = Field(
+        description="A name for the image, unique among `images` and `third_party_images`.",
+        examples=["rabbitmq"],
+    )
+    image: PinnedReference = Field(
+        description="The reference the chart renders, pinned by digest "
+        "(`[registry/]repository[:tag]@sha256:<64 hex>`; Docker Hub's `docker.io/library/` may "
+        "be left out, as the container runtime adds it). A rendered image of the same repository "
+        "with another digest, or with none, is refused.",
+        examples=["docker.io/library/rabbitmq:4.1-management-alpine@sha256:" + "0" * 64],
     )
 
 
@@ -682,4 +700,10 @@ class Spec(Model):
         description="Where the generated jobs that run pipelinegen (the stale check, the "
         "pull-request diff) install it from. Default: the package index, at the version that "
         "compiled the files. Either way its dependencies are pinned by hash.",
+    )
+    third_party_images: list[ThirdPartyImage] = Field(
+        default=[],
+        description="Images the chart runs that `images` does not build, each pinned by digest. "
+        "The chart check refuses any rendered image that is neither a spec image nor declared "
+        "here (see docs/chart-check.md).",
     )

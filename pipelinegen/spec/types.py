@@ -306,6 +306,20 @@ ClusterRoleName = Annotated[
     Explain("a ClusterRole name", "platform-controller"),
 ]
 
+# An image reference pinned by digest: `[registry/]repository[:tag]@sha256:<64 hex>`.
+PinnedReference = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+        r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}$",
+        max_length=512,
+    ),
+    Explain(
+        "an image reference pinned by digest ([registry/]repository[:tag]@sha256:<64 hex>)",
+        "docker.io/library/rabbitmq:4.1-management-alpine@sha256:<64 hex>",
+    ),
+]
+
 # A values file: also passed through a space-separated variable and Helm's comma-split -f.
 ValuesPath = Annotated[
     RepoPath,
