@@ -315,3 +315,84 @@ def test_an_override_that_switches_on_a_packaged_subchart_stops_the_packaging(
         "error: StatefulSet/redis (platform/charts/redis/templates/redis.yaml) containers "
         "'redis': runs 'docker.io/bitnami/redis:7.2'" in result.stderr
     )
+
+
+def gated(repo: Path, condition: str) -> None:
+    """A template that runs an outside image only when `condition` holds."""
+    chart = repo / "deploy" / "helm" / "platform"
+    (chart / "templates" / "gated.yaml").write_text(
+        f"{{{{- if {condition} }}}}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+        "  name: exporter\nspec:\n  template:\n    spec:\n      containers:\n"
+        f"        - name: exporter\n          image: {EXPORTER}\n{{{{- end }}}}\n"
+    )
+
+
+def test_a_pair_of_boolean_overrides_that_switches_on_an_image_stops_the_packaging(
+    tmp_path: Path,
+) -> None:
+    """Each flag alone is harmless; a buyer setting both gets the outside image."""
+    repo = copy_of(FULL, tmp_path)
+    with_overrides(repo, ("metrics.enabled", "false"), ("metrics.exporter", "false"))
+    values = repo / "deploy" / "helm" / "platform" / "values.yaml"
+    values.write_text(values.read_text() + "metrics:\n  enabled: false\n  exporter: false\n")
+    gated(repo, "and .Values.metrics.enabled .Values.metrics.exporter")
+    root, _ = release_of(repo, tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    line = next(line for line in result.stderr.splitlines() if "Deployment/exporter" in line)
+    assert line.endswith("[with --set metrics.enabled=true,metrics.exporter=true,replicas=2]"), line
+
+
+@pytest.mark.parametrize(
+    ("override", "condition", "label"),
+    [
+        # A string override at another value than its default.
+        (("edition", "community"), 'ne .Values.edition "community"', "edition=pipelinegen-check"),
+        # A number override one above its default.
+        (("replicas", None), "gt (int .Values.replicas) 2", "replicas=3"),
+    ],
+)
+def test_a_non_boolean_override_at_another_value_is_rendered(
+    override: tuple[str, str | None], condition: str, label: str, tmp_path: Path
+) -> None:
+    repo = copy_of(FULL, tmp_path)
+    if override[1] is not None:
+        with_overrides(repo, (override[0], override[1]))
+        values = repo / "deploy" / "helm" / "platform" / "values.yaml"
+        values.write_text(values.read_text() + f"{override[0]}: {override[1]}\n")
+    gated(repo, condition)
+    root, _ = release_of(repo, tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    line = next(line for line in result.stderr.splitlines() if "Deployment/exporter" in line)
+    assert label in line and "[with --set" in line, line
+
+
+def test_an_override_value_the_chart_refuses_is_reported_unchecked(tmp_path: Path) -> None:
+    """A render Helm refuses (the chart's own `fail`) checks nothing: it is said, not passed."""
+    repo = copy_of(FULL, tmp_path)
+    with_overrides(repo, ("edition", "community"))
+    chart = repo / "deploy" / "helm" / "platform"
+    (chart / "values.yaml").write_text((chart / "values.yaml").read_text() + "edition: community\n")
+    (chart / "templates" / "edition.yaml").write_text(
+        '{{- if not (has .Values.edition (list "community" "enterprise")) }}\n'
+        '{{- fail "edition must be community or enterprise" }}\n{{- end }}\n'
+    )
+    root, _ = release_of(repo, tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "warning: unchecked: helm template failed with --set edition=pipelinegen-check,"
+        "replicas=2: " in result.stderr
+    )
+    assert "edition must be community or enterprise" in result.stderr
+
+
+def test_an_image_swapped_on_upgrade_stops_the_packaging(tmp_path: Path) -> None:
+    repo = copy_of(FULL, tmp_path)
+    gated(repo, ".Release.IsUpgrade")
+    root, _ = release_of(repo, tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    line = next(line for line in result.stderr.splitlines() if "Deployment/exporter" in line)
+    assert line.endswith("[with --set replicas=2, as upgrade]"), line
