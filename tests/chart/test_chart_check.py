@@ -516,3 +516,10 @@ def test_validate_without_helm_says_so_once_and_renders_nothing(tmp_path: Path) 
     checked = validate(repo, helm=False)
     assert checked.returncode == 0, checked.stderr
     assert checked.stderr.count("note: helm is not on PATH: the chart was not rendered") == 1
+
+
+def test_the_helm_major_validate_wants_is_the_deploys() -> None:
+    from pipelinegen.chart.render import HELM_MAJOR
+    from pipelinegen.render.cdk.versions import HELM as PINNED
+
+    assert PINNED["version"].split(".")[0] == HELM_MAJOR
