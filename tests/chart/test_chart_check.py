@@ -523,3 +523,43 @@ def test_the_helm_major_validate_wants_is_the_deploys() -> None:
     from pipelinegen.render.cdk.versions import HELM as PINNED
 
     assert PINNED["version"].split(".")[0] == HELM_MAJOR
+
+
+@pytest.mark.parametrize(
+    ("value", "is_image"),
+    [
+        ("docker.io/bitnami/kubectl:1.31.0", True),
+        ("quay.io/jetstack/cert-manager-acmesolver:v1.16.2", True),
+        ("registry.k8s.io/ingress-nginx/controller@sha256:" + "a" * 64, True),
+        ("localhost:5000/tools/migrate:2024.1", True),
+        ("ghcr.io/acme/api", False),  # no tag or digest: a repository, not a reference
+        ("rabbitmq:3.13", False),  # no registry host: could be anything ("host:port")
+        ("redis.shop.svc.cluster.local:6379", False),  # a host and a port, no path
+        ("https://api.example.com/v1", False),
+        ("/var/lib/data:ro", False),
+    ],
+)
+def test_an_env_value_is_an_image_only_when_it_is_a_whole_reference(
+    value: str, is_image: bool
+) -> None:
+    from pipelinegen.chart.render import shipped
+
+    assert bool(shipped("chart_check").ENV_IMAGE.fullmatch(value)) is is_image
+
+
+@pytest.mark.parametrize(
+    ("reference", "repository"),
+    [
+        ("rabbitmq:3.13-management-alpine", "docker.io/library/rabbitmq"),
+        ("bitnami/kubectl:1.31@sha256:" + "0" * 64, "docker.io/bitnami/kubectl"),
+        ("docker.io/busybox", "docker.io/library/busybox"),
+        ("localhost:5000/migrate:1", "localhost:5000/migrate"),
+        ("ghcr.io/acme/api:v1", "ghcr.io/acme/api"),
+    ],
+)
+def test_repositories_are_compared_as_the_runtime_reads_them(
+    reference: str, repository: str
+) -> None:
+    from pipelinegen.chart.render import shipped
+
+    assert shipped("chart_check").repository_of(reference) == repository
