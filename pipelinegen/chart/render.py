@@ -23,14 +23,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from pipelinegen.chart.read import Chart, ChartError, read_chart
 from pipelinegen.errors import Diagnostic
 from pipelinegen.resources import data_dir
 from pipelinegen.spec.models import Spec
+from pipelinegen.spec.repository import WorkingTree
 from pipelinegen.spec.yaml import Document
 from pipelinegen.spec.yaml import Path as DataPath
 
@@ -104,6 +107,10 @@ def render_check(spec: Spec, document: Document, root: Path) -> Rendered:
 
     chart_check = shipped("chart_check")
     image_values = shipped("image_values")
+    try:
+        chart: Chart | None = read_chart(WorkingTree(root), spec.helm.chart)
+    except ChartError:  # already reported by the spec's chart check
+        chart = None
     pipeline = resolved(spec, "")
     registry = naming.ecr_registry(spec)
     digests = {name: image_values.placeholder_digest(name) for name in pipeline["helm"]["images"]}
@@ -148,7 +155,7 @@ def render_check(spec: Spec, document: Document, root: Path) -> Rendered:
                     )
                 )
                 continue
-            result.diagnostics.extend(_located(spec, document, index, report))
+            result.diagnostics.extend(_located(spec, document, index, report, chart))
             version = str(pipeline["environments"][index]["kubernetes_version"])
             result.diagnostics.extend(
                 _schemas(spec, document, index, report, chart_check.REMOVED_APIS, version)
@@ -157,11 +164,19 @@ def render_check(spec: Spec, document: Document, root: Path) -> Rendered:
     return result
 
 
-def _located(spec: Spec, document: Document, index: int, report: Any) -> list[Diagnostic]:
-    """The report's refusals, each at the spec line its fix is about."""
+def _located(
+    spec: Spec, document: Document, index: int, report: Any, chart: Chart | None
+) -> list[Diagnostic]:
+    """The report's refusals, each at the spec line its fix is about; a third-party image's hint
+    names the values paths the chart reads it from."""
     environment = spec.environments[index]
     found: list[Diagnostic] = []
     for finding, labels in report.findings.items():
+        fix = finding.fix
+        if finding.key == "third_party_images" and chart is not None:
+            paths = reads(chart, finding.image)
+            if paths:
+                fix += f"; the chart reads it from {', '.join(paths)}"
         which = "" if len(labels) == len(report.renders) else f" (only {', '.join(labels)})"
         if finding.key == "images":
             position = next(i for i, image in enumerate(spec.images) if image.name == finding.image)
@@ -172,7 +187,49 @@ def _located(spec: Spec, document: Document, index: int, report: Any) -> list[Di
             message = (
                 f"environment '{environment.name}': {finding.subject}: {finding.message}{which}"
             )
-        found.append(document.diagnostic(path, message, finding.fix))
+        found.append(document.diagnostic(path, message, fix))
+    return found
+
+
+def _strings(chart: Chart) -> Iterator[tuple[str, str]]:
+    """(values path, string) of every string value of the chart and its subcharts."""
+    for prefix, each in chart.walk():
+        pending: list[tuple[str, Any]] = [
+            (prefix + key, value) for key, value in each.values.items()
+        ]
+        while pending:
+            path, value = pending.pop()
+            if isinstance(value, dict):
+                pending += [(f"{path}.{key}", item) for key, item in value.items()]
+            elif isinstance(value, str):
+                yield path, value
+
+
+def reads(chart: Chart, reference: str) -> list[str]:
+    """The values paths of the chart (and its subcharts) whose strings make `reference`: a value
+    that is the whole reference or its repository (with or without the registry), and a sibling
+    that is its tag."""
+    name, _, digest = reference.partition("@")
+    last = name.rsplit("/", 1)
+    tag = ""
+    if ":" in last[-1]:
+        name, _, tag = name.rpartition(":")
+    first, _, rest = name.partition("/")
+    repositories = {name, reference} | (
+        {rest} if rest and ("." in first or ":" in first) else set()
+    )
+    tags = {tag, f"{tag}@{digest}"} - {"", "@"}
+    strings = dict(_strings(chart))
+    found: list[str] = []
+    for path, value in strings.items():
+        if value in repositories:
+            found.append(path)
+            parent = path.rpartition(".")[0]
+            found += [
+                sibling
+                for sibling, text in strings.items()
+                if sibling.rpartition(".")[0] == parent and text in tags
+            ]
     return found
 
 

@@ -322,6 +322,11 @@ def test_the_newcomers_third_party_images_fail_validate_and_the_chart_job(tmp_pa
         assert line.startswith("pipeline.yaml:12:5: environment 'staging': "), line
         assert where in line and "is not pinned by digest" in line, line
     assert "declare it in `third_party_images` (name: rabbitmq, image: " in checked.stderr
+    assert "the chart reads it from rabbitmq.image.repository, rabbitmq.image.tag" in (
+        checked.stderr
+    )
+    assert "the chart reads it from rabbitmq.waitImage" in checked.stderr
+    assert "the chart reads it from controller.jobImage" in checked.stderr
     job = chart_job(repo)
     assert job.returncode == 1
     assert "runs 'rabbitmq:3.13-management-alpine', which is not pinned by digest" in job.stderr
