@@ -568,3 +568,24 @@ def test_repositories_are_compared_as_the_runtime_reads_them(
     from pipelinegen.chart.render import shipped
 
     assert shipped("chart_check").repository_of(reference) == repository
+
+
+def test_the_deploy_runs_the_chart_check_before_helm_upgrade(tmp_path: Path) -> None:
+    """deploy.sh in the extracted release: a chart the environment's cluster would refuse stops
+    before `helm upgrade` (the stand-in's render of it never happens)."""
+    import shutil
+
+    from tests.chart.test_deploy import REPOS, deploy, release_of
+
+    repo = tmp_path / "umbrella"
+    shutil.copytree(REPOS / "umbrella", repo)
+    (repo / "deploy" / "umbrella" / "templates").mkdir(exist_ok=True)
+    (repo / "deploy" / "umbrella" / "templates" / "pdb.yaml").write_text(PDB)
+    root, spec = release_of(repo, tmp_path)
+    result = deploy(root, spec, tmp_path)
+    assert result.returncode == 1
+    assert "PodDisruptionBudget/shop-api (umbrella/templates/pdb.yaml): policy/v1beta1" in (
+        result.stderr
+    )
+    assert "the chart check refused the release for staging" in result.stderr
+    assert not (tmp_path / "rendered.yaml").exists()  # no `helm upgrade` ran
