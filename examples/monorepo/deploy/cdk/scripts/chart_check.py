@@ -34,7 +34,11 @@ deploy (deploy.sh) and the Marketplace packaging (marketplace_chart.py) run it w
 and the pinned helm 4 on PATH:
 
     python3 chart_check.py --pipeline deploy/cdk/pipeline.json --environment staging \\
-        --chart deploy/helm/platform --registry R --placeholder -f values-staging.yaml
+        --chart deploy/helm/platform --registry R -f values-staging.yaml -f images.values.json \\
+        [--release .]
+
+(the image values file as image_values.py writes it; `--release` pins each spec image to the
+release's own digest, in the deploy).
 
 It prints one `error: ...` line per refused object or image (naming the object, the template it
 came from, and the fix) and exits 1; otherwise a summary of what it rendered and classified, and
