@@ -816,11 +816,14 @@ def check_environment(
     if not entries:
         raise CheckError(f"pipeline.json has no environment '{environment_name}': compile again")
     environment = Environment.of(entries[0])
+    release = (pipeline.get("helm") or {}).get("release")
+    if not isinstance(release, str):
+        raise CheckError("pipeline.json has no helm.release: compile again")
     report = Report()
     for render in (Render("as install"), Render("as upgrade", upgrade=True)):
         rendered = helm_template(
             chart,
-            release=str(pipeline["helm"]["release"]),
+            release=release,
             namespace=environment.namespace,
             values=values,
             kubernetes_version=environment.kubernetes_version,
