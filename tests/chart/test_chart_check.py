@@ -589,3 +589,20 @@ def test_the_deploy_runs_the_chart_check_before_helm_upgrade(tmp_path: Path) -> 
     )
     assert "the chart check refused the release for staging" in result.stderr
     assert not (tmp_path / "rendered.yaml").exists()  # no `helm upgrade` ran
+
+
+def test_validate_says_when_the_charts_dependencies_are_not_built(tmp_path: Path) -> None:
+    """An umbrella whose file:// subcharts were never packaged into charts/: validate cannot
+    render it, says how to, and fails nothing for it (the CI job builds them first)."""
+    import shutil
+
+    from tests.chart.test_deploy import REPOS
+
+    repo = tmp_path / "umbrella"
+    shutil.copytree(REPOS / "umbrella", repo)
+    checked = validate(compiled(repo))
+    assert checked.returncode == 0, checked.stderr
+    assert (
+        "note: the chart's dependencies are not built: run `helm dependency build "
+        "deploy/umbrella` to render it here" in checked.stderr
+    )
