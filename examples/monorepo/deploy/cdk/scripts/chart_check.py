@@ -700,18 +700,23 @@ def image_findings(
                     image=name,
                 )
                 continue
+            key = (repository_of(reference), digest_of(reference))
             if images.only:
+                fix = "map the value the chart reads it from in the spec"
+                if key in declared:  # the release copies no third-party image there (yet)
+                    fix = (
+                        f"third-party image '{declared[key]}' is not copied into them: build it "
+                        "as one of the spec's `images`, or leave it out of the Marketplace chart"
+                    )
                 yield Finding(
                     "third_party_images",
                     subject,
                     f"runs '{reference}', which is not in the seller's Marketplace repositories "
                     f"{images.registry}/{images.project}",
-                    "AWS Marketplace accepts only images from the seller's repositories: map the "
-                    "value the chart reads it from in the spec",
+                    f"AWS Marketplace accepts only images from the seller's repositories: {fix}",
                     image=reference,
                 )
                 continue
-            key = (repository_of(reference), digest_of(reference))
             if key in declared:
                 continue
             repository = repository_of(reference)
