@@ -606,3 +606,67 @@ def test_validate_says_when_the_charts_dependencies_are_not_built(tmp_path: Path
         "note: the chart's dependencies are not built: run `helm dependency build "
         "deploy/umbrella` to render it here" in checked.stderr
     )
+
+
+BINDINGS = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: editors}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
+subjects: [{kind: Group, name: shop-editors}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: metrics}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:metrics-reader}
+subjects: [{kind: ServiceAccount, name: api}]
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: shop-critical}
+value: 1000000
+"""
+
+
+@pytest.mark.parametrize(
+    ("access", "refused"),
+    [
+        (
+            {},
+            [
+                "RoleBinding/metrics: it binds ClusterRole 'system:metrics-reader'",
+                "PriorityClass/shop-critical: PriorityClass is cluster-scoped",
+            ],
+        ),
+        (
+            {"cluster_kinds": ["PriorityClass"], "cluster_roles": ["system:metrics-reader"]},
+            [],
+        ),
+        ({"cluster_admin": True}, []),
+    ],
+)
+def test_bindings_and_cluster_kinds_follow_the_environments_access(
+    access: dict[str, object], refused: list[str]
+) -> None:
+    """A RoleBinding to the built-in `edit` needs no grant; one to another ClusterRole needs it
+    in `cluster_roles`; a PriorityClass needs its kind; `cluster_admin` lets everything through."""
+    from pipelinegen.chart.render import shipped
+
+    chart_check = shipped("chart_check")
+    environment = chart_check.Environment.of(
+        {"name": "staging", "namespace": "shop", "kubernetes_version": "1.35", "access": access}
+    )
+    report = chart_check.Report()
+    images = chart_check.Images(registry="r.example.com", project="shop", mapped={}, third_party=[])
+    chart_check.judge(
+        BINDINGS,
+        label="as install",
+        environment=environment,
+        images=images,
+        report=report,
+        helm=str(HELM),
+    )
+    errors = report.errors()
+    assert len(errors) == len(refused), errors
+    assert all(line.startswith(prefix) for line, prefix in zip(errors, refused, strict=True))
+    assert report.objects == {"built-in (cluster-scoped)": 1, "rbac (namespaced)": 2}
