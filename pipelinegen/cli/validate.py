@@ -9,7 +9,7 @@ import click
 from pipelinegen.cli.options import DEFAULT_SPEC
 from pipelinegen.cli.read import locate_spec, read_spec
 from pipelinegen.cli.report import FATAL, REPORTERS, WARNERS
-from pipelinegen.errors import Diagnostic, ExitCode, SpecError, UserError
+from pipelinegen.errors import Diagnostic, ExitCode, SpecError, UserError, sorted_unique
 
 
 @click.command("validate")
@@ -28,12 +28,14 @@ def command(spec: Path | None, output_format: str) -> None:
     """Validate SPEC (default: pipeline.yaml) and the paths it names.
 
     Prints every problem as FILE:LINE:COL: message, with a hint. Exits 1 when the spec is invalid,
-    or cannot be found or read (reported in the same format).
+    or cannot be found or read (reported in the same format). With Helm 4 on PATH it also renders
+    the chart for every environment, as install and as upgrade, and runs the chart check
+    (docs/chart-check.md).
     """
     warnings: list[Diagnostic] = []
     try:
         spec = spec if spec is not None else locate_spec(Path(), DEFAULT_SPEC)
-        read_spec(spec, warnings)
+        loaded, text = read_spec(spec, warnings)
     except UserError as error:
         FATAL[output_format](str(spec or DEFAULT_SPEC), error)
         raise click.exceptions.Exit(ExitCode.FAILURE) from None
@@ -42,4 +44,13 @@ def command(spec: Path | None, output_format: str) -> None:
         REPORTERS[output_format](str(spec), error.diagnostics)
         raise click.exceptions.Exit(ExitCode.FAILURE) from None
     WARNERS[output_format](sorted(set(warnings)))
-    REPORTERS[output_format](str(spec), [])
+    from pipelinegen.chart.render import render_check  # renders the chart with helm
+    from pipelinegen.spec.yaml import parse
+
+    rendered = render_check(loaded, parse(text, str(spec)), spec.parent)
+    for note in rendered.notes:
+        click.echo(f"note: {note}", err=True)
+    diagnostics = sorted_unique(rendered.diagnostics)
+    REPORTERS[output_format](str(spec), diagnostics)
+    if diagnostics:
+        raise click.exceptions.Exit(ExitCode.FAILURE)

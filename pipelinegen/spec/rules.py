@@ -173,7 +173,9 @@ def _marketplace_delivery(document: Document) -> Iterator[Diagnostic]:
     its title; AddDeliveryOptions adds every option of a version in one change set)."""
     block = section(document, "marketplace")
     listed = block.get("delivery_options", ["container-images"])
-    listed = listed if isinstance(listed, list) else []
+    listed = (
+        [option for option in listed if isinstance(option, str)] if isinstance(listed, list) else []
+    )
     for position, option in enumerate(listed):
         if option in listed[:position]:
             path = ("marketplace", "delivery_options", position)
@@ -386,6 +388,23 @@ def _approved_targets_stay_approved(document: Document) -> Iterator[Diagnostic]:
             yield document.diagnostic(("environments", index, "cluster"), message, hint)
 
 
+def _third_party_names_free(document: Document) -> Iterator[Diagnostic]:
+    """A third-party image may not share a spec image's name: the chart check tells a spec image
+    by its repository's last segment, so `rabbitmq` would be both."""
+    images = {
+        str(item.get("name")).casefold(): str(item.get("name"))
+        for _, item in items(document, "images")
+    }
+    for index, item in items(document, "third_party_images"):
+        name = item.get("name")
+        if isinstance(name, str) and name.casefold() in images:
+            message = (
+                f"third-party image '{name}' has the name of image '{images[name.casefold()]}'"
+            )
+            hint = "name it after its upstream repository, unlike any image the spec builds"
+            yield document.diagnostic(("third_party_images", index, "name"), message, hint)
+
+
 RULES: tuple[Rule, ...] = (
     _placeholders,
     _unique_names("images", "image"),
@@ -403,4 +422,6 @@ RULES: tuple[Rule, ...] = (
     _github_ids_together,
     _github_delivery,
     _approved_targets_stay_approved,
+    _unique_names("third_party_images", "third-party image"),
+    _third_party_names_free,
 )

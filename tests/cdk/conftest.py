@@ -31,6 +31,7 @@ DEPLOY = "cdk/scripts/deploy.sh"  # as CodeBuild runs it: the release's copy, be
 PIPELINE = {
     "project": "acme-platform",
     "helm": {
+        "release": "platform",
         "images": {
             "api": [
                 {"path": "api.image.repository", "form": "repository"},
@@ -40,8 +41,19 @@ PIPELINE = {
                 {"path": f"global.pipelinegen.images.web.{form}", "form": form}
                 for form in ("reference", "registry", "repository", "tag", "digest")
             ],
-        }
+        },
     },
+    # What the chart check reads of each environment (pipelinegen.render.cdk._environment).
+    "environments": [
+        {
+            "name": name,
+            "namespace": "platform",
+            "kubernetes_version": "1.35",
+            "api_versions": [],
+            "access": {"cluster_kinds": [], "cluster_roles": [], "cluster_admin": False},
+        }
+        for name in ("staging", "prod")
+    ],
 }
 
 

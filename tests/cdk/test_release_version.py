@@ -122,9 +122,10 @@ def test_the_workflow_checks_the_tag_before_any_build_or_upload() -> None:
         jobs = release_workflow(compile_text(spec.read_text(encoding="utf-8")))["jobs"]
         version = jobs["version"]
         assert "needs" not in version and "id-token" not in version["permissions"]
+        reruns = [name for name in jobs if name.startswith("ci-")]  # checks not passed on CI
         for name, job in jobs.items():
             if name.startswith("image-"):
-                assert job["needs"] == ["version", "gate"]
+                assert job["needs"] == ["version", "gate", *reruns]
         # The package job (which assumes the role and uploads) needs every image job.
         assert {n for n in jobs if n.startswith("image-")} <= set(jobs["package"]["needs"])
 

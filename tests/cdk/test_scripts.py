@@ -37,7 +37,9 @@ PUSH_ENV = {
     "AWS_REGION": "us-east-1",
 }
 DEPLOY_ROLE = "arn:aws:iam::222222222222:role/acme-platform-deploy-staging"
+HELM = ROOT / "tests" / "helm" / "bin" / "helm"
 DEPLOY_ENV = {
+    "REAL_HELM": str(HELM),  # the chart check's `helm template`, before the (fake) upgrade
     "ENVIRONMENT": "staging",
     "CLUSTER": "acme-staging",
     "CLUSTER_REGION": "eu-west-1",
@@ -383,8 +385,12 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
     assert calls[0]["env"]["AWS_ACCESS_KEY_ID"] is None  # the project's own credentials
     assert calls[1]["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY"  # the deploy role's
     assert calls[1]["env"]["AWS_SESSION_TOKEN"] == "fake-session-token"
-    helm = fakes.calls("helm")
-    assert [call["argv"][0] for call in helm] == ["version", "history", "upgrade"]
+    helm = [call for call in fakes.calls("helm") if call["argv"][0] != "template"]
+    assert [call["argv"][0] for call in helm] == [
+        "version",
+        "history",
+        "upgrade",
+    ]
     assert helm[1]["argv"] == [
         "history",
         "platform",
@@ -454,8 +460,8 @@ def test_deploy_options_and_no_values(release: Path, fakes: Fakes) -> None:
     env = {**DEPLOY_ENV, "VALUES_FILES": "", "HELM_TIMEOUT": "1h30m", "CREATE_NAMESPACE": "true"}
     result = run_script(DEPLOY, cwd=release, env=env, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    helm = fakes.argvs("helm")
-    assert [argv[0] for argv in helm] == ["version", "history", "upgrade"]
+    helm = [argv for argv in fakes.argvs("helm") if argv[0] != "template"]
+    assert [argv[0] for argv in helm if argv[0] != "template"] == ["version", "history", "upgrade"]
     assert helm[2].count("-f") == 1  # the image values only
     assert helm[2][8] == "--create-namespace"
     assert helm[2][helm[2].index("--timeout") + 1] == "1h30m"
@@ -471,8 +477,12 @@ def with_dependencies(release: Path) -> None:
     listed = []
     for name in ("redis", "db"):
         archive = chart / "charts" / f"{name}-1.0.0.tgz"
-        archive.write_bytes(name.encode())
-        digest = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
+        data = f"apiVersion: v2\nname: {name}\nversion: 1.0.0\n".encode()
+        with tarfile.open(archive, "w:gz") as tar:  # a chart Helm can load, as packaged
+            member = tarfile.TarInfo(f"{name}/Chart.yaml")
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+        digest = "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest()
         relative = archive.relative_to(release).as_posix()
         listed.append({"name": name, "version": "1.0.0", "archive": relative, "digest": digest})
     manifest = json.loads((release / "manifest.json").read_text())
@@ -484,7 +494,7 @@ def test_packaged_dependencies_are_used_as_they_are(release: Path, fakes: Fakes)
     fakes.configure(dependencies={"redis": "ok", "db": "ok"})
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    assert [argv[:2] for argv in fakes.argvs("helm")] == [
+    assert [argv[:2] for argv in fakes.argvs("helm") if argv[0] != "template"] == [
         ["version", "--short"],
         ["dependency", "list"],
         ["history", "platform"],
@@ -576,8 +586,13 @@ def test_a_release_left_pending_is_rolled_back_before_the_upgrade(
     fakes.configure(history=[entry(1, "superseded"), deployed(2), entry(3, status)])
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    helm = fakes.argvs("helm")
-    assert [argv[0] for argv in helm] == ["version", "history", "rollback", "upgrade"]
+    helm = [argv for argv in fakes.argvs("helm") if argv[0] != "template"]
+    assert [argv[0] for argv in helm if argv[0] != "template"] == [
+        "version",
+        "history",
+        "rollback",
+        "upgrade",
+    ]
     assert helm[2] == [
         "rollback",
         "platform",
@@ -616,7 +631,10 @@ def test_a_pending_first_install_stops_with_the_command(release: Path, fakes: Fa
     fakes.configure(history=[entry(1, "pending-install")])
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 1
-    assert [argv[0] for argv in fakes.argvs("helm")] == ["version", "history"]
+    assert [argv[0] for argv in fakes.argvs("helm") if argv[0] != "template"] == [
+        "version",
+        "history",
+    ]
     assert errors(result) == [
         "error: release platform in acme-staging/platform is pending-install at revision 1 and "
         "was never deployed, so there is nothing to roll back to; nothing was changed. Check "
@@ -629,7 +647,11 @@ def test_an_unreadable_history_does_not_block_the_deploy(release: Path, fakes: F
     fakes.configure(fail={"helm history": 1})
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    assert [argv[0] for argv in fakes.argvs("helm")] == ["version", "history", "upgrade"]
+    assert [argv[0] for argv in fakes.argvs("helm") if argv[0] != "template"] == [
+        "version",
+        "history",
+        "upgrade",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -768,7 +790,6 @@ def test_publish_copies_then_waits_for_the_change_set(release: Path, fakes: Fake
     assert leftovers(release) == []
 
 
-HELM = ROOT / "tests" / "helm" / "bin" / "helm"
 PUBLISH = "cdk/scripts/publish-marketplace.sh"  # the release's copy, beside pipeline.json
 MARKETPLACE_HELM = {
     "title": "Helm chart for Amazon EKS",
@@ -868,9 +889,10 @@ def test_a_chart_image_outside_the_marketplace_stops_before_any_copy(
     result = run_script(PUBLISH, cwd=release, env=env, fakes=fakes)
     assert result.returncode == 1
     assert errors(result) == [
-        "error: Deployment/web: containers 'web' runs 'nginx:1.27', which is none of the spec's "
-        f"images in {MARKETPLACE}/acme: AWS Marketplace accepts only images from the seller's "
-        "Marketplace repositories"
+        "error: Deployment/web (platform/templates/workloads.yaml) containers 'web': runs "
+        f"'nginx:1.27', which is not in the seller's Marketplace repositories {MARKETPLACE}/acme: "
+        "AWS Marketplace accepts only images from the seller's repositories: map the value the "
+        "chart reads it from in the spec"
     ]
     assert fakes.calls("aws") == []
     assert [argv for argv in fakes.argvs("skopeo") if "copy" in argv and "--help" not in argv] == []

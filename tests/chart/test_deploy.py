@@ -21,7 +21,7 @@ from pipelinegen.errors import SpecError
 from pipelinegen.render import Source, render
 from pipelinegen.spec.load import load
 from pipelinegen.spec.repository import WorkingTree
-from tests.cdk.conftest import FAKE_TOOL, SCRIPTS, digest_of
+from tests.cdk.conftest import FAKE_TOOL, digest_of
 from tests.conftest import EXAMPLES, ROOT
 
 REPOS = Path(__file__).with_name("repos")
@@ -173,22 +173,8 @@ def test_every_pod_runs_the_released_digest(style: str, tmp_path: Path) -> None:
     assert {image.split("@")[0].rsplit("/", 1)[-1].split(":")[0] for image in images} == {
         image.name for image in spec.images
     }
-    checked = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPTS / "check_images.py"),
-            "--pipeline",
-            str(root / "cdk" / "pipeline.json"),
-            "--registry",
-            registry,
-            str(tmp_path / "rendered.yaml"),
-        ],
-        env={**os.environ, "PATH": f"{HELM.parent}{os.pathsep}{os.environ['PATH']}"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert checked.returncode == 0, checked.stderr
+    # deploy.sh ran the chart check on the release's chart before `helm upgrade`.
+    assert "all pinned by digest" in result.stdout, result.stdout
 
 
 def test_an_unmapped_subchart_is_a_located_error_and_fails_the_check(tmp_path: Path) -> None:
@@ -214,81 +200,69 @@ def test_an_unmapped_subchart_is_a_located_error_and_fails_the_check(tmp_path: P
     # The spec's mapping as compile writes it: cart at cart.image (short form) and shop at
     # storefront.image, each also in the global block; this chart reads neither.
     mapped = {"cart": "cart.image", "shop": "storefront.image"}
-    checked = check_images(tmp_path, env, rendered, mapped)
-    assert checked.returncode == 1
-    paths = {
-        name: f"{values}.{{repository,tag}}, "
-        f"global.pipelinegen.images.{name}.{{reference,registry,repository,tag,digest}}"
-        for name, values in mapped.items()
-    }
-    assert checked.stderr.splitlines() == [
-        f"error: Deployment/{workload}: {field} '{container}' runs "
-        f"'docker.io/acme/{name}:latest', not "
+    report = judge(rendered, mapped)
+    paths = {name: f"{values}.{{repository,tag}}" for name, values in mapped.items()}
+    assert report.errors() == [
+        f"Deployment/{workload} (umbrella/charts/{alias}/templates/deployment.yaml) {field} "
+        f"'{container}': runs 'docker.io/acme/{name}:latest', not "
         f"111111111111.dkr.ecr.us-east-1.amazonaws.com/shop/{name}@sha256:…: the spec maps "
-        f"image '{name}' to {paths[name]}, and this container's image is not made from them: "
-        f"map image '{name}' to the values path(s) the chart reads it from (`values:` of image "
-        f"'{name}' in the spec)"
-        for workload, name in (("shop-cart-cart", "cart"), ("shop-storefront-shop", "shop"))
+        f"image '{name}' to {paths[name]}, and this image is not made from them: map image "
+        f"'{name}' to the values path(s) the chart reads it from (`values:` of image '{name}' in "
+        "the spec)"
+        for workload, alias, name in (
+            ("shop-cart-cart", "cart", "cart"),
+            ("shop-storefront-shop", "storefront", "shop"),
+        )
         for field, container in (("initContainers", "wait"), ("containers", "app"))
     ]
 
 
-def test_a_spec_image_no_container_runs_is_named_with_what_the_chart_renders(
-    tmp_path: Path,
-) -> None:
+def test_a_spec_image_no_container_runs_is_named_with_what_the_chart_renders() -> None:
     """An image whose chart renders it under another name (an upstream default such as
-    docker.io/bitnami/nginx) is run by no container: a warning names its mapped paths and the
-    images the chart renders instead (an environment may deploy only some images)."""
-    env = {**os.environ, **helm_env(tmp_path)}
+    docker.io/bitnami/nginx) is run by no pod: a warning names its mapped paths (an environment
+    may deploy only some images); the upstream image itself is refused as undeclared."""
     rendered = (
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n"
         "    - name: nginx\n      image: docker.io/bitnami/nginx:1.25\n"
     )
-    checked = check_images(tmp_path, env, rendered, {"web": "web.image"})
-    assert (checked.returncode, checked.stderr.splitlines()) == (
-        0,
-        [
-            "warning: image 'web' is run by no rendered container: the spec maps it to "
-            "web.image.{repository,tag}, global.pipelinegen.images.web.{reference,registry,"
-            "repository,tag,digest}; the chart renders 'docker.io/bitnami/nginx:1.25' (Pod/web "
-            "containers 'nginx'): if one of those should be 'web', map it to the values path "
-            "that container's image comes from"
-        ],
-    )
+    report = judge(rendered, {"web": "web.image"})
+    assert report.warnings == [
+        "image 'web' is run by no rendered pod as install: the spec maps it to "
+        "web.image.{repository,tag}"
+    ]
+    assert report.errors() == [
+        "Pod/web containers 'nginx': runs 'docker.io/bitnami/nginx:1.25', which is not pinned "
+        "by digest: declare it in `third_party_images` (name: nginx, image: "
+        "docker.io/bitnami/nginx:1.25@sha256:<digest>) and set the chart's value to that reference"
+    ]
 
 
-def check_images(
-    folder: Path, env: dict[str, str], rendered: str, mapped: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    """check_images.py on `rendered`, with pipeline.json's `helm.images` as compile writes it
-    (pipelinegen.chart.values) for images mapped with the short form `mapped[name]`."""
+def judge(rendered: str, mapped: dict[str, str]) -> Any:
+    """The chart check's judgement of `rendered` (as install), with pipeline.json's
+    `helm.images` as compile writes it for images mapped with the short form `mapped[name]`."""
+    from pipelinegen.chart.render import shipped
     from pipelinegen.chart.values import global_targets, image_targets
     from pipelinegen.spec.models import Image
 
+    chart_check = shipped("chart_check")
     images = {}
     for name, values in mapped.items():
         image = Image.model_validate({"name": name, "context": ".", "values": values})
         targets = [*image_targets(image), *global_targets(name)]
         images[name] = [{"path": t.path, "form": t.form} for t in targets]
-    (folder / "rendered.yaml").write_text(rendered)
-    (folder / "pipeline.json").write_text(
-        json.dumps({"project": "shop", "helm": {"images": images}})
+    pipeline = {"project": "shop", "helm": {"images": images}}
+    report = chart_check.Report()
+    chart_check.judge(
+        rendered,
+        label="as install",
+        environment=None,
+        images=chart_check.images_from(
+            pipeline, registry="111111111111.dkr.ecr.us-east-1.amazonaws.com"
+        ),
+        report=report,
+        helm=str(HELM),
     )
-    return subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPTS / "check_images.py"),
-            "--pipeline",
-            str(folder / "pipeline.json"),
-            "--registry",
-            "111111111111.dkr.ecr.us-east-1.amazonaws.com",
-            str(folder / "rendered.yaml"),
-        ],
-        env={**env, "PATH": f"{HELM.parent}{os.pathsep}{os.environ['PATH']}"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return report
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
@@ -305,8 +279,8 @@ def test_the_chart_job_passes_on_every_example_environment(example: Path, tmp_pa
             "HOME": str(tmp_path),
             "TMPDIR": str(tmp_path),
             **helm_env(tmp_path),
+            "ENVIRONMENT": environment.name,
             "CHART": spec.helm.chart,
-            "HELM_RELEASE": spec.helm.release or spec.name,
             "NAMESPACE": environment.namespace,
             "VALUES_FILES": " ".join(environment.values),
             "ECR_REGISTRY": f"{spec.aws.account}.dkr.ecr.{spec.aws.region}.amazonaws.com",

@@ -143,9 +143,9 @@ def test_an_image_the_chart_runs_from_elsewhere_stops_the_packaging(tmp_path: Pa
     result = package(root, tmp_path)
     assert result.returncode == 1
     assert (
-        "error: with --set replicas=2: Deployment/exporter: containers 'exporter' runs "
-        "'quay.io/prometheus/statsd-exporter:v0.26.0', which is none of the spec's images in "
-        f"{MARKETPLACE}/acme" in result.stderr
+        "error: Deployment/exporter (platform/templates/exporter.yaml) containers 'exporter': "
+        "runs 'quay.io/prometheus/statsd-exporter:v0.26.0', which is not in the seller's "
+        f"Marketplace repositories {MARKETPLACE}/acme" in result.stderr
     )
 
 
@@ -169,26 +169,41 @@ HIDDEN = {
         "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: apps/v1\n    kind: Deployment\n"
         "    metadata:\n      name: miner\n    spec:\n      template:\n        spec:\n"
         f"          containers:\n            - name: miner\n              image: {EVIL}\n",
-        "Deployment/miner: containers 'miner'",
+        "Deployment/miner (platform/templates/hidden.yaml) containers 'miner'",
     ),
     "replication-controller": (
         "apiVersion: v1\nkind: ReplicationController\nmetadata:\n  name: miner\nspec:\n"
         "  template:\n    spec:\n      initContainers:\n        - name: miner\n"
         f"          image: {EVIL}\n      containers: []\n",
-        "ReplicationController/miner: initContainers 'miner'",
+        "ReplicationController/miner (platform/templates/hidden.yaml) initContainers 'miner'",
     ),
     "custom-resource": (
         "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: miner\nspec:\n"
         "  template:\n    spec:\n      containers:\n        - name: miner\n"
         f"          image: {EVIL}\n",
-        "Rollout/miner: containers 'miner'",
+        "Rollout/miner (platform/templates/hidden.yaml) containers 'miner'",
+    ),
+    # An image volume (Kubernetes 1.31+) and an image handed to a controller in an env value.
+    "image-volume": (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: miner\nspec:\n  containers: []\n"
+        f"  volumes:\n    - name: model\n      image:\n        reference: {EVIL}\n",
+        "Pod/miner (platform/templates/hidden.yaml) image volume 'model'",
+    ),
+    "env-image": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: operator\nspec:\n"
+        "  template:\n    spec:\n      containers:\n        - name: operator\n"
+        f"          image: {MARKETPLACE}/acme/api@sha256:{'0' * 64}\n          env:\n"
+        "            - name: RELATED_IMAGE_MINER\n"
+        "              value: registry.example.com/evil/miner:v1\n",
+        "Deployment/operator (platform/templates/hidden.yaml) containers 'operator' env "
+        "RELATED_IMAGE_MINER",
     ),
     "nested-list": (
         "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: PodList\n"
         "    items:\n      - apiVersion: v1\n        kind: Pod\n        metadata:\n"
         f"          name: miner\n        spec:\n          containers:\n"
         f"            - name: miner\n              image: {EVIL}\n",
-        "Pod/miner: containers 'miner'",
+        "Pod/miner (platform/templates/hidden.yaml) containers 'miner'",
     ),
 }
 
@@ -202,10 +217,8 @@ def test_an_outside_image_in_any_pod_spec_stops_the_packaging(shape: str, tmp_pa
     )
     result = package(root, tmp_path)
     assert result.returncode == 1, result.stdout
-    assert (
-        f"error: with --set replicas=2: {where} runs '{EVIL}', which is none of the spec's images"
-        in result.stderr
-    )
+    assert f"error: {where}: runs '" in result.stderr
+    assert "which is not in the seller's Marketplace repositories" in result.stderr
 
 
 def test_a_spec_image_pinned_by_another_digest_stops_the_packaging(tmp_path: Path) -> None:
@@ -218,8 +231,8 @@ def test_a_spec_image_pinned_by_another_digest_stops_the_packaging(tmp_path: Pat
     result = package(root, tmp_path)
     assert result.returncode == 1, result.stdout
     assert (
-        f"error: with --set replicas=2: Pod/old: containers 'api' runs '{old}', not the released "
-        f"{MARKETPLACE}/acme/api@{digest_of('api')}" in result.stderr
+        f"error: Pod/old (platform/templates/old.yaml) containers 'api': runs '{old}', not the "
+        f"released {MARKETPLACE}/acme/api@{digest_of('api')}" in result.stderr
     )
 
 
@@ -267,9 +280,9 @@ def test_an_override_that_switches_on_an_outside_image_stops_the_packaging(
     root, _ = release_of(repo, tmp_path)
     result = package(root, tmp_path)
     assert result.returncode == 1, result.stdout
-    assert f"{expected}: Deployment/exporter: containers 'exporter' runs '{EXPORTER}'" in (
-        result.stderr
-    )
+    line = next(line for line in result.stderr.splitlines() if "Deployment/exporter" in line)
+    assert f"containers 'exporter': runs '{EXPORTER}'" in line
+    assert expected in line
 
 
 def test_an_override_that_switches_on_a_packaged_subchart_stops_the_packaging(
@@ -299,6 +312,87 @@ def test_an_override_that_switches_on_a_packaged_subchart_stops_the_packaging(
     result = package(root, tmp_path)
     assert result.returncode == 1, result.stdout
     assert (
-        "with --set redis.enabled=true,replicas=2: StatefulSet/redis: containers 'redis' runs "
-        "'docker.io/bitnami/redis:7.2'" in result.stderr
+        "error: StatefulSet/redis (platform/charts/redis/templates/redis.yaml) containers "
+        "'redis': runs 'docker.io/bitnami/redis:7.2'" in result.stderr
     )
+
+
+def gated(repo: Path, condition: str) -> None:
+    """A template that runs an outside image only when `condition` holds."""
+    chart = repo / "deploy" / "helm" / "platform"
+    (chart / "templates" / "gated.yaml").write_text(
+        f"{{{{- if {condition} }}}}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+        "  name: exporter\nspec:\n  template:\n    spec:\n      containers:\n"
+        f"        - name: exporter\n          image: {EXPORTER}\n{{{{- end }}}}\n"
+    )
+
+
+def test_a_pair_of_boolean_overrides_that_switches_on_an_image_stops_the_packaging(
+    tmp_path: Path,
+) -> None:
+    """Each flag alone is harmless; a buyer setting both gets the outside image."""
+    repo = copy_of(FULL, tmp_path)
+    with_overrides(repo, ("metrics.enabled", "false"), ("metrics.exporter", "false"))
+    values = repo / "deploy" / "helm" / "platform" / "values.yaml"
+    values.write_text(values.read_text() + "metrics:\n  enabled: false\n  exporter: false\n")
+    gated(repo, "and .Values.metrics.enabled .Values.metrics.exporter")
+    root, _ = release_of(repo, tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    line = next(line for line in result.stderr.splitlines() if "Deployment/exporter" in line)
+    assert line.endswith("[with --set metrics.enabled=true,metrics.exporter=true,replicas=2]"), line
+
+
+@pytest.mark.parametrize(
+    ("override", "condition", "label"),
+    [
+        # A string override at another value than its default.
+        (("edition", "community"), 'ne .Values.edition "community"', "edition=pipelinegen-check"),
+        # A number override one above its default.
+        (("replicas", None), "gt (int .Values.replicas) 2", "replicas=3"),
+    ],
+)
+def test_a_non_boolean_override_at_another_value_is_rendered(
+    override: tuple[str, str | None], condition: str, label: str, tmp_path: Path
+) -> None:
+    repo = copy_of(FULL, tmp_path)
+    if override[1] is not None:
+        with_overrides(repo, (override[0], override[1]))
+        values = repo / "deploy" / "helm" / "platform" / "values.yaml"
+        values.write_text(values.read_text() + f"{override[0]}: {override[1]}\n")
+    gated(repo, condition)
+    root, _ = release_of(repo, tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    line = next(line for line in result.stderr.splitlines() if "Deployment/exporter" in line)
+    assert label in line and "[with --set" in line, line
+
+
+def test_an_override_value_the_chart_refuses_is_reported_unchecked(tmp_path: Path) -> None:
+    """A render Helm refuses (the chart's own `fail`) checks nothing: it is said, not passed."""
+    repo = copy_of(FULL, tmp_path)
+    with_overrides(repo, ("edition", "community"))
+    chart = repo / "deploy" / "helm" / "platform"
+    (chart / "values.yaml").write_text((chart / "values.yaml").read_text() + "edition: community\n")
+    (chart / "templates" / "edition.yaml").write_text(
+        '{{- if not (has .Values.edition (list "community" "enterprise")) }}\n'
+        '{{- fail "edition must be community or enterprise" }}\n{{- end }}\n'
+    )
+    root, _ = release_of(repo, tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "warning: unchecked: helm template failed with --set edition=pipelinegen-check,"
+        "replicas=2: " in result.stderr
+    )
+    assert "edition must be community or enterprise" in result.stderr
+
+
+def test_an_image_swapped_on_upgrade_stops_the_packaging(tmp_path: Path) -> None:
+    repo = copy_of(FULL, tmp_path)
+    gated(repo, ".Release.IsUpgrade")
+    root, _ = release_of(repo, tmp_path)
+    result = package(root, tmp_path)
+    assert result.returncode == 1, result.stdout
+    line = next(line for line in result.stderr.splitlines() if "Deployment/exporter" in line)
+    assert line.endswith("[with --set replicas=2, as upgrade]"), line

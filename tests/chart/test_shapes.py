@@ -302,7 +302,7 @@ def _image_values() -> Any:
 
     from tests.cdk.conftest import SCRIPTS
 
-    sys.path.insert(0, str(SCRIPTS))  # its siblings: release.py, check_images.py
+    sys.path.insert(0, str(SCRIPTS))  # its siblings: release.py, chart_check.py
     try:
         spec = importlib.util.spec_from_file_location("image_values", SCRIPTS / "image_values.py")
         assert spec is not None and spec.loader is not None

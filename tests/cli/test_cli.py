@@ -38,7 +38,7 @@ def test_version() -> None:
 
 def test_validate_valid_example() -> None:
     spec = FULL / "pipeline.yaml"
-    assert run("validate", str(spec)) == (0, f"{spec}: valid\n", "")
+    assert run("validate", str(spec))[:2] == (0, f"{spec}: valid\n")
 
 
 def test_validate_text_reports_every_problem_located(broken: Path) -> None:

@@ -76,7 +76,7 @@ def test_compile_leaves_the_hook_alone_and_stays_current(repo: Path) -> None:
     assert run("compile", "--check", spec)[0] == 0
     assert run("compile", "--force", spec)[0] == 0
     assert hook.read_text() == EXTEND
-    assert run("validate", spec) == (0, f"{spec}: valid\n")
+    assert run("validate", spec, stdout=True) == (0, f"{spec}: valid\n")
 
 
 @pytest.mark.parametrize(

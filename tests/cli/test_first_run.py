@@ -82,14 +82,14 @@ def test_init_writes_what_it_found_and_validate_asks_for_the_placeholders(
     assert "pipeline.yaml:17:12: replace the placeholder '000000000000'" in err
     assert "pipeline.yaml: 2 problems" in err
     _fill_placeholders(Path("pipeline.yaml"))
-    assert run("validate") == (0, "pipeline.yaml: valid\n", "")
+    assert run("validate")[:2] == (0, "pipeline.yaml: valid\n")
 
 
 def test_the_spec_is_found_from_a_subfolder(repository: Path) -> None:
     run("init")
     _fill_placeholders(repository / "pipeline.yaml")
     os.chdir(repository / "services" / "web")
-    assert run("validate") == (0, "../../pipeline.yaml: valid\n", "")
+    assert run("validate")[:2] == (0, "../../pipeline.yaml: valid\n")
     assert run("compile")[0] == 0
     assert (repository / naming.CI_WORKFLOW).is_file()
     assert "cdk.out/" in (repository / naming.CDK_GITIGNORE).read_text()

@@ -13,6 +13,7 @@ from typing import Any
 
 from pipelinegen import naming
 from pipelinegen.chart import values as image_values
+from pipelinegen.kubernetes import DEFAULT_KUBERNETES_VERSION
 from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, SKOPEO_DEBS
 from pipelinegen.render.header import GENERATED_BY, with_header
 from pipelinegen.resources import data_dir
@@ -89,6 +90,9 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
             "images": image_values.resolved(spec),
         },
         "environments": [_environment(spec, environment) for environment in spec.environments],
+        "third_party_images": [
+            {"name": image.name, "image": image.image} for image in spec.third_party_images
+        ],
         "marketplace": _marketplace(spec),
         "approvals": None
         if spec.approvals is None
@@ -134,6 +138,9 @@ def _environment(spec: Spec, environment: Environment) -> dict[str, Any]:
         "marketplace": environment.marketplace,
         "deploy_role_name": naming.deploy_role_name(spec, environment),
         "project_role_name": naming.deploy_project_role_name(spec, environment),
+        "kubernetes_version": environment.kubernetes_version or DEFAULT_KUBERNETES_VERSION,
+        "api_versions": environment.api_versions,
+        "access": environment.access.model_dump(),
     }
 
 

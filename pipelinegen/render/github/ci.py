@@ -118,8 +118,10 @@ def _stale_check(spec: Spec, spec_path: str) -> Job:
 
 
 def _chart(spec: Spec) -> Job:
-    """Render the chart for every environment with the pinned Helm, as the deploy will, and fail
-    when a workload runs a spec image that is not the pipeline's push pinned by digest."""
+    """The chart check (chart_check.py) for every environment with the pinned Helm: rendered as
+    the deploy will, as install and as upgrade, for the environment's Kubernetes version and API
+    versions; it fails on an image the spec does not account for, an object the environment's
+    access cannot create, or an API version its Kubernetes version does not serve."""
     scripts = f"{naming.CDK_APP_DIR}/scripts"
     steps = [checkout(), *helm_steps(spec)]
     for environment in spec.environments:
@@ -127,8 +129,8 @@ def _chart(spec: Spec) -> Job:
             Step(
                 f"Render {environment.name}",
                 env={
+                    "ENVIRONMENT": environment.name,
                     "CHART": spec.helm.chart,
-                    "HELM_RELEASE": naming.helm_release(spec),
                     "NAMESPACE": environment.namespace,
                     "VALUES_FILES": " ".join(environment.values),
                     "ECR_REGISTRY": naming.ecr_registry(spec),

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# render-chart.sh: render the chart for one environment as deploy.sh deploys it (the same values
-# files, then the image values with placeholder digests, the same release name and namespace),
-# run `helm lint` with the same values, and check that every workload runs the spec's images from
-# the pipeline's registry by digest (check_images.py). The CI `chart` job runs it per environment.
+# render-chart.sh: the chart check for one environment, as the deploy will render it: `helm lint`
+# with the environment's values files, then chart_check.py, which renders the chart with the same
+# values files, then the image values with placeholder digests, the same release name and
+# namespace, as install and as upgrade, with the environment's Kubernetes version and API versions,
+# and refuses any image the spec does not account for, any object the environment's access cannot
+# create, and any API version its Kubernetes version does not serve. The CI `chart` job runs it
+# per environment.
 #
 # Run from the repository root, after `helm dependency build` of the chart.
 #
 # Environment:
+#   ENVIRONMENT   the environment's name (its entry in pipeline.json)
 #   CHART         the chart folder
-#   HELM_RELEASE  the Helm release name
 #   NAMESPACE     the environment's namespace
 #   VALUES_FILES  optional: the environment's values files, separated by spaces
 #   ECR_REGISTRY  the registry the pipeline pushes to
-#   PIPELINE      the CDK app's pipeline.json (the image → values mapping)
+#   PIPELINE      the CDK app's pipeline.json (the image → values mapping, the environments)
 #
 # Needs python3 (3.9+) and helm (4.x) on PATH.
 set -euo pipefail
@@ -20,7 +23,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 
-require_env CHART HELM_RELEASE NAMESPACE ECR_REGISTRY PIPELINE
+require_env ENVIRONMENT CHART NAMESPACE ECR_REGISTRY PIPELINE
 require_match ECR_REGISTRY "$REGISTRY_RE" "an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com)"
 require_cmd python3 helm
 work="$(mktemp -d)"
@@ -38,7 +41,6 @@ python3 "$here/image_values.py" --pipeline "$PIPELINE" --registry "$ECR_REGISTRY
 values+=(-f "$work/images.values.json")
 
 helm lint "$CHART" --namespace "$NAMESPACE" "${values[@]}" || die "helm lint $CHART failed"
-helm template "$HELM_RELEASE" "$CHART" --namespace "$NAMESPACE" "${values[@]}" \
-  >"$work/rendered.yaml" || die "helm template $CHART failed"
-python3 "$here/check_images.py" --pipeline "$PIPELINE" --registry "$ECR_REGISTRY" \
-  "$work/rendered.yaml" || die "the chart does not run every image by digest: see above"
+python3 "$here/chart_check.py" --pipeline "$PIPELINE" --environment "$ENVIRONMENT" \
+  --chart "$CHART" --registry "$ECR_REGISTRY" "${values[@]}" ||
+  die "the chart check refused what $ENVIRONMENT would deploy: see above"

@@ -213,6 +213,18 @@ done
 python3 "$here/image_values.py" --pipeline "$here/../pipeline.json" --registry "$ECR_REGISTRY" \
   --release . --out "$work/images.values.json" "${listed[@]}" || exit
 
+# The chart check, before anything is applied: the release's chart rendered for this environment
+# as install and as upgrade, for its Kubernetes version and API versions, with the release's
+# digests; it refuses what the cluster would refuse or run unaccounted for (see chart_check.py).
+checked=()
+for file in "${values[@]}"; do
+  checked+=(-f "$file")
+done
+python3 "$here/chart_check.py" --pipeline "$here/../pipeline.json" --environment "$ENVIRONMENT" \
+  --chart "$chart" --registry "$ECR_REGISTRY" --prefix "$ECR_PREFIX" --release . \
+  "${checked[@]}" -f "$work/images.values.json" ||
+  die "the chart check refused the release for $ENVIRONMENT: see above; nothing was deployed"
+
 args=(upgrade --install "$HELM_RELEASE" "$chart" --namespace "$NAMESPACE" --kube-context "$context")
 if [[ "$CREATE_NAMESPACE" == true ]]; then
   args+=(--create-namespace)

@@ -37,7 +37,7 @@ from typing import Any
 
 # No __pycache__ beside the scripts: they run in a checkout (CI) and in the extracted release.
 sys.dont_write_bytecode = True
-import check_images  # noqa: E402  (helm's YAML reader, for the chart's lists)
+import chart_check  # noqa: E402  (helm's YAML reader, for the chart's lists)
 import release  # noqa: E402  (the manifest reader beside this script)
 
 REGISTRY = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
@@ -188,7 +188,7 @@ def effective_values(chart: Path, files: list[Path], read: Reader) -> dict[str, 
     (under each dependency's alias, else name), then each values file in order (maps merge, the
     later wins; lists and scalars are replaced whole: Helm's coalescing, helm.sh/docs,
     chart_template_guide/values_files and subcharts_and_globals).
-    `read` turns YAML text into documents (helm's own reader: check_images.documents)."""
+    `read` turns YAML text into documents (helm's own reader: chart_check.objects)."""
     values = chart_defaults(chart, read)
     for file in files:
         values = merge(values, _one(read(file.read_text(encoding="utf-8")), str(file)))
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         if needs_lists(pipeline):
             if args.chart is None:
                 raise ValuesError("a values path names a list element: pass --chart (and --values)")
-            base = effective_values(args.chart, args.values, check_images.documents)
+            base = effective_values(args.chart, args.values, chart_check.objects)
         values = image_values(
             pipeline, registry=args.registry, version=version, digests=digests, base=base
         )
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     except (tarfile.TarError, UnicodeDecodeError) as error:
         print(f"error: cannot read the chart {args.chart}: {error}", file=sys.stderr)
         return 1
-    except check_images.CheckError as error:
+    except chart_check.CheckError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except (OSError, ValueError, AttributeError) as error:

@@ -12,9 +12,12 @@ mapping the deploy uses) as `<Marketplace registry>/<seller prefix>/<image>` pin
 its version and appVersion become the release version (Helm requires a SemVer 2 chart version:
 helm.sh/docs/topics/charts, "Charts and Versioning"), and `helm package` writes
 `<chart name>-<version>.tgz`, the same bytes on every run (every file's time is fixed first).
-The package is then rendered with `helm template` as a buyer would install it, and every
-container of every workload is checked to run a spec image from the Marketplace repositories by
-digest (check_images.py --only).
+The package is then rendered with `helm template` as a buyer would install it — with the
+override parameters' defaults, every pair of boolean overrides flipped, each other override at
+another value a buyer could type, and as an upgrade, for the publishing environment's Kubernetes
+version and API versions — and every image of every pod is checked to be a spec image from the
+Marketplace repositories pinned by the release's digest, by the one chart check (chart_check.py).
+A render Helm refuses is reported as unchecked, not passed.
 
 publish-marketplace.sh runs this in the extracted release (Python 3.9+, standard library, helm on
 PATH):
@@ -40,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 sys.dont_write_bytecode = True
-import check_images  # noqa: E402  (beside this script: helm's YAML reader, the image check)
+import chart_check  # noqa: E402  (beside this script: helm's YAML reader, the chart check)
 import image_values  # noqa: E402  (beside this script: the image -> values mapping)
 import release  # noqa: E402  (beside this script: the manifest reader)
 
@@ -76,7 +79,7 @@ def chart_values(chart: Path) -> dict[str, Any]:
     path = chart / "values.yaml"
     if not path.is_file():
         return {}
-    found = check_images.documents(path.read_text(encoding="utf-8"))
+    found = [doc for _, doc in chart_check.documents(path.read_text(encoding="utf-8"))]
     if len(found) > 1:
         raise ChartError(f"{path} holds {len(found)} YAML documents; Helm reads one")
     return found[0] if found else {}
@@ -111,7 +114,7 @@ def package(
     # A buyer installs with the chart's own values: a mapped list element is set in the list
     # the chart's values.yaml (or a subchart's) holds.
     base = (
-        image_values.effective_values(chart, [], check_images.documents)
+        image_values.effective_values(chart, [], chart_check.objects)
         if image_values.needs_lists(pipeline)
         else None
     )
@@ -137,32 +140,59 @@ def package(
     return name, version, packaged
 
 
+def other_value(value: str) -> str:
+    """A value a buyer could type instead of `value`: a number plus one, a boolean's opposite,
+    another non-empty string."""
+    if value.lower() in BOOLEANS:
+        return BOOLEANS[value.lower()]
+    if re.fullmatch(r"-?[0-9]+", value):
+        return str(int(value) + 1)
+    if re.fullmatch(r"-?[0-9]*\.[0-9]+", value):
+        return repr(float(value) + 1)
+    return "pipelinegen-check" if value != "pipelinegen-check" else "pipelinegen-other"
+
+
 def override_sets(pipeline: dict[str, Any]) -> list[list[str]]:
-    """The `--set key=value` arguments of each render the check makes: first the override
-    parameters' defaults, as a buyer's install passes them (AWS Marketplace passes each override
-    parameter with `--set`: Seller Guide, "Helm chart delivery option"); then, for each override
-    whose default is a Helm boolean (`true`/`false`, any case), the defaults with that one
-    flipped; then, with two or more, the defaults with every boolean flipped at once. Other
-    overrides are rendered only at their defaults: a buyer typing another value is not covered,
-    which is why validate refuses override keys that reach an image (pipelinegen.chart.check)."""
+    """The `--set key=value` arguments of each render the check makes (AWS Marketplace passes
+    each override parameter with `--set`: Seller Guide, "Helm chart delivery option"): first
+    the override parameters' defaults, as a buyer's install passes them (a parameter without one,
+    which the buyer must give, at a typed value); then each boolean override (`true`/`false`, any
+    case) flipped alone and every pair of them flipped together; then each other override at
+    another value a buyer could type (other_value())."""
     helm = (pipeline.get("marketplace") or {}).get("helm") or {}
     defaults = [
-        (str(parameter.get("Key")), str(parameter.get("DefaultValue")))
+        (str(parameter.get("Key")), str(parameter.get("DefaultValue") or "pipelinegen-check"))
         for parameter in helm.get("override_parameters") or []
         if isinstance(parameter, dict)
     ]
     flips = [index for index, (_, value) in enumerate(defaults) if value.lower() in BOOLEANS]
+    others = [index for index in range(len(defaults)) if index not in flips]
 
-    def sets(flipped: set[int]) -> list[str]:
+    def sets(changed: set[int]) -> list[str]:
         return [
-            f"{key}={BOOLEANS[value.lower()] if index in flipped else value}"
+            f"{key}={other_value(value) if index in changed else value}"
             for index, (key, value) in enumerate(defaults)
         ]
 
-    renders = [sets(set()), *(sets({index}) for index in flips)]
-    if len(flips) > 1:
-        renders.append(sets(set(flips)))
+    renders = [sets(set())]
+    renders += [sets({index}) for index in flips]
+    renders += [
+        sets({first, second}) for at, first in enumerate(flips) for second in flips[at + 1 :]
+    ]
+    renders += [sets({index}) for index in others]
     return renders
+
+
+def publisher(pipeline: dict[str, Any]) -> chart_check.Environment:
+    """The environment a buyer's cluster is judged by: the publishing environment's (else the
+    last one's) Kubernetes version and API versions, and a buyer's own (cluster-admin) access."""
+    listed = pipeline.get("environments") or []
+    entries = [e for e in listed if e.get("marketplace")] or listed[-1:]
+    if not entries:
+        raise ChartError("pipeline.json has no environment: compile again")
+    environment = chart_check.Environment.of(entries[0])
+    environment.cluster_admin = True
+    return environment
 
 
 def check(
@@ -173,40 +203,52 @@ def check(
     prefix: str,
     out: Path,
     digests: dict[str, str],
-) -> None:
-    """Render the package as a buyer installs it (its own values and the override parameters'
-    defaults), and once more per boolean override flipped (override_sets()), and check the
-    images of every render."""
+) -> chart_check.Report:
+    """Render the package as buyers install it (override_sets(), then the defaults as an
+    upgrade) and judge every render with the chart check; a render Helm refuses is unchecked."""
     helm = (pipeline.get("marketplace") or {}).get("helm") or {}
-    for number, assignments in enumerate(override_sets(pipeline)):
-        rendered = run_helm(
-            [
-                "template",
-                str(helm.get("release_name") or "release"),
+    environment = publisher(pipeline)
+    images = chart_check.images_from(pipeline, registry=registry, project=prefix)
+    images.digests, images.only = digests, True
+    report = chart_check.Report()
+    renders = [
+        chart_check.Render(
+            f"with --set {','.join(assignments)}" if assignments else "with the chart's values",
+            sets=tuple(assignments),
+        )
+        for assignments in override_sets(pipeline)
+    ]
+    renders.insert(1, chart_check.Render(f"{renders[0].label}, as upgrade", True, renders[0].sets))
+    for number, render in enumerate(renders):
+        try:
+            rendered = chart_check.helm_template(
                 str(packaged),
-                "--namespace",
-                str(helm.get("namespace") or "default"),
-                *(argument for value in assignments for argument in ("--set", value)),
-            ]
+                release=str(helm.get("release_name") or "release"),
+                namespace=str(helm.get("namespace") or "default"),
+                values=[],
+                kubernetes_version=environment.kubernetes_version,
+                api_versions=environment.api_versions,
+                render=render,
+            )
+        except chart_check.CheckError as error:
+            if number == 0:
+                raise ChartError(str(error)) from None
+            report.unchecked.append(str(error))
+            continue
+        chart_check.judge(
+            rendered, label=render.label, environment=environment, images=images, report=report
         )
-        manifests = check_images.documents(rendered)
-        wrong, _, pinned = check_images.problems(
-            manifests,
-            registry=registry,
-            project=prefix,
-            images=dict(sorted(pipeline["helm"]["images"].items())),
-            only=True,
-            digests=digests,
-        )
-        given = f"with --set {','.join(assignments)}: " if assignments else ""
-        if wrong:
-            raise ChartError("\n".join(given + message for message in wrong))
         if number == 0:
-            if not pinned:
+            if not report.pinned:
                 raise ChartError(
-                    f"{packaged.name} renders no workload that runs one of the spec's images"
+                    f"{packaged.name} renders no pod that runs one of the spec's images"
                 )
             (out / "rendered.yaml").write_text(rendered, encoding="utf-8")
+    if report.findings:
+        raise ChartError("\n".join(report.errors()))
+    for line in report.unchecked:
+        print(f"warning: unchecked: {line}", file=sys.stderr)
+    return report
 
 
 def pushed(manifest: bytes, packaged: Path) -> str:
@@ -262,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(error).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return 1
-    except (OSError, ValueError, KeyError, TypeError, check_images.CheckError) as error:
+    except (OSError, ValueError, KeyError, TypeError, chart_check.CheckError) as error:
         print(f"error: cannot package the chart: {error}", file=sys.stderr)
         return 1
     print(f"{name}\t{version}\t{packaged}")
