@@ -121,6 +121,16 @@ class Aws(Model):
         "one (an account holds one per URL). Default: the handoff stack creates it.",
         examples=["arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"],
     )
+    registry_scanning: Literal["basic", "enhanced"] | None = Field(
+        default=None,
+        description="Let the app own the tooling account's ECR registry scanning configuration "
+        "in this region: `basic` or `enhanced` (Amazon Inspector) scanning, on push, of the "
+        "project's repositories. There is one configuration per account and region, and the app "
+        "replaces it whole (an organisation's or Inspector's rules included), so by default the "
+        "app leaves it alone and asks each repository to scan on push instead (the setting ECR "
+        "deprecated in favour of the registry's). See docs/operations.md.",
+        examples=["basic"],
+    )
 
 
 class Release(Model):

@@ -57,6 +57,7 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "spec_sha256": spec_sha256,
         "account": spec.aws.account,
         "region": spec.aws.region,
+        "registry_scanning": spec.aws.registry_scanning,
         "cdk_cli": CDK_CLI,
         "skopeo_debs": SKOPEO_DEBS,
         "delivery": spec.delivery,
