@@ -3,6 +3,7 @@
 answers from $FAKE_CONFIG:
 
     ecr_tags            {"<repository>:<tag>": "<digest>"}: tags already in ECR
+    ecr_listed          [{"imageDigest", "imageTag"}, ...]: what `ecr list-images` lists
     missing_repos       ["<repository>"]: describe-images says RepositoryNotFoundException
     remote_manifests    {"<image reference>": "<raw manifest>"}: what skopeo inspect --raw sees
     push_digest         {"<destination>": "<digest>"}: what skopeo copy reports (default: the
@@ -131,6 +132,14 @@ def aws(argv: list[str], config: dict[str, Any]) -> int:
         print("ASIAFAKEKEY\tfake-secret\tfake-session-token")
     elif command == ["eks", "update-kubeconfig"]:
         Path(option(argv, "--kubeconfig")).write_text("apiVersion: v1\nkind: Config\n")
+    elif command == ["ecr", "batch-get-image"]:  # running.py marks what was deployed
+        digest = option(argv, "--image-ids").removeprefix("imageDigest=")
+        manifest = {"imageManifest": "{}", "imageManifestMediaType": "application/json"}
+        print(json.dumps({"images": [{"imageId": {"imageDigest": digest}, **manifest}]}))
+    elif command in (["ecr", "put-image"], ["ecr", "batch-delete-image"]):
+        print("{}")
+    elif command == ["ecr", "list-images"]:
+        print(json.dumps({"imageIds": config.get("ecr_listed", [])}))
     elif command == ["marketplace-catalog", "start-change-set"]:
         return answer(next_answer(config, "start"), "StartChangeSet")
     elif command == ["marketplace-catalog", "describe-change-set"]:
