@@ -10,6 +10,7 @@ answers from $FAKE_CONFIG:
                         archive's own digest, as --preserve-digests gives)
     old_skopeo          true: `skopeo copy --help` has no --preserve-digests
     caller              the ARN `aws sts get-caller-identity` reports (default: a CodeBuild role)
+    list                [[summary, ...], ...]: ListChangeSets answers in turn (default: none)
     start               [response, ...]: StartChangeSet answers in turn ({"error": code} or JSON)
     describe            [response, ...]: DescribeChangeSet answers in turn, the last one repeated
     helm_upgrade_exit   helm upgrade's exit status
@@ -140,6 +141,9 @@ def aws(argv: list[str], config: dict[str, Any]) -> int:
         print("{}")
     elif command == ["ecr", "list-images"]:
         print(json.dumps({"imageIds": config.get("ecr_listed", [])}))
+    elif command == ["marketplace-catalog", "list-change-sets"]:
+        listed = next_answer(config, "list") if "list" in config else []
+        print(json.dumps({"ChangeSetSummaryList": listed}))
     elif command == ["marketplace-catalog", "start-change-set"]:
         return answer(next_answer(config, "start"), "StartChangeSet")
     elif command == ["marketplace-catalog", "describe-change-set"]:

@@ -11,7 +11,7 @@ import json
 import posixpath
 from typing import Any
 
-from pipelinegen import naming
+from pipelinegen import naming, retries
 from pipelinegen.chart import values as image_values
 from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, SKOPEO_DEBS
 from pipelinegen.render.header import GENERATED_BY, with_header
@@ -58,6 +58,7 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "account": spec.aws.account,
         "region": spec.aws.region,
         "registry_scanning": spec.aws.registry_scanning,
+        "aws_retries": retries.ENVIRONMENT,
         "cdk_cli": CDK_CLI,
         "skopeo_debs": SKOPEO_DEBS,
         "delivery": spec.delivery,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import posixpath
 
-from pipelinegen import naming
+from pipelinegen import naming, retries
 from pipelinegen.render.github.actions import action
 from pipelinegen.render.github.ci import ci_jobs
 from pipelinegen.render.github.deliver import deliver_jobs, keep_release
@@ -58,6 +58,7 @@ def release_workflow(spec: Spec, *, header: str, spec_path: str, spec_sha256: st
         tags=spec.github.release_tags,
         runner=spec.github.runner,
         jobs=jobs,
+        aws_retries=retries.ENVIRONMENT,
     )
 
 
