@@ -209,6 +209,10 @@ def _not_a_choice(value: Any, where: Expected, explain: Explain | None) -> tuple
     values = get_args(where.annotation) if literal else ()
     if isinstance(value, str) and value in [str(v) for v in values if not isinstance(v, str)]:
         return f"must be the number {value}, not the string {_show(value)}", "remove the quotes"
+    if values and type(value) not in {type(v) for v in values}:  # true or 1.0 for 1, 1 for 'a'
+        kinds = " or ".join(sorted({_kind_of(v) for v in values}))
+        hint = "expected " + " or ".join(_yaml(v) for v in values) if len(values) <= 8 else ""
+        return f"expected {kinds}, got {_kind_of(value)} {_show(_yaml(value))}", hint
     if where.path == ("version",):
         return f"unsupported spec version {_show(value)}", "this pipelinegen reads 'version: 1'"
     choices = [str(v) for v in values]
@@ -241,6 +245,11 @@ def _kind_of(value: Any) -> str:
         dict: "a mapping",
     }
     return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _yaml(value: Any) -> str:
+    """A scalar as YAML writes it (`true`, not Python's `True`)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _show(value: Any) -> str:

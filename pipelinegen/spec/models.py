@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, GetCoreSchemaHandler, Tag
+from pydantic_core import CoreSchema
+
+from pipelinegen.spec.strict import exact_literals
 
 from pipelinegen.spec.types import (
     PRESETS,
@@ -55,11 +58,23 @@ from pipelinegen.spec.types import (
 
 
 class Model(BaseModel):
-    """The one strict base: unknown keys are errors, values are never coerced, specs are frozen."""
+    """The one strict base: unknown keys are errors, values are never coerced, specs are frozen.
+
+    Strict mode keeps every scalar its YAML type (no bool as a number, no float as an integer,
+    no number as a string), except in a `Literal`: pydantic compares a literal by equality, and
+    in Python `True == 1 == 1.0`, so `version: true` would pass as `1`. `exact_literals` makes
+    every literal of every model also require the value's exact type.
+    """
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, strict=True, regex_engine="python-re", defer_build=True
     )
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return exact_literals(handler(source))
 
 
 class GitHub(Model):
