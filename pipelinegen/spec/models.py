@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, GetCoreSchemaH
 from pydantic_core import CoreSchema
 
 from pipelinegen.spec.strict import exact_literals
-
 from pipelinegen.spec.types import (
     PRESETS,
     Account,
