@@ -15,9 +15,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from moto.ecr import responses  # type: ignore[import-untyped,unused-ignore]
-from moto.ecr.models import ecr_backends  # type: ignore[import-untyped,unused-ignore]
-from moto.server import main  # type: ignore[import-untyped,unused-ignore]
+from moto.ecr import responses  # type: ignore[import-not-found,import-untyped,unused-ignore]
+from moto.ecr.models import ecr_backends  # type: ignore[import-not-found,import-untyped,unused-ignore]
+from moto.server import main  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
 
 def _backend(self: Any) -> Any:
