@@ -10,6 +10,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pipelinegen.printable import one_line
+
 
 class ExitCode(enum.IntEnum):
     """Process exit codes; part of the public CLI contract."""
@@ -31,9 +33,10 @@ class Diagnostic:
     hint: str = ""
 
     def render(self) -> str:
-        """`file:line:col: message`, then the hint indented on its own line."""
-        text = f"{self.file}:{self.line}:{self.column}: {self.message}"
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+        """`file:line:col: message`, then the hint indented on its own line; each one line,
+        with control and bidirectional characters escaped (pipelinegen.printable)."""
+        text = f"{one_line(self.file)}:{self.line}:{self.column}: {one_line(self.message)}"
+        return f"{text}\n  hint: {one_line(self.hint)}" if self.hint else text
 
 
 def sorted_unique(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -15,6 +15,7 @@ import click
 
 from pipelinegen import __version__
 from pipelinegen.errors import ExitCode, PipelinegenError, SpecError, UserError
+from pipelinegen.printable import guarded_streams, one_line
 
 # Each verb is the module pipelinegen.cli.<verb>.
 VERBS = ("compile", "diff", "graph", "init", "schema", "synth", "validate")
@@ -32,6 +33,12 @@ class _Cli(click.Group):
             return None
         command: click.Command = importlib.import_module(f"pipelinegen.cli.{name}").command
         return command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Everything the command line prints, click's own messages included, shows control
+        and bidirectional characters as escapes (pipelinegen.printable)."""
+        with guarded_streams():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -58,11 +65,11 @@ def _report(error: PipelinegenError) -> None:
         for diagnostic in error.diagnostics:
             click.echo(diagnostic.render(), err=True)
     elif isinstance(error, UserError):
-        click.echo(f"error: {error.message}", err=True)
+        click.echo(f"error: {one_line(error.message)}", err=True)
         if error.hint:
-            click.echo(f"  hint: {error.hint}", err=True)
+            click.echo(f"  hint: {one_line(error.hint)}", err=True)
     else:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {one_line(str(error))}", err=True)
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})

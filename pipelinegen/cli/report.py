@@ -11,6 +11,7 @@ import click
 
 from pipelinegen.cli.read import repository_path
 from pipelinegen.errors import Diagnostic, UserError
+from pipelinegen.printable import one_line
 
 Reporter = Callable[[str, Sequence[Diagnostic]], None]
 
@@ -40,8 +41,8 @@ def github(file: str, diagnostics: Sequence[Diagnostic]) -> None:
     """Workflow commands that GitHub shows inline on the pull request's diff; GitHub matches
     `file=` against repository-relative paths, so that is what they carry."""
     for d in diagnostics:
-        message = f"{d.message}\n{d.hint}" if d.hint else d.message
-        where = repository_path(Path(d.file))
+        message = f"{one_line(d.message)}\n{one_line(d.hint)}" if d.hint else one_line(d.message)
+        where = one_line(repository_path(Path(d.file)))
         properties = f"file={_escape_property(where)},line={d.line},col={d.column}"
         click.echo(f"::error {properties},title=pipelinegen::{_escape_data(message)}")
     if not diagnostics:
@@ -93,9 +94,9 @@ Fatal = Callable[[str, UserError], None]
 
 def text_fatal(file: str, error: UserError) -> None:
     """`error: message` and the hint, on stderr."""
-    click.echo(f"error: {error.message}", err=True)
+    click.echo(f"error: {one_line(error.message)}", err=True)
     if error.hint:
-        click.echo(f"  hint: {error.hint}", err=True)
+        click.echo(f"  hint: {one_line(error.hint)}", err=True)
 
 
 def json_fatal(file: str, error: UserError) -> None:
@@ -111,7 +112,7 @@ def json_fatal(file: str, error: UserError) -> None:
 
 def github_fatal(file: str, error: UserError) -> None:
     """One annotation on the run (there is no line to point at)."""
-    message = f"{error.message}\n{error.hint}" if error.hint else error.message
+    message = one_line(error.message) + (f"\n{one_line(error.hint)}" if error.hint else "")
     click.echo(f"::error title=pipelinegen::{_escape_data(message)}")
 
 

@@ -9,9 +9,10 @@ and words the message for a person: "'12345' is not a 12-digit AWS account ID", 
 from __future__ import annotations
 
 import difflib
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
@@ -39,7 +40,9 @@ def describe(
     """One diagnostic per pydantic error, located in the document.
 
     Errors that only echo a problem already reported are dropped: a value the YAML reader could
-    not read, and a required key reported missing while an unknown key beside it is its typo.
+    not read, a required key reported missing while an unknown key beside it is its typo, and a
+    union member's "wrong type" for a value another member reads deeper (`digest: false` in a
+    values mapping is about `digest`, not "expected a string, got a mapping").
     """
     located = [(error, _walk(root, error["loc"])) for error in errors]
     typos = {
@@ -48,9 +51,12 @@ def describe(
         if error["type"] == "extra_forbidden"
         for close in _close_keys(where)
     }
+    deeper = {where.path[:i] for _, where in located for i in range(len(where.path))}
     for error, where in located:
         if error["type"] == "missing" and where.path in typos:
             continue
+        if error["type"].endswith("_type") and where.path in deeper:
+            continue  # a union's other member: the value is of the shape another one reads
         if any(where.path[: len(path)] == path for path in document.unreadable):
             continue
         yield _word(error, where, document)
@@ -74,6 +80,10 @@ def _walk(root: type[BaseModel], loc: tuple[str | int, ...]) -> Expected:
         if tags is not None:
             annotation, metadata = tags.get(str(part), Any), ()
             continue
+        member = _union_member(annotation, part)
+        if member is not None:  # pydantic names the member of a plain union it tried
+            annotation, metadata = member, ()
+            continue
         path.append(part)
         origin = get_origin(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -91,6 +101,27 @@ def _walk(root: type[BaseModel], loc: tuple[str | int, ...]) -> Expected:
             annotation, metadata = Any, ()
     annotation, extra = unwrap(annotation)
     return Expected(tuple(path), annotation, metadata + extra, owner, name)
+
+
+def _union_member(annotation: Any, label: str | int) -> Any:
+    """The member of a plain (untagged) union that pydantic's error location `label` names
+    (`str`, `constrained-str`, `list[...]`, a model's name), or None."""
+    if get_origin(annotation) not in (Union, types.UnionType) or not isinstance(label, str):
+        return None
+    for member in get_args(annotation):
+        bare, _ = unwrap(member)
+        origin = get_origin(bare)
+        if isinstance(bare, type) and issubclass(bare, BaseModel):
+            names = {bare.__name__}
+        elif origin in (list, dict):
+            names = {f"{origin.__name__}["}
+        elif isinstance(bare, type):
+            names = {bare.__name__, f"constrained-{bare.__name__}"}
+        else:
+            names = set()
+        if label in names or any(n.endswith("[") and label.startswith(n) for n in names):
+            return member
+    return None
 
 
 def _word(error: ErrorDetails, where: Expected, document: Document) -> Diagnostic:
@@ -209,6 +240,10 @@ def _not_a_choice(value: Any, where: Expected, explain: Explain | None) -> tuple
     values = get_args(where.annotation) if literal else ()
     if isinstance(value, str) and value in [str(v) for v in values if not isinstance(v, str)]:
         return f"must be the number {value}, not the string {_show(value)}", "remove the quotes"
+    if values and type(value) not in {type(v) for v in values}:  # true or 1.0 for 1, 1 for 'a'
+        kinds = " or ".join(sorted({_kind_of(v) for v in values}))
+        hint = "expected " + " or ".join(_yaml(v) for v in values) if len(values) <= 8 else ""
+        return f"expected {kinds}, got {_kind_of(value)} {_show(_yaml(value))}", hint
     if where.path == ("version",):
         return f"unsupported spec version {_show(value)}", "this pipelinegen reads 'version: 1'"
     choices = [str(v) for v in values]
@@ -241,6 +276,11 @@ def _kind_of(value: Any) -> str:
         dict: "a mapping",
     }
     return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _yaml(value: Any) -> str:
+    """A scalar as YAML writes it (`true`, not Python's `True`)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _show(value: Any) -> str:

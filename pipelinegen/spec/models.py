@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, GetCoreSchemaHandler, Tag
+from pydantic_core import CoreSchema
 
 from pipelinegen.kubernetes import DEFAULT_KUBERNETES_VERSION_TEXT
+from pipelinegen.spec.strict import exact_literals
 from pipelinegen.spec.types import (
     PRESETS,
     Account,
@@ -67,11 +69,23 @@ from pipelinegen.spec.types import (
 
 
 class Model(BaseModel):
-    """The one strict base: unknown keys are errors, values are never coerced, specs are frozen."""
+    """The one strict base: unknown keys are errors, values are never coerced, specs are frozen.
+
+    Strict mode keeps every scalar its YAML type (no bool as a number, no float as an integer,
+    no number as a string), except in a `Literal`: pydantic compares a literal by equality, and
+    in Python `True == 1 == 1.0`, so `version: true` would pass as `1`. `exact_literals` makes
+    every literal of every model also require the value's exact type.
+    """
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, strict=True, regex_engine="python-re", defer_build=True
     )
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return exact_literals(handler(source))
 
 
 class GitHub(Model):
@@ -163,6 +177,16 @@ class Aws(Model):
         "cannot change in place and the repositories are retained: set it before the first "
         "deployment, or follow the documented migration; `diff` marks a change high-risk.",
         examples=["arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+    )
+    registry_scanning: Literal["basic", "enhanced"] | None = Field(
+        default=None,
+        description="Let the app own the tooling account's ECR registry scanning configuration "
+        "in this region: `basic` or `enhanced` (Amazon Inspector) scanning, on push, of the "
+        "project's repositories. There is one configuration per account and region, and the app "
+        "replaces it whole (an organisation's or Inspector's rules included), so by default the "
+        "app leaves it alone and asks each repository to scan on push instead (the setting ECR "
+        "deprecated in favour of the registry's). See docs/operations.md.",
+        examples=["basic"],
     )
 
 

@@ -25,6 +25,17 @@ Path = tuple[str | int, ...]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
+_STR_TAG = "tag:yaml.org,2002:str"
+_CORE_TAGS = {
+    f"tag:yaml.org,2002:{kind}": word
+    for kind, word in [
+        ("null", "null"),
+        ("bool", "a boolean"),
+        ("int", "an integer"),
+        ("float", "a number"),
+        ("timestamp", "a date"),
+    ]
+}
 MAX_NODES = 200_000  # far beyond any real spec; stops alias "billion laughs" expansions
 MAX_DEPTH = 64  # a spec nests about 5 deep; this stops stack exhaustion on hostile input
 # Every level of nesting takes one of these characters ('[', '{', '- ', '? ', ': '), so their
@@ -214,6 +225,14 @@ def _unsupported(node: Node) -> tuple[str, str]:
     )
 
 
+def _not_a_string_key(node: Node) -> tuple[str, str]:
+    """A key YAML reads as another type than a string (or tags so): never made one silently."""
+    word = _CORE_TAGS.get(str(node.tag))
+    if word is None:
+        return _unsupported(node)
+    return f"the key '{node.value}' is {word} in YAML, not a string", f'quote it: "{node.value}"'
+
+
 def _is_empty(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == _NULL_TAG and node.value == ""
 
@@ -268,6 +287,9 @@ class _Builder:
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.document.problems.append(self._at(key_node, "a key must be a plain string"))
+                continue
+            if key_node.tag != _STR_TAG:  # `1:`, `true:`, `null:`, `2024-01-01:`, `!foo a:`
+                self.document.problems.append(self._at(key_node, *_not_a_string_key(key_node)))
                 continue
             key = str(key_node.value)
             if key in explicit:

@@ -3,12 +3,14 @@
 answers from $FAKE_CONFIG:
 
     ecr_tags            {"<repository>:<tag>": "<digest>"}: tags already in ECR
+    ecr_listed          [{"imageDigest", "imageTag"}, ...]: what `ecr list-images` lists
     missing_repos       ["<repository>"]: describe-images says RepositoryNotFoundException
     remote_manifests    {"<image reference>": "<raw manifest>"}: what skopeo inspect --raw sees
     push_digest         {"<destination>": "<digest>"}: what skopeo copy reports (default: the
                         archive's own digest, as --preserve-digests gives)
     old_skopeo          true: `skopeo copy --help` has no --preserve-digests
     caller              the ARN `aws sts get-caller-identity` reports (default: a CodeBuild role)
+    list                [[summary, ...], ...]: ListChangeSets answers in turn (default: none)
     start               [response, ...]: StartChangeSet answers in turn ({"error": code} or JSON)
     describe            [response, ...]: DescribeChangeSet answers in turn, the last one repeated
     helm_upgrade_exit   helm upgrade's exit status
@@ -131,6 +133,17 @@ def aws(argv: list[str], config: dict[str, Any]) -> int:
         print("ASIAFAKEKEY\tfake-secret\tfake-session-token")
     elif command == ["eks", "update-kubeconfig"]:
         Path(option(argv, "--kubeconfig")).write_text("apiVersion: v1\nkind: Config\n")
+    elif command == ["ecr", "batch-get-image"]:  # running.py marks what was deployed
+        digest = option(argv, "--image-ids").removeprefix("imageDigest=")
+        manifest = {"imageManifest": "{}", "imageManifestMediaType": "application/json"}
+        print(json.dumps({"images": [{"imageId": {"imageDigest": digest}, **manifest}]}))
+    elif command in (["ecr", "put-image"], ["ecr", "batch-delete-image"]):
+        print("{}")
+    elif command == ["ecr", "list-images"]:
+        print(json.dumps({"imageIds": config.get("ecr_listed", [])}))
+    elif command == ["marketplace-catalog", "list-change-sets"]:
+        listed = next_answer(config, "list") if "list" in config else []
+        print(json.dumps({"ChangeSetSummaryList": listed}))
     elif command == ["marketplace-catalog", "start-change-set"]:
         return answer(next_answer(config, "start"), "StartChangeSet")
     elif command == ["marketplace-catalog", "describe-change-set"]:

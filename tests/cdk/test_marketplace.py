@@ -281,6 +281,8 @@ class FakeAws:
         self.calls: list[list[str]] = []
 
     def __call__(self, args: Sequence[str]) -> Any:
+        if args[1] == "list-change-sets":  # no change set holds the product
+            return {"ChangeSetSummaryList": []}
         self.calls.append(list(args))
         answer = self.answers[min(len(self.calls), len(self.answers)) - 1]
         if isinstance(answer, Exception):

@@ -336,14 +336,21 @@ def test_deploy_keeps_the_credentials_of_a_caller_that_is_the_deploy_role(
     assert result.returncode == 0, result.stderr
     commands = [argv[:2] for argv in fakes.argvs("aws")]
     assumed = [["sts", "assume-role"]] if assumes else []
-    assert commands == [["sts", "get-caller-identity"], *assumed, ["eks", "update-kubeconfig"]]
+    marking = [["ecr", "batch-get-image"], ["ecr", "put-image"], ["ecr", "list-images"]] * 2
+    assert commands == [
+        ["sts", "get-caller-identity"],
+        *assumed,
+        ["eks", "update-kubeconfig"],
+        *marking,  # running.py marks each image the deploy runs
+    ]
     assert ("already running as" in result.stdout) is not assumes
 
 
 def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> None:
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    calls = fakes.calls("aws")[1:]
+    calls = fakes.calls("aws")[1:3]
+    marks = fakes.calls("aws")[3:]
     assert fakes.argvs("aws")[0] == [
         "sts",
         "get-caller-identity",
@@ -385,12 +392,16 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
     assert calls[0]["env"]["AWS_ACCESS_KEY_ID"] is None  # the project's own credentials
     assert calls[1]["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY"  # the deploy role's
     assert calls[1]["env"]["AWS_SESSION_TOKEN"] == "fake-session-token"
-    helm = [call for call in fakes.calls("helm") if call["argv"][0] != "template"]
-    assert [call["argv"][0] for call in helm] == [
-        "version",
-        "history",
-        "upgrade",
+    # After Helm, each image is marked as running in staging, as the deploy role.
+    puts = [call["argv"] for call in marks if call["argv"][:2] == ["ecr", "put-image"]]
+    assert [argv[argv.index("--repository-name") + 1] for argv in puts] == [
+        "acme-platform/api",
+        "acme-platform/web",
     ]
+    assert all(argv[argv.index("--image-tag") + 1].startswith("deployed-staging-") for argv in puts)
+    assert all(call["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY" for call in marks)
+    helm = [call for call in fakes.calls("helm") if call["argv"][0] != "template"]
+    assert [call["argv"][0] for call in helm] == ["version", "history", "upgrade"]
     assert helm[1]["argv"] == [
         "history",
         "platform",
@@ -941,3 +952,11 @@ def test_an_unexpected_failure_still_ends_with_an_error_line(release: Path, fake
     assert re.fullmatch(
         r'error: deploy\.sh: line \d+: work="\$\(mktemp -d\)" failed \(exit 1\)', line
     )
+
+
+def test_a_deploy_whose_mark_fails_says_what_to_do(release: Path, fakes: Fakes) -> None:
+    fakes.configure(fail={"aws ecr": 254})
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 1
+    assert "error: deployed, but could not mark what staging runs in ECR" in result.stderr
+    assert "retry this stage" in result.stderr

@@ -127,7 +127,14 @@ class World:
         env = {**os.environ, **CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}
         self.sandbox.start(
             "moto",
-            [str(TOOLS_VENV / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(MOTO_PORT)],
+            [
+                python,
+                str(HERE / "servers" / "moto_ecr.py"),
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(MOTO_PORT),
+            ],
             ready=["curl", "-sf", f"{MOTO}/moto-api/"],
             env=env,
         )

@@ -142,6 +142,7 @@ def test_github_mode_deploys_repositories_and_roles_only(
     }
     assert kinds <= {
         "AWS::ECR::Repository",
+        "AWS::ECR::RegistryScanningConfiguration",  # with aws.registry_scanning
         "AWS::IAM::Role",
         "AWS::IAM::Policy",
         "AWS::IAM::OIDCProvider",
@@ -150,7 +151,11 @@ def test_github_mode_deploys_repositories_and_roles_only(
     registry = load(out, "registry")
     repositories = resources(registry, "AWS::ECR::Repository")
     assert len(repositories) == len(spec["images"])
-    assert all(r["Properties"]["ImageScanningConfiguration"]["ScanOnPush"] for r in repositories)
+    # Scanned on push: by the registry's configuration when the spec owns it, else each one asks.
+    owned = bool(spec.get("registry_scanning"))
+    assert all(
+        owned or r["Properties"]["ImageScanningConfiguration"]["ScanOnPush"] for r in repositories
+    )
     # One GitHub OIDC provider per account (IAM holds one per URL).
     accounts = [spec["account"], *(e["account"] for e in spec["environments"])]
     providers = sum(

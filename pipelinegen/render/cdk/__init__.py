@@ -11,7 +11,7 @@ import json
 import posixpath
 from typing import Any
 
-from pipelinegen import naming
+from pipelinegen import naming, retries
 from pipelinegen.chart import values as image_values
 from pipelinegen.kubernetes import DEFAULT_KUBERNETES_VERSION
 from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, SKOPEO_DEBS
@@ -58,6 +58,8 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "spec_sha256": spec_sha256,
         "account": spec.aws.account,
         "region": spec.aws.region,
+        "registry_scanning": spec.aws.registry_scanning,
+        "aws_retries": retries.ENVIRONMENT,
         "cdk_cli": CDK_CLI,
         "skopeo_debs": SKOPEO_DEBS,
         "delivery": spec.delivery,

@@ -25,7 +25,7 @@ import json
 import posixpath
 from dataclasses import replace
 
-from pipelinegen import naming
+from pipelinegen import naming, retries
 from pipelinegen.render.github.actions import action
 from pipelinegen.render.github.ci import release_checks
 from pipelinegen.render.github.deliver import deliver_jobs, keep_release
@@ -90,6 +90,7 @@ def release_workflow(spec: Spec, *, header: str, spec_path: str, spec_sha256: st
         tags=spec.github.release_tags,
         runner=spec.github.runner,
         jobs=jobs,
+        aws_retries=retries.ENVIRONMENT,
     )
 
 

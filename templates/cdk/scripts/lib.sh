@@ -10,6 +10,12 @@ on_error() {
 }
 trap 'on_error $? $LINENO' ERR
 
+# Every AWS call retries throttling and transient errors (AWS CLI User Guide, "AWS CLI retries"):
+# standard mode, 10 attempts in all instead of the CLI's default 3; a caller's own values win.
+# pipelinegen.retries defines these for the jobs and buildspecs too.
+export AWS_RETRY_MODE="${AWS_RETRY_MODE:-standard}"
+export AWS_MAX_ATTEMPTS="${AWS_MAX_ATTEMPTS:-10}"
+
 die() {
   printf 'error: %s\n' "$*" >&2
   exit 1

@@ -19,10 +19,16 @@ The Helm option's settings come from pipeline.json (`marketplace.helm`). Shapes 
 Marketplace Catalog API reference, "Work with container-based products" (AddDeliveryOptions:
 EcrDeliveryOptionDetails, HelmDeliveryOptionDetails); lengths from awslabs'
 aws-marketplace-catalog-api-shapes-for-python (ContainerProduct@1.0 change types).
-`publish` starts the change set (retrying while another change set holds the product) and waits
+`publish` first looks for the change set a previous run started for this release
+(ListChangeSets by the product and the deterministic ChangeSetName `pipelinegen <product>
+<version>`; the release zip is immutable, so the same release is the same change set): one still
+PREPARING or APPLYING is resumed (waited for), one that SUCCEEDED ends the run. Otherwise it waits
+up to --busy-timeout seconds (default 3600) while other change sets hold the product (PREPARING or
+APPLYING: a previous version's scan, an edit in the portal), then starts the change set (retrying
+while ResourceInUseException says another one got there first) and waits up to --timeout seconds
 until it succeeds (exit 0), fails or is cancelled (its errors printed, exit 1), or the wait times
-out (exit 1). The client request token is derived from the product and the version, so running
-`publish` again for the same release starts nothing new.
+out (exit 1; running `publish` again resumes it). The client request token is derived from the
+product and the version too, so a start that AWS received twice starts one change set.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -82,10 +89,15 @@ HELM_CHART_URI = re.compile(
 CHANGE_SET_NAME_UNSAFE = re.compile(r"[^\w\s+=.:@-]")
 
 FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+ACTIVE = ("PREPARING", "APPLYING")  # a change set that holds its entities (ChangeStatus)
+BUSY_TIMEOUT = 3600.0  # how long a publication waits for other change sets on the product
 # StartChangeSet: another change set holds the product, or the API is busy; both pass.
 RETRY_START = ("ResourceInUseException", "ThrottlingException", "InternalServiceException")
 RETRY_DESCRIBE = ("ThrottlingException", "InternalServiceException")
 
+# AWS CLI retries (AWS CLI User Guide, "AWS CLI retries"): standard mode, 10 attempts in all
+# instead of the default 3, for throttled calls; a caller's own settings win.
+RETRY_ENV = {"AWS_RETRY_MODE": "standard", "AWS_MAX_ATTEMPTS": "10"}
 Runner = Callable[[Sequence[str]], Any]  # runs `aws <args>`, returns the parsed JSON output
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -452,6 +464,59 @@ def _outcome(change_set_id: str, response: dict[str, Any]) -> Outcome:
     )
 
 
+def list_change_sets(run: Runner, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """ListChangeSets with `filters` (name → values; Filter names EntityId, ChangeSetName,
+    Status: AWS Marketplace Catalog API reference, ListChangeSets); the CLI reads every page."""
+    response = run(
+        [
+            "marketplace-catalog",
+            "list-change-sets",
+            "--region",
+            REGION,
+            "--catalog",
+            CATALOG,
+            "--filter-list",
+            json.dumps([{"Name": name, "ValueList": values} for name, values in filters.items()]),
+        ]
+    )
+    found = response.get("ChangeSetSummaryList") if isinstance(response, dict) else None
+    return [item for item in found or [] if isinstance(item, dict) and item.get("ChangeSetId")]
+
+
+def wait_for_others(
+    product_id: str,
+    *,
+    name: str,
+    run: Runner,
+    sleep: Sleep,
+    clock: Clock,
+    timeout: float,
+    interval: float,
+    log: Log,
+) -> list[str]:
+    """Wait, at most `timeout` seconds in all, until no change set but ours (`name`) is
+    PREPARING or APPLYING on the product: another one (a previous version's scan that outlived
+    its wait, an edit in the portal) locks it, and StartChangeSet would answer
+    ResourceInUseException. The IDs of those still running at the deadline ([] when none)."""
+    deadline = clock() + timeout
+    while True:
+        active = list_change_sets(run, {"EntityId": [product_id], "Status": list(ACTIVE)})
+        others = [c["ChangeSetId"] for c in active if c.get("ChangeSetName") != name]
+        remaining = deadline - clock()
+        if not others or remaining <= 0:
+            return others
+        log(f"{product_id} is held by change set(s) {', '.join(others)}; waiting for them")
+        sleep(min(interval, remaining))
+
+
+def ours(product_id: str, name: str, run: Runner) -> dict[str, Any] | None:
+    """The change set a previous run started for this release (by its deterministic name)
+    that is still running or has succeeded: the one to resume rather than start again."""
+    found = list_change_sets(run, {"EntityId": [product_id], "ChangeSetName": [name]})
+    live = [c for c in found if c.get("Status") in (*ACTIVE, "SUCCEEDED")]
+    return max(live, key=lambda c: str(c.get("StartTime", "")), default=None)
+
+
 def publish(
     changeset_file: Path,
     *,
@@ -461,15 +526,38 @@ def publish(
     timeout: float,
     interval: float,
     retry_delay: float = 60.0,
+    busy_timeout: float = BUSY_TIMEOUT,
     run: Runner,
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
     log: Log,
 ) -> Outcome:
-    """Start the change set and wait for it."""
+    """Resume the change set a previous run started for this release, or wait (at most
+    `busy_timeout` seconds) until no other change set holds the product and start it; then
+    wait for it (at most `timeout` seconds)."""
+    name = change_set_name(product_id, version)
+    resumed = ours(product_id, name, run)
+    if resumed is not None:
+        change_set_id = str(resumed["ChangeSetId"])
+        log(f"resuming change set {change_set_id} ({resumed.get('Status')}), started before")
+        return wait(
+            change_set_id, describer(run), sleep, timeout, interval=interval, clock=clock, log=log
+        )
+    others = wait_for_others(
+        product_id,
+        name=name,
+        run=run,
+        sleep=sleep,
+        clock=clock,
+        timeout=busy_timeout,
+        interval=interval,
+        log=log,
+    )
+    if others:
+        return Outcome("BUSY", others[0], failure_description=f"{len(others)} change set(s)")
     change_set_id = start(
         changeset_file,
-        name=change_set_name(product_id, version),
+        name=name,
         token=client_token(product_id, version, attempt),
         run=run,
         sleep=sleep,
@@ -491,18 +579,26 @@ def publish(
 def report(outcome: Outcome, *, attempt: int) -> list[str]:
     """What to print about an outcome that is not a success, ending with an `error:` line."""
     lines = []
-    if outcome.status != "TIMEOUT" and (outcome.failure_code or outcome.failure_description):
+    if outcome.status not in ("TIMEOUT", "BUSY") and (
+        outcome.failure_code or outcome.failure_description
+    ):
         lines.append(f"{outcome.failure_code or outcome.status}: {outcome.failure_description}")
     lines.extend(f"  {error}" for error in outcome.errors)
     follow = (
         "aws marketplace-catalog describe-change-set --region us-east-1 --catalog "
         f"AWSMarketplace --change-set-id {outcome.change_set_id}"
     )
-    if outcome.status == "TIMEOUT":
+    if outcome.status == "BUSY":
+        lines.append(
+            f"error: change set {outcome.change_set_id} (of {outcome.failure_description} on "
+            "the product) still holds it: nothing was started; follow it with "
+            f"`{follow}`, then run this stage again"
+        )
+    elif outcome.status == "TIMEOUT":
         lines.append(
             f"error: change set {outcome.change_set_id} has not finished "
             f"({outcome.failure_description}); it goes on in AWS Marketplace: follow it with "
-            f"`{follow}`"
+            f"`{follow}`; running this stage again resumes it"
         )
     else:
         lines.append(
@@ -516,7 +612,11 @@ def report(outcome: Outcome, *, attempt: int) -> list[str]:
 def run_aws(args: Sequence[str]) -> Any:
     """Run `aws <args> --output json` and return its parsed output, or raise AwsError."""
     result = subprocess.run(
-        ["aws", *args, "--output", "json"], capture_output=True, text=True, check=False
+        ["aws", *args, "--output", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**RETRY_ENV, **os.environ},
     )
     if result.returncode != 0:
         raise AwsError.from_stderr(result.stderr, result.returncode)
@@ -561,6 +661,12 @@ def main(argv: list[str] | None = None, *, run: Runner = run_aws) -> int:
     publish_.add_argument("--interval", type=float, default=60.0, help="seconds between polls")
     publish_.add_argument(
         "--retry-delay", type=float, default=60.0, help="first wait while the product is busy"
+    )
+    publish_.add_argument(
+        "--busy-timeout",
+        type=float,
+        default=BUSY_TIMEOUT,
+        help="seconds to wait for other change sets on the product",
     )
     args = parser.parse_args(argv)
     try:
@@ -612,6 +718,7 @@ def main(argv: list[str] | None = None, *, run: Runner = run_aws) -> int:
                 timeout=args.timeout,
                 interval=args.interval,
                 retry_delay=args.retry_delay,
+                busy_timeout=args.busy_timeout,
                 run=run,
                 log=_stderr,
             )

@@ -1,10 +1,10 @@
 """A stand-in for the AWS Marketplace Catalog API (moto has none), strict about what it accepts.
 
 Every request is checked against what AWS publishes rather than a hand-written shape: the
-envelope (StartChangeSet, DescribeChangeSet) with botocore's own `marketplace-catalog` service
-model and its parameter validation, and each AddDeliveryOptions DetailsDocument with
-add_delivery_options.schema.json: AWS's Catalog API reference, "Work with container-based
-products using the AWS Marketplace APIs" > "Add a new version"
+envelope (StartChangeSet, DescribeChangeSet, ListChangeSets) with botocore's own
+`marketplace-catalog` service model and its parameter validation, and each AddDeliveryOptions
+DetailsDocument with add_delivery_options.schema.json: AWS's Catalog API reference, "Work with
+container-based products using the AWS Marketplace APIs" > "Add a new version"
 (https://docs.aws.amazon.com/marketplace/latest/APIReference/work-with-container-products.html#container-add-version),
 with the fields and limits of AWS's ContainerProduct@1.0 change-type shapes (the schema's
 $comment names them). Each delivery option's details type is one `$defs` entry there
@@ -78,12 +78,30 @@ class Catalog:
             return 400, {"__type": "ValidationException", "Message": "; ".join(errors)}
         if operation == "StartChangeSet":
             return 200, self.start(params)
+        if operation == "ListChangeSets":
+            return 200, {"ChangeSetSummaryList": self.listed(params.get("FilterList", []))}
         if operation == "DescribeChangeSet":
             found = self.change_sets.get(params["ChangeSetId"])
             if found is None:
                 return 404, {"__type": "ResourceNotFoundException", "Message": "no such change set"}
             return 200, found
         return 400, {"__type": "ValidationException", "Message": f"{operation} not served here"}
+
+    def listed(self, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """ListChangeSets: the change sets that match every filter (EntityId, ChangeSetName,
+        Status; a filter matches when any of its values does)."""
+
+        def values(found: dict[str, Any], name: str) -> list[str]:
+            if name == "EntityId":
+                return [c["Entity"]["Identifier"] for c in found["ChangeSet"]]
+            return [str(found.get(name, ""))]
+
+        return [
+            {key: found[key] for key in ("ChangeSetId", "ChangeSetArn", "ChangeSetName", "Status")}
+            | {"EntityIdList": values(found, "EntityId")}
+            for found in self.change_sets.values()
+            if all(set(values(found, f["Name"])) & set(f["ValueList"]) for f in filters)
+        ]
 
     def details_errors(self, change: dict[str, Any]) -> list[str]:
         if change.get("ChangeType") != "AddDeliveryOptions":

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from stacks.findings import template_findings
 from stacks.oidc import github_provider, github_trust, provider_arn
+from stacks.registry import MARK_ACTIONS
 
 # Namespace-scoped admin: Helm may create and update any namespaced object, RBAC roles included,
 # in this namespace only. The namespace itself must exist (an admin creates it once).
@@ -57,6 +58,16 @@ class TargetStack(Stack):
                     self.format_arn(
                         service="eks", resource="cluster", resource_name=environment["cluster"]
                     )
+                ],
+            )
+        )
+        role.add_to_policy(  # marks what it deployed in the repositories (scripts/running.py)
+            iam.PolicyStatement(
+                actions=MARK_ACTIONS,
+                resources=[
+                    f"arn:{self.partition}:ecr:{spec['region']}:{spec['account']}:repository/"
+                    f"{image['repository']}"
+                    for image in spec["images"]
                 ],
             )
         )

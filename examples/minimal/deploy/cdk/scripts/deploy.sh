@@ -244,4 +244,6 @@ if ! helm "${args[@]}"; then
     true
   die "helm upgrade --install of $HELM_RELEASE $version in $CLUSTER/$NAMESPACE failed; $(after_failure)"
 fi
+# What runs now is marked in ECR, so the repositories' lifecycle never expires it (running.py).
+python3 "$here/running.py" mark --environment "$ENVIRONMENT" --registry "$ECR_REGISTRY" --prefix "$ECR_PREFIX" || exit
 note "$ENVIRONMENT: $HELM_RELEASE $version deployed to $CLUSTER/$NAMESPACE"

@@ -51,4 +51,8 @@ def marketplace_statements(stack: Stack, marketplace: dict[str, Any]) -> list[ia
             actions=["aws-marketplace:DescribeChangeSet"],
             resources=[f"{catalog}/ChangeSet/*"],
         ),
+        # Finding the change set a previous run started, and others that hold the product
+        # (marketplace.py); ListChangeSets has no resource type to scope it to (Service
+        # Authorization Reference, AWS Marketplace Catalog).
+        iam.PolicyStatement(actions=["aws-marketplace:ListChangeSets"], resources=["*"]),
     ]

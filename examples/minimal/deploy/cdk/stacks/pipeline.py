@@ -401,7 +401,11 @@ class PipelineStack(Stack):
         )
         spec: dict[str, Any] = {
             "version": "0.2",
-            "env": {"shell": "bash", **({"exported-variables": exported} if exported else {})},
+            "env": {
+                "shell": "bash",
+                "variables": dict(self.spec["aws_retries"]),  # AWS_RETRY_MODE, AWS_MAX_ATTEMPTS
+                **({"exported-variables": exported} if exported else {}),
+            },
             "phases": {"install": {"commands": install}, "build": {"commands": build}},
         }
         if artifacts:

@@ -32,6 +32,9 @@
 #   MARKETPLACE_POLL_INTERVAL  optional: seconds between status checks, default 60
 #   MARKETPLACE_RETRY_DELAY    optional: seconds before starting again while another change set
 #                              holds the product (doubling each time, 6 tries), default 60
+#   MARKETPLACE_BUSY_TIMEOUT   optional: seconds to wait, before starting, for other change sets
+#                              that hold the product (PREPARING or APPLYING), default 3600; a
+#                              change set this release started before is resumed instead
 #   CHANGE_SET_ATTEMPT         optional: 1 (default); raise it to publish the same version again
 #                              after a change set failed (a new client request token)
 #   DELIVERY_OPTIONS           optional: comma-separated container-images and/or helm, default
@@ -61,6 +64,7 @@ RELEASE_NOTES="${RELEASE_NOTES:-}"
 MARKETPLACE_TIMEOUT="${MARKETPLACE_TIMEOUT:-7200}"
 MARKETPLACE_POLL_INTERVAL="${MARKETPLACE_POLL_INTERVAL:-60}"
 MARKETPLACE_RETRY_DELAY="${MARKETPLACE_RETRY_DELAY:-60}"
+MARKETPLACE_BUSY_TIMEOUT="${MARKETPLACE_BUSY_TIMEOUT:-3600}"
 CHANGE_SET_ATTEMPT="${CHANGE_SET_ATTEMPT:-1}"
 DELIVERY_OPTIONS="${DELIVERY_OPTIONS:-container-images}"
 PIPELINE="${PIPELINE:-$here/../pipeline.json}"
@@ -69,6 +73,7 @@ require_match SELLER_PREFIX "$REPOSITORY_PREFIX_RE" "a Marketplace repository pr
 require_match MARKETPLACE_TIMEOUT '^[0-9]+$' "a number of seconds"
 require_match MARKETPLACE_POLL_INTERVAL '^[0-9]+$' "a number of seconds"
 require_match MARKETPLACE_RETRY_DELAY '^[0-9]+$' "a number of seconds"
+require_match MARKETPLACE_BUSY_TIMEOUT '^[0-9]+$' "a number of seconds"
 require_match CHANGE_SET_ATTEMPT '^[1-9][0-9]*$' "a number from 1"
 require_match DELIVERY_OPTIONS '^(container-images|helm)(,(container-images|helm))?$' \
   "container-images and/or helm, comma-separated"
@@ -164,4 +169,4 @@ note "publishing $version of $PRODUCT_ID"
 python3 "$here/marketplace.py" publish --changeset "$work/changeset.json" \
   --product-id "$PRODUCT_ID" --version "$version" --attempt "$CHANGE_SET_ATTEMPT" \
   --timeout "$MARKETPLACE_TIMEOUT" --interval "$MARKETPLACE_POLL_INTERVAL" \
-  --retry-delay "$MARKETPLACE_RETRY_DELAY" || exit
+  --retry-delay "$MARKETPLACE_RETRY_DELAY" --busy-timeout "$MARKETPLACE_BUSY_TIMEOUT" || exit
