@@ -16,6 +16,7 @@ from pipelinegen.chart import values as image_values
 from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, SKOPEO_DEBS
 from pipelinegen.render.header import GENERATED_BY, with_header
 from pipelinegen.resources import data_dir
+from pipelinegen.sessions import sessions
 from pipelinegen.spec.models import Environment, Spec
 from pipelinegen.spec.rules import is_file_reference
 
@@ -65,6 +66,7 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
             "push": naming.push_role_name(spec),
             "marketplace": naming.marketplace_role_name(spec),
         },
+        "sessions": sessions(),
         "github": {
             "repository": spec.github.repository,
             "owner_id": _id(spec.github.owner_id),
@@ -127,6 +129,15 @@ def _environment(spec: Spec, environment: Environment) -> dict[str, Any]:
         "marketplace": environment.marketplace,
         "deploy_role_name": naming.deploy_role_name(spec, environment),
         "project_role_name": naming.deploy_project_role_name(spec, environment),
+        "network": None
+        if environment.network is None
+        else {
+            "vpc": environment.network.vpc,
+            "subnets": environment.network.subnets,
+            "security_groups": environment.network.security_groups,
+        },
+        "runner": environment.runner,
+        "force_conflicts": environment.helm.force_conflicts,
     }
 
 

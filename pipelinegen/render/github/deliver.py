@@ -22,6 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from pipelinegen import naming
+from pipelinegen.sessions import DEFAULT_SECONDS as DEFAULT_SESSION_SECONDS
+from pipelinegen.sessions import MARKETPLACE_WAIT_SECONDS, sessions
 from pipelinegen.render.cdk import resolved
 from pipelinegen.render.cdk.versions import HELM
 from pipelinegen.render.github.actions import action
@@ -36,7 +38,6 @@ DEPLOY_JOB_PREFIX = "deploy-"
 # GitHub-hosted jobs end after 6 hours ("Usage limits": job execution time); the Marketplace
 # change set (which scans the images) gets what the deploy leaves of it. CodeBuild waits 7 hours.
 PUBLISHING_JOB_MINUTES = 360
-MARKETPLACE_WAIT_SECONDS = 5 * 3600
 # Kept as long as an approval can be pending (GitHub cancels a job waiting on an environment
 # after 30 days).
 ARTIFACT_DAYS = 30
@@ -86,6 +87,8 @@ def deploy_environment(spec: Spec, data: dict[str, Any]) -> dict[str, str]:
     """What deploy.sh reads for one environment."""
     return {
         "ENVIRONMENT": data["name"],
+        "DEPLOY_NETWORK": f"runner {data['runner']}" if data["runner"] else "public",
+        "FORCE_CONFLICTS": "true" if data["force_conflicts"] else "false",
         "CLUSTER": data["cluster"],
         "CLUSTER_REGION": data["region"],
         "NAMESPACE": data["namespace"],
@@ -121,7 +124,7 @@ def _push(spec: Spec, view: dict[str, Any], *, needs: list[str]) -> Job:
     steps = [
         *_extract(),
         _install_skopeo(),
-        _assume("push", role, spec.aws.region),
+        _assume("push", role, spec.aws.region, DEFAULT_SESSION_SECONDS),
         _script(
             "Check the release and push its images",
             "verify-and-push.sh",
@@ -150,7 +153,7 @@ def _deploy(
     steps = [
         *_extract(),
         _install_helm(),
-        _assume("deploy", env["DEPLOY_ROLE_ARN"], data["region"]),
+        _assume("deploy", env["DEPLOY_ROLE_ARN"], data["region"], sessions()["deploy"]),
         _script(f"Deploy to {environment.name} with Helm", "deploy.sh", env),
     ]
     timeout = 60
@@ -158,7 +161,7 @@ def _deploy(
         role = naming.role_arn(spec.aws.account, naming.marketplace_role_name(spec))
         steps += [
             _install_skopeo(),
-            _assume("Marketplace", role, MARKETPLACE_REGION),
+            _assume("Marketplace", role, MARKETPLACE_REGION, sessions()["marketplace"]),
             _script(
                 "Publish to AWS Marketplace",
                 "publish-marketplace.sh",
@@ -173,6 +176,7 @@ def _deploy(
         permissions=[ID_TOKEN],
         needs=needs,
         environment=environment.name,
+        runner=environment.runner or "",
     )
 
 
@@ -210,7 +214,9 @@ def _install_helm() -> Step:
     )
 
 
-def _assume(which: str, role: str, region: str) -> Step:
+def _assume(which: str, role: str, region: str, seconds: int) -> Step:
+    """Assume the role by OIDC for `seconds` (the step's longest wait and a margin, which the
+    role's MaxSessionDuration allows: see pipelinegen.sessions)."""
     return Step(
         f"Assume the {which} role by OIDC",
         action("aws-actions/configure-aws-credentials"),
@@ -218,6 +224,7 @@ def _assume(which: str, role: str, region: str) -> Step:
             "role-to-assume": role,
             "aws-region": region,
             "role-session-name": f"pipelinegen-{which.lower()}",
+            "role-duration-seconds": seconds,
         },
     )
 

@@ -44,6 +44,7 @@ class Job:
     needs: list[str] = field(default_factory=list)
     environment: str = ""  # the GitHub environment the job runs in (its protection rules apply)
     workflow: str = ""  # a reusable workflow this job calls instead of running steps
+    runner: str = ""  # the job's own runner label, instead of the workflow's
 
 
 def calling(job_id: str, workflow: str, jobs: list[Job], *, needs: list[str]) -> Job:

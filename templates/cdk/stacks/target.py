@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -47,6 +47,9 @@ class TargetStack(Stack):
             description=f"Assumed by the {environment['name']} {DEPLOYER[spec['delivery']]} of "
             f"{spec['project']} to run Helm on {environment['cluster']}.",
             assumed_by=self._deployer(spec, environment, provider),
+            # The deploy job's OIDC session (`delivery: github`); a chained session from the
+            # deploy project is capped at one hour whatever this says, and deploy.sh renews it.
+            max_session_duration=Duration.seconds(spec["sessions"]["deploy"]),
         )
         role.add_to_policy(
             iam.PolicyStatement(
