@@ -11,14 +11,17 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from pipelinegen.kubernetes import DEFAULT_KUBERNETES_VERSION_TEXT
 from pipelinegen.spec.types import (
     PRESETS,
     Account,
+    ApiVersion,
     BranchName,
     BucketName,
     BuildArgName,
     BuildArgValue,
     ClusterName,
+    ClusterRoleName,
     CommitSha,
     DeliveryOption,
     EnvironmentName,
@@ -29,6 +32,8 @@ from pipelinegen.spec.types import (
     HelmRelease,
     ImageName,
     JobName,
+    KindName,
+    KubernetesVersion,
     MarketplaceService,
     Namespace,
     OidcProviderArn,
@@ -353,6 +358,32 @@ class Helm(Model):
     )
 
 
+class Access(Model):
+    """What the environment's deploy identity may create beyond its namespace. Without a grant it
+    deploys namespaced objects, Roles and RoleBindings in its namespace, and custom resources there
+    whose API version the cluster serves (`api_versions`) or whose CRD the chart carries."""
+
+    cluster_kinds: list[KindName] = Field(
+        default=[],
+        description="Cluster-scoped kinds the chart may create, e.g. `ClusterRole`, "
+        "`ClusterRoleBinding`, `CustomResourceDefinition`, `ValidatingWebhookConfiguration`, "
+        "`PriorityClass`. A rendered cluster-scoped object of another kind is refused.",
+        examples=[["ClusterRole", "ClusterRoleBinding"]],
+    )
+    cluster_roles: list[ClusterRoleName] = Field(
+        default=[],
+        description="The ClusterRoles the chart may create or bind (by a ClusterRoleBinding's or "
+        "a RoleBinding's `roleRef`): the names the grant's `escalate` and `bind` verbs are "
+        "limited to. Binding the built-in `admin`, `edit` and `view` in the namespace needs none.",
+        examples=[["platform-controller"]],
+    )
+    cluster_admin: bool = Field(
+        default=False,
+        description="Let the deploy identity create anything in the cluster (`cluster-admin`). "
+        "An opt-in for charts whose kinds cannot be listed; every other key is then unused.",
+    )
+
+
 class Network(Model):
     """The VPC an environment's deploy project runs in (CodeBuild `VpcConfig`)."""
 
@@ -420,6 +451,26 @@ class Environment(Model):
         description="Publish a new version to AWS Marketplace after this environment deploys. "
         "Needs the `marketplace` block; at most one environment may set it.",
     )
+    kubernetes_version: KubernetesVersion | None = Field(
+        default=None,
+        description="The EKS cluster's Kubernetes version (`1.NN`): the chart is rendered with "
+        "`--kube-version` set to it, and its objects checked against the API versions it "
+        "serves. Default: " + DEFAULT_KUBERNETES_VERSION_TEXT + ".",
+        examples=["1.34"],
+    )
+    api_versions: list[ApiVersion] = Field(
+        default=[],
+        description="API versions the cluster serves beyond Kubernetes' own, as `group/version` "
+        "(the CRDs installed there, e.g. `monitoring.coreos.com/v1`): passed to the render as "
+        "`--api-versions`, so `.Capabilities.APIVersions.Has` sees them, and the API versions "
+        "custom resources in the namespace may use.",
+        examples=[["monitoring.coreos.com/v1"]],
+    )
+    access: Access = Field(
+        default=Access(),
+        description="What the deploy identity may create beyond namespaced objects in "
+        "`namespace`: cluster-scoped kinds, ClusterRoles, or everything.",
+    )
     network: Network | None = Field(
         default=None,
         description="Where the deploy runs, for a cluster whose API endpoint is private or "
@@ -436,7 +487,7 @@ class Environment(Model):
         examples=["acme-staging-vpc"],
     )
     helm: EnvironmentHelm = Field(
-        default_factory=lambda: EnvironmentHelm(),
+        default=EnvironmentHelm(),
         description="How Helm applies the release in this environment.",
     )
 

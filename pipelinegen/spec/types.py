@@ -274,6 +274,38 @@ RepoPath = Annotated[
     Explain("a relative path inside the repository", "deploy/helm/platform"),
 ]
 
+# An EKS Kubernetes version, minor only: what `--kube-version` renders against.
+KubernetesVersion = Annotated[
+    str,
+    StringConstraints(pattern=r"^1\.[0-9]{2}$"),
+    Explain("a Kubernetes minor version, quoted", '"1.35"'),
+]
+
+# An API group/version the cluster serves beyond Kubernetes' own (a CRD's), as `--api-versions`.
+ApiVersion = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+        r"/v[0-9]+((alpha|beta)[0-9]+)?$",
+        max_length=317,
+    ),
+    Explain("an API group/version such as monitoring.coreos.com/v1", "monitoring.coreos.com/v1"),
+]
+
+# A Kubernetes kind, as an object's `kind:` names it.
+KindName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=63),
+    Explain("a Kubernetes kind (CamelCase)", "ClusterRole"),
+]
+
+# A ClusterRole's name: a path segment, as RBAC names are (e.g. `system:aggregate-to-admin`).
+ClusterRoleName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", max_length=253),
+    Explain("a ClusterRole name", "platform-controller"),
+]
+
 # A values file: also passed through a space-separated variable and Helm's comma-split -f.
 ValuesPath = Annotated[
     RepoPath,
