@@ -11,7 +11,7 @@ import json
 import posixpath
 from typing import Any
 
-from pipelinegen import naming
+from pipelinegen import access, naming
 from pipelinegen.chart import values as image_values
 from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, SKOPEO_DEBS
 from pipelinegen.render.header import GENERATED_BY, with_header
@@ -45,6 +45,9 @@ def cdk_app(spec: Spec, *, spec_path: str, spec_sha256: str) -> dict[str, str]:
         ),
         spec_path,
     )
+    for environment in spec.environments:
+        path = f"{naming.CDK_APP_DIR}/{access.manifest_path(environment)}"
+        files[path] = with_header(access.document(spec, environment), spec_path)
     if spec.marketplace and not is_file_reference(spec.marketplace.usage_instructions):
         files[f"{naming.CDK_APP_DIR}/{naming.INLINE_USAGE}"] = spec.marketplace.usage_instructions
     return files
@@ -138,6 +141,8 @@ def _environment(spec: Spec, environment: Environment) -> dict[str, Any]:
         },
         "runner": environment.runner,
         "force_conflicts": environment.helm.force_conflicts,
+        "kubernetes_group": access.group(spec, environment),
+        "access_manifest": f"{RELEASE_CDK}/{access.manifest_path(environment)}",
     }
 
 

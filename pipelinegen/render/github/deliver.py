@@ -22,12 +22,12 @@ from __future__ import annotations
 from typing import Any
 
 from pipelinegen import naming
-from pipelinegen.sessions import DEFAULT_SECONDS as DEFAULT_SESSION_SECONDS
-from pipelinegen.sessions import MARKETPLACE_WAIT_SECONDS, sessions
 from pipelinegen.render.cdk import resolved
 from pipelinegen.render.cdk.versions import HELM
 from pipelinegen.render.github.actions import action
 from pipelinegen.render.github.jobs import Job, Permission, Step
+from pipelinegen.sessions import DEFAULT_SECONDS as DEFAULT_SESSION_SECONDS
+from pipelinegen.sessions import MARKETPLACE_WAIT_SECONDS, sessions
 from pipelinegen.spec.models import Environment, Spec
 
 RELEASE_ARTIFACT = "release"  # the release zip, kept between the jobs of one run
