@@ -34,6 +34,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from tests.rehearsal.cluster import folder as cluster_folder
 from tests.rehearsal.pipeline import Action, Assembly, Pipeline, Project
 from tests.rehearsal.sandbox import MARKETPLACE_REGISTRY, Sandbox
 
@@ -262,7 +263,24 @@ class World:
             spec = json.loads((checkout / "deploy" / "cdk" / "pipeline.json").read_text())
             github = spec.get("delivery") == "github"
             self.deployed[key] = self._deploy_github(checkout) if github else self._deploy(checkout)
+            for environment in spec["environments"]:
+                self._bootstrap(checkout, environment)
         return self.deployed[key]
+
+    def _bootstrap(self, checkout: Path, environment: dict[str, Any]) -> None:
+        """What an admin does once per environment (docs/cluster-access.md): apply the RBAC the
+        checkout compiled (deploy/cdk/kubernetes/<env>.yaml) to the cluster stand-in, whose
+        access entry names the group the target stack's does (pipeline.json)."""
+        manifest = checkout / "deploy" / "cdk" / "kubernetes" / f"{environment['name']}.yaml"
+        objects = [o for o in YAML(typ="safe", pure=True).load_all(manifest.read_text()) if o]
+        arn = (
+            f"arn:aws:eks:{environment['region']}:{environment['account']}:cluster/"
+            f"{environment['cluster']}"
+        )
+        state = cluster_folder(self.clusters, arn)
+        state.mkdir(parents=True, exist_ok=True)
+        access = {"group": environment["kubernetes_group"], "objects": objects}
+        (state / "access.json").write_text(json.dumps(access, indent=1))
 
     def _deploy(self, checkout: Path) -> Deployed:
         spec = json.loads((checkout / "deploy" / "cdk" / "pipeline.json").read_text())
@@ -727,6 +745,8 @@ class World:
                 (folder / "skopeo").unlink(missing_ok=True)
         if "install-helm.sh" in step["run"]:
             _helm_shim(folder)
+        elif "install-kubectl.sh" in step["run"]:
+            _kubectl_shim(folder)
         else:
             _skopeo_wrapper(folder)
         if str(folder) not in github_path.read_text().splitlines():
@@ -919,6 +939,7 @@ class World:
                 continue
             bin_dir = folder / found.group(1)
             _helm_shim(bin_dir)
+            _kubectl_shim(bin_dir)  # install-kubectl.sh installs into the same INSTALL_DIR
             _skopeo_wrapper(bin_dir)
 
     @staticmethod
@@ -1219,6 +1240,18 @@ def _helm_shim(bin_dir: Path) -> None:
     shim = bin_dir / "helm"
     shim.write_text(
         f'#!/bin/sh\nexec "{TOOLS_VENV / "bin" / "python"}" "{HERE / "helm_shim.py"}" "$@"\n'
+    )
+    shim.chmod(0o755)
+
+
+def _kubectl_shim(bin_dir: Path) -> None:
+    """The cluster stand-in's kubectl (kubectl_shim.py) as `bin_dir/kubectl`, over whatever
+    install-kubectl.sh put there: a real kubectl has no cluster to talk to here."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    shim = bin_dir / "kubectl"
+    shim.unlink(missing_ok=True)
+    shim.write_text(
+        f'#!/bin/sh\nexec "{TOOLS_VENV / "bin" / "python"}" "{HERE / "kubectl_shim.py"}" "$@"\n'
     )
     shim.chmod(0o755)
 
