@@ -513,8 +513,9 @@ def _environment_changed(key: str, what: str) -> Finder:
         for name in sorted(before.keys() & after.keys()):
             old, new = before[name].get(key), after[name].get(key)
             if old != new:
-                yield say(f"environment {{}}: {what} change from {{}} to {{}}", name, _show(old),
-                          _show(new))  # fmt: skip
+                yield say(f"environment {{}}: {what} changes from {{}} to {{}}", name,
+                          "none" if old is None else _show(old),
+                          "none" if new is None else _show(new))  # fmt: skip
 
     return find
 
@@ -692,7 +693,7 @@ RULES: tuple[Rule, ...] = (
          _access_added("cluster_roles", "create or bind the ClusterRoles")),
     Rule("environment-network", "medium", "environment",
          "the VPC, subnets or security groups an environment's deploy project runs in change",
-         _environment_changed("network", "the deploy's network settings")),
+         _environment_changed("network", "the deploy project's network")),
     Rule("environment-runner", "medium", "environment",
          "the runner an environment's deploy job runs on changes",
          _environment_changed("runner", "the deploy job's runner")),
