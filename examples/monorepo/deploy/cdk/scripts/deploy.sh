@@ -4,8 +4,9 @@
 # deploy.sh: deploy the release to one environment with Helm: `helm upgrade --install` of the
 # release's chart, with the environment's values files and every image pinned to the digest that
 # was pushed, at the values paths the spec maps for it (image_values.py), waiting until the workloads are ready
-# and rolling back when they are not (Helm 4's --rollback-on-failure, which waits with the
-# `watcher` strategy: every resource's status, not only hooks).
+# and rolling back when they are not (Helm 4's --rollback-on-failure, waiting with the `watcher`
+# strategy: every resource's status, not only hooks; `legacy` for charts whose hook Jobs delete
+# themselves, see below).
 #
 # A release left pending-install, pending-upgrade or pending-rollback (a Helm process killed or
 # timed out midway) blocks every later upgrade with "another operation is in progress". The
