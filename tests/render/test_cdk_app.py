@@ -338,8 +338,8 @@ def test_the_release_names_the_cdk_cli_the_pipeline_installs(synthesized: dict[s
 
 
 def test_tools_are_installed_once_and_passed_on(synthesized: dict[str, Path]) -> None:
-    """skopeo and Helm are installed by the Push action and reach every later action as the
-    Tools artifact; no later action downloads them again."""
+    """skopeo, Helm and kubectl are installed by the Push action and reach every later action as
+    the Tools artifact; no later action downloads them again."""
     template = load(synthesized["example-full"], "pipeline")
     [pipeline] = resources(template, "AWS::CodePipeline::Pipeline")
     found = {
@@ -360,6 +360,7 @@ def test_tools_are_installed_once_and_passed_on(synthesized: dict[str, Path]) ->
     assert sorted(c.split("bash ")[-1] for c in installs) == [
         "cdk/scripts/install-cdk.sh",
         "cdk/scripts/install-helm.sh",
+        "cdk/scripts/install-kubectl.sh",
         "cdk/scripts/install-python.sh",
         "cdk/scripts/install-skopeo.sh",
     ]
