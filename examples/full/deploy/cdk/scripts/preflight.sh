@@ -6,10 +6,18 @@
 # by deploy.sh after lib.sh, never run on its own. It reads deploy.sh's variables (CLUSTER,
 # CLUSTER_REGION, NAMESPACE, ENVIRONMENT, DEPLOY_NETWORK, HELM_RELEASE, chart, context, work,
 # values_args, here) and sets `state` (the release's, see release_state) and `ttl_hooks` (the
-# hook Jobs that delete themselves, for the wait strategy). Each cluster call gives up after PREFLIGHT_TIMEOUT (default 10s), so an unreachable
-# endpoint stops the deploy in seconds instead of Helm's whole timeout.
+# hook Jobs that delete themselves, for the wait strategy). Each cluster call gives up after
+# PREFLIGHT_TIMEOUT seconds (default 10), so an unreachable endpoint stops the deploy in seconds
+# instead of Helm's whole timeout.
 
-PREFLIGHT_TIMEOUT="${PREFLIGHT_TIMEOUT:-10s}"
+PREFLIGHT_TIMEOUT="${PREFLIGHT_TIMEOUT:-10}"
+require_match PREFLIGHT_TIMEOUT '^[1-9][0-9]{0,2}$' "a number of seconds (1-999)"
+# kubectl's --request-timeout bounds each request, but `kubectl get` may send several (API
+# discovery first), so each call is also ended by coreutils' timeout shortly after.
+kubectl_bounded() {
+  timeout --kill-after=2 "$((PREFLIGHT_TIMEOUT + 2))" \
+    kubectl "$@" --request-timeout "${PREFLIGHT_TIMEOUT}s"
+}
 
 # endpoint_access: "<public> <private> <CIDRs, comma-separated> <endpoint>" of the cluster, from
 # `aws eks describe-cluster` (EKS API reference, VpcConfigResponse: endpointPublicAccess,
@@ -53,12 +61,13 @@ check_endpoint() {
 # check_namespace: the cluster answers, knows the deploy role, and has the namespace.
 check_namespace() {
   local manifest="cdk/kubernetes/$ENVIRONMENT.yaml"
-  if kubectl get namespace "$NAMESPACE" --kube-context "$context" --output name \
-    --request-timeout "$PREFLIGHT_TIMEOUT" >"$work/namespace.out" 2>"$work/namespace.err"; then
-    return 0
-  fi
+  local status=0
+  kubectl_bounded get namespace "$NAMESPACE" --context "$context" --output name \
+    >"$work/namespace.out" 2>"$work/namespace.err" || status=$?
+  ((status == 0)) && return 0
   local error
   error="$(tr '\n' ' ' <"$work/namespace.err")"
+  ((status == 124 || status == 137)) && error="no answer (ended after $((PREFLIGHT_TIMEOUT + 2)) s) $error"
   case "$error" in
     *NotFound* | *"not found"*)
       [[ "$CREATE_NAMESPACE" == true ]] && return 0
@@ -68,9 +77,13 @@ check_namespace() {
     *Unauthorized* | *"provide credentials"*)
       die "EKS cluster $CLUSTER does not know the deploy role: deploy the environment's target stack (its access entry), and check the cluster's authentication mode is API or API_AND_CONFIG_MAP; see docs/cluster-access.md#bootstrap" ;;
   esac
-  local why="no answer within $PREFLIGHT_TIMEOUT"
-  [[ -n "$endpoint_note" ]] && why="$why; $endpoint_note"
-  die "cannot reach the API endpoint of EKS cluster $CLUSTER from here ($why): $(network_fix). kubectl said: $error"
+  case "$error" in
+    "no answer"* | *"Unable to connect"* | *"dial tcp"* | *timeout* | *"deadline exceeded"* | *"no such host"* | *"connection refused"* | *"network is unreachable"* | *EOF*)
+      local why="no answer within ${PREFLIGHT_TIMEOUT}s"
+      [[ -n "$endpoint_note" ]] && why="$why; $endpoint_note"
+      die "cannot reach the API endpoint of EKS cluster $CLUSTER from here ($why): $(network_fix). kubectl said: $error" ;;
+  esac
+  die "kubectl could not read namespace $NAMESPACE in EKS cluster $CLUSTER: $error"
 }
 
 # check_kinds: the deploy role may create every kind the chart renders; sets ttl_hooks.
@@ -84,8 +97,8 @@ check_kinds() {
   kinds="$(awk -F'\t' -v OFS='\t' '$1 == "kind" { print $2, $3 }' "$work/objects.tsv")"
   while IFS=$'\t' read -r resource what; do
     [[ -n "$resource" ]] || continue
-    answer="$(kubectl auth can-i create "$resource" --namespace "$NAMESPACE" \
-      --kube-context "$context" --request-timeout "$PREFLIGHT_TIMEOUT" 2>"$work/can-i.err")" || true
+    answer="$(kubectl_bounded auth can-i create "$resource" --namespace "$NAMESPACE" \
+      --context "$context" 2>"$work/can-i.err")" || true
     if [[ "$answer" == yes ]]; then
       continue
     fi
