@@ -583,6 +583,45 @@ def _environment_values(delta: Delta) -> Iterator[Message]:
             )
 
 
+def _access(view: View) -> dict[str, dict[str, Any]]:
+    """Each environment's `access` (what its deploy identity may create beyond its namespace)."""
+    if view.spec is None:
+        return {}
+    return {env.name: env.access.model_dump(mode="json") for env in view.spec.environments}
+
+
+def _cluster_admin(delta: Delta) -> Iterator[Message]:
+    before, after = _access(delta.old), _access(delta.new)
+    for name in sorted(after):
+        if after[name]["cluster_admin"] and not before.get(name, {}).get("cluster_admin"):
+            yield say("environment {}: its deploy identity becomes cluster-admin", name)
+
+
+def _access_added(key: str, what: str) -> Finder:
+    def find(delta: Delta) -> Iterator[Message]:
+        before, after = _access(delta.old), _access(delta.new)
+        for name in sorted(after):
+            added = sorted(set(after[name][key]) - set(before.get(name, {}).get(key, [])))
+            if added:
+                yield say(f"environment {{}}: its deploy identity may now {what} {{}}", name,
+                          _show(added))  # fmt: skip
+
+    return find
+
+
+def _environment_changed(key: str, what: str) -> Finder:
+    def find(delta: Delta) -> Iterator[Message]:
+        before, after = delta.old.environments(), delta.new.environments()
+        for name in sorted(before.keys() & after.keys()):
+            old, new = before[name].get(key), after[name].get(key)
+            if old != new:
+                yield say(f"environment {{}}: {what} changes from {{}} to {{}}", name,
+                          "none" if old is None else _show(old),
+                          "none" if new is None else _show(new))  # fmt: skip
+
+    return find
+
+
 # --- images and checks --------------------------------------------------------------------------
 
 
@@ -902,6 +941,23 @@ RULES: tuple[Rule, ...] = (
          _environments_retargeted),
     Rule("environment-values", "medium", "environment",
          "an environment's Helm values files change", _environment_values),
+    Rule("cluster-admin", "high", "environment",
+         "an environment's deploy identity becomes cluster-admin", _cluster_admin),
+    Rule("cluster-kinds-added", "high", "environment",
+         "an environment's deploy identity may create a new cluster-scoped kind",
+         _access_added("cluster_kinds", "create the cluster-scoped kinds")),
+    Rule("cluster-roles-added", "high", "environment",
+         "an environment's deploy identity may create or bind new ClusterRoles",
+         _access_added("cluster_roles", "create or bind the ClusterRoles")),
+    Rule("environment-network", "medium", "environment",
+         "the VPC, subnets or security groups an environment's deploy project runs in change",
+         _environment_changed("network", "the deploy project's network")),
+    Rule("environment-runner", "medium", "environment",
+         "the runner an environment's deploy job runs on changes",
+         _environment_changed("runner", "the deploy job's runner")),
+    Rule("force-conflicts", "medium", "environment",
+         "an environment's upgrades take over (or stop taking over) fields other field managers "
+         "own", _environment_changed("force_conflicts", "Helm's --force-conflicts")),
     # images and checks
     Rule("image-added", "medium", "image", "an image is added", _images_added),
     Rule("image-removed", "medium", "image", "an image is removed", _images_removed),

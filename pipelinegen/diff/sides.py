@@ -151,7 +151,8 @@ def _committed_in(git: Git, root: Path, paths: list[str]) -> Committed:
     """The working tree's files where compile writes. A symbolic link anywhere on the way is
     not followed (a checkout could point one at any file on the machine)."""
     files = {path: _read_regular(root, path) for path in paths}
-    tracked = git.tracked(root)
+    # A tracked file compile deleted (an environment removed) is no longer among its files.
+    tracked = [path for path in git.tracked(root) if os.path.lexists(root / path)]
     return Committed(files, _extra(tracked, paths))
 
 

@@ -51,12 +51,15 @@ from pipelinegen.spec.types import (
     RepoPath,
     RolePath,
     Runner,
+    RunnerLabel,
     Script,
+    SecurityGroupId,
     SellerPrefix,
     ServiceAccountName,
     Slug,
     SnsTopicArn,
     StageName,
+    SubnetId,
     TagKey,
     TagPattern,
     TagValue,
@@ -64,6 +67,7 @@ from pipelinegen.spec.types import (
     ToolVersion,
     ValuesKey,
     ValuesPath,
+    VpcId,
     ZipKey,
 )
 
@@ -460,6 +464,35 @@ class Access(Model):
     )
 
 
+class Network(Model):
+    """The VPC an environment's deploy project runs in (CodeBuild `VpcConfig`)."""
+
+    vpc: VpcId = Field(description="The VPC ID, in the tooling account and region.")
+    subnets: list[SubnetId] = Field(
+        min_length=1,
+        max_length=16,
+        description="Private subnets of the VPC (CodeBuild needs a NAT gateway or VPC endpoints "
+        "to reach AWS APIs from them; public subnets do not work).",
+    )
+    security_groups: list[SecurityGroupId] = Field(
+        default=[],
+        max_length=5,
+        description="Security groups for the deploy project. Default: one the pipeline stack "
+        "creates, allowing outbound HTTPS (443) only.",
+    )
+
+
+class EnvironmentHelm(Model):
+    """How Helm 4 applies the release in one environment."""
+
+    force_conflicts: bool = Field(
+        default=False,
+        description="Take over fields another field manager owns (after a `kubectl scale`, "
+        "an HPA or an edit): Helm's `--force-conflicts` with server-side apply. Default: such "
+        "an upgrade fails, naming the manager and the field.",
+    )
+
+
 class Environment(Model):
     """One deployment target, in promotion order."""
 
@@ -517,6 +550,25 @@ class Environment(Model):
         default=Access(),
         description="What the deploy identity may create beyond namespaced objects in "
         "`namespace`: cluster-scoped kinds, ClusterRoles, or everything.",
+    )
+    network: Network | None = Field(
+        default=None,
+        description="Where the deploy runs, for a cluster whose API endpoint is private or "
+        "limited to some CIDRs (`delivery: aws`): the deploy project runs in this VPC of the "
+        "tooling account and region (CodeBuild's `VpcConfig`). The subnets need a route to "
+        "the cluster's endpoint and to STS, EKS and ECR (a NAT gateway, or VPC endpoints); see "
+        "docs/cluster-access.md.",
+    )
+    runner: RunnerLabel | None = Field(
+        default=None,
+        description="`delivery: github`: the runner label this environment's deploy job runs "
+        "on (a self-hosted or larger runner inside the cluster's network). Default: "
+        "`github.runner`.",
+        examples=["acme-staging-vpc"],
+    )
+    helm: EnvironmentHelm = Field(
+        default=EnvironmentHelm(),
+        description="How Helm applies the release in this environment.",
     )
 
 

@@ -437,3 +437,29 @@ ServiceAccountName = Annotated[
 Runner = Literal["ubuntu-24.04", "ubuntu-22.04", "ubuntu-24.04-arm", "ubuntu-22.04-arm"]
 
 TimeoutMinutes = Annotated[int, Field(ge=1, le=360)]
+
+# EC2 resource IDs: a prefix, then 8 hexadecimal digits (IDs made before 2016) or 17 (EC2 User
+# Guide, "Resource IDs": "the longer ID format", 17 characters after the prefix).
+VpcId = Annotated[
+    str,
+    StringConstraints(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$"),
+    Explain("a VPC ID (vpc- and 8 or 17 hexadecimal digits)", "vpc-0a1b2c3d4e5f60718"),
+]
+SubnetId = Annotated[
+    str,
+    StringConstraints(pattern=r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"),
+    Explain("a subnet ID (subnet- and 8 or 17 hexadecimal digits)", "subnet-0a1b2c3d4e5f60718"),
+]
+SecurityGroupId = Annotated[
+    str,
+    StringConstraints(pattern=r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"),
+    Explain("a security group ID (sg- and 8 or 17 hexadecimal digits)", "sg-0a1b2c3d4e5f60718"),
+]
+
+# A runner label of `runs-on:` (a self-hosted runner's label, or a larger runner's name): GitHub
+# allows letters, digits, `-`, `_` and `.` in self-hosted runner labels.
+RunnerLabel = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100),
+    Explain("a runner label (letters, digits, '.', '_', '-')", "acme-staging-vpc"),
+]

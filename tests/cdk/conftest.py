@@ -136,7 +136,7 @@ def fakes(tmp_path: Path) -> Fakes:
     folder = tmp_path / "fakebin"
     folder.mkdir()
     source = FAKE_TOOL.read_text()
-    for tool in ("aws", "skopeo", "helm", "curl", "npm", "cdk"):
+    for tool in ("aws", "skopeo", "helm", "curl", "npm", "cdk", "kubectl"):
         path = folder / tool
         path.write_text(f"#!{sys.executable}\n{source}")
         path.chmod(0o755)
@@ -146,10 +146,17 @@ def fakes(tmp_path: Path) -> Fakes:
 
 
 def run_script(
-    name: str, *, cwd: Path, env: dict[str, str], fakes: Fakes | None = None
+    name: str,
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    fakes: Fakes | None = None,
+    extra_path: list[Path] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`bash <script>` in `cwd` with only `env` (plus PATH, HOME and the fakes' settings)."""
-    path = [str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")]
+    """`bash <script>` in `cwd` with only `env` (plus PATH, HOME and the fakes' settings);
+    `extra_path` folders come after the fakes, before the machine's own."""
+    path = [*map(str, extra_path or []), str(Path(sys.executable).parent)]
+    path.append(os.environ.get("PATH", "/usr/bin:/bin"))
     full = {"HOME": str(cwd.parent), "LANG": "C.UTF-8", "TMPDIR": str(cwd.parent)}
     if fakes is not None:
         path.insert(0, str(fakes.bin))

@@ -23,8 +23,20 @@ answers from $FAKE_CONFIG:
     npm_tarball         the file `npm pack` "downloads" (named as npm names it); `npm install
                         --global <tarball>` then makes `cdk --version` print the tarball's version
     fail                {"<tool> <first arg>": exit status}: fail that command
+    cluster             what `aws eks describe-cluster` says of the endpoint: {"public": bool,
+                        "private": bool, "cidrs": [...]} (default: public to 0.0.0.0/0)
+    namespace_error     what `kubectl get namespace` prints on stderr before it exits 1
+                        (default: the namespace exists)
+    can_i               {"<resource>": "no" | "unknown"}: `kubectl auth can-i create` answers
+                        (default: yes; unknown: the server doesn't have the resource type)
+    kubeconfig_server   the API server `aws eks update-kubeconfig` writes into a kubeconfig a real
+                        kubectl can read (default: a kubeconfig with no cluster)
+    apply_method        what `helm get metadata -o json` says as applyMethod ("ssa", "csa", or
+                        "" for a release Helm 3 wrote)
+    upgrade_stderr      what a failing helm upgrade prints on stderr
 
-With $REAL_HELM set, `helm package`, `helm template` and `helm show` run the real Helm; `helm
+With $REAL_HELM set, `helm package`, `helm template` and `helm show` run the real Helm (without
+it, `helm template` renders nothing); `helm
 registry login` succeeds, and `helm push PACKAGE oci://HOST/PREFIX` stores a Helm chart manifest
 (its content layer: the package) at HOST/PREFIX/<name>:<version> in remote_manifests, as a
 registry would. A started change set's JSON (`--change-set file://...`) is logged as "changeset".
@@ -43,7 +55,14 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-RECORDED_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN", "KUBECONFIG", "REGISTRY_AUTH_FILE")
+RECORDED_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "KUBECONFIG",
+    "REGISTRY_AUTH_FILE",
+)
 
 
 def main() -> int:
@@ -65,7 +84,15 @@ def main() -> int:
     if key in config.get("fail", {}):
         print(f"{tool}: made to fail", file=sys.stderr)
         return int(config["fail"][key])
-    tools = {"aws": aws, "skopeo": skopeo, "helm": helm, "curl": curl, "npm": npm, "cdk": cdk}
+    tools = {
+        "aws": aws,
+        "skopeo": skopeo,
+        "helm": helm,
+        "curl": curl,
+        "npm": npm,
+        "cdk": cdk,
+        "kubectl": kubectl,
+    }
     return tools[tool](argv, config)
 
 
@@ -131,8 +158,28 @@ def aws(argv: list[str], config: dict[str, Any]) -> int:
         print(config.get("caller", "arn:aws:sts::111111111111:assumed-role/codebuild/AWSCodeBuild"))
     elif command == ["sts", "assume-role"]:
         print("ASIAFAKEKEY\tfake-secret\tfake-session-token")
+    elif command == ["eks", "describe-cluster"]:
+        cluster = {"public": True, "private": False, "cidrs": ["0.0.0.0/0"]}
+        cluster.update(config.get("cluster", {}))
+        cluster["endpoint"] = "https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com"
+        print(json.dumps(cluster))
     elif command == ["eks", "update-kubeconfig"]:
-        Path(option(argv, "--kubeconfig")).write_text("apiVersion: v1\nkind: Config\n")
+        server = config.get("kubeconfig_server")
+        if server:  # a kubeconfig a real kubectl can use (a token: it never gets that far)
+            context = option(argv, "--alias")
+            Path(option(argv, "--kubeconfig")).write_text(
+                json.dumps(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Config",
+                        "clusters": [{"name": "c", "cluster": {"server": server}}],
+                        "users": [{"name": "u", "user": {"token": "stand-in"}}],
+                        "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}],
+                    }
+                )
+            )
+        else:
+            Path(option(argv, "--kubeconfig")).write_text("apiVersion: v1\nkind: Config\n")
     elif command == ["ecr", "batch-get-image"]:  # running.py marks what was deployed
         digest = option(argv, "--image-ids").removeprefix("imageDigest=")
         manifest = {"imageManifest": "{}", "imageManifestMediaType": "application/json"}
@@ -203,6 +250,8 @@ def helm(argv: list[str], config: dict[str, Any]) -> int:
         return subprocess.run([real, *argv], check=False).returncode
     if argv[:2] == ["registry", "login"]:
         return 0
+    if argv[:1] == ["template"]:
+        return 0  # without the real Helm: an empty rendering
     if argv[:1] == ["push"]:
         return push_chart(Path(argv[1]), argv[2].removeprefix("oci://"))
     if argv[:1] == ["version"]:
@@ -210,8 +259,12 @@ def helm(argv: list[str], config: dict[str, Any]) -> int:
     elif argv[:1] == ["upgrade"]:
         status = int(config.get("helm_upgrade_exit", 0))
         if status:
-            print("Error: UPGRADE FAILED: context deadline exceeded", file=sys.stderr)
+            message = "Error: UPGRADE FAILED: context deadline exceeded"
+            print(config.get("upgrade_stderr", message), file=sys.stderr)
         return status
+    elif argv[:2] == ["get", "metadata"]:
+        method = config.get("apply_method", "ssa")
+        print(json.dumps({"name": argv[2], **({"applyMethod": method} if method else {})}))
     elif argv[:1] == ["history"] and "json" in argv:
         upgraded = any(
             json.loads(line)["argv"][:1] == ["upgrade"]
@@ -240,6 +293,26 @@ def helm(argv: list[str], config: dict[str, Any]) -> int:
         return 0
     else:
         print(f"fake helm: unexpected {argv}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def kubectl(argv: list[str], config: dict[str, Any]) -> int:
+    if argv[:2] == ["get", "namespace"]:
+        error = config.get("namespace_error")
+        if error:
+            print(error, file=sys.stderr)
+            return 1
+        print(f"namespace/{argv[2]}")
+    elif argv[:3] == ["auth", "can-i", "create"]:
+        answer = config.get("can_i", {}).get(argv[3], "yes")
+        if answer == "unknown":
+            print(f"Warning: the server doesn't have a resource type '{argv[3]}'", file=sys.stderr)
+            answer = "no"
+        print(answer)
+        return 0 if answer == "yes" else 1
+    else:
+        print(f"fake kubectl: unexpected {argv}", file=sys.stderr)
         return 2
     return 0
 

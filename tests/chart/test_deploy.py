@@ -102,6 +102,7 @@ def deploy(root: Path, spec: Any, tmp: Path) -> subprocess.CompletedProcess[str]
     bin_dir = tmp / "bin"
     bin_dir.mkdir()
     (bin_dir / "aws").write_text(f"#!{sys.executable}\n{FAKE_TOOL.read_text()}")
+    (bin_dir / "kubectl").write_text(f"#!{sys.executable}\n{FAKE_TOOL.read_text()}")
     (bin_dir / "helm").write_text(HELM_STAND_IN)
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)

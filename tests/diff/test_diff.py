@@ -231,7 +231,10 @@ def test_environment_removed(repo: Path) -> None:
     edit(
         repo,
         "  - name: dev\n    cluster: acme-dev\n    namespace: platform\n"
-        "    values: [deploy/helm/values-dev.yaml]\n",
+        "    values: [deploy/helm/values-dev.yaml]\n"
+        "    network:                     # the dev cluster's API endpoint is private\n"
+        "      vpc: vpc-0a1b2c3d4e5f60718\n"
+        "      subnets: [subnet-0a1b2c3d4e5f60718, subnet-0b2c3d4e5f6071829]\n",
         "",
     )
     assert changes(repo) == [
@@ -354,3 +357,33 @@ def test_dev_retargeted_at_prod(repo: Path) -> None:
 def test_fail_on(repo: Path, fail_on: str, code: int) -> None:
     edit(repo, "checks:\n", "checks:\n  - name: docs\n    run: make docs\n")
     assert diff(repo, "--fail-on", fail_on)[0] == code
+
+
+def test_cluster_admin_and_new_cluster_kinds_are_high(repo: Path) -> None:
+    edit(
+        repo,
+        "    values: [deploy/helm/values-prod.yaml]\n",
+        "    values: [deploy/helm/values-prod.yaml]\n"
+        "    access: {cluster_kinds: [ClusterRole], cluster_roles: [acme-reader],"
+        " cluster_admin: true}\n",
+    )
+    found = {change["rule"]: change for change in changes(repo)}
+    assert found["cluster-admin"] == {
+        "risk": "high",
+        "topic": "environment",
+        "rule": "cluster-admin",
+        "message": "environment 'prod': its deploy identity becomes cluster-admin",
+    }
+    assert found["cluster-kinds-added"]["risk"] == "high"
+    assert found["cluster-kinds-added"]["message"] == (
+        "environment 'prod': its deploy identity may now create the cluster-scoped kinds "
+        "'[ClusterRole]'"
+    )
+    assert found["cluster-roles-added"]["risk"] == "high"
+
+
+def test_force_conflicts_and_the_network_are_reported(repo: Path) -> None:
+    edit(repo, "    helm: {force_conflicts: true}", "    helm: {force_conflicts: false}")
+    edit(repo, "      subnets: [subnet-1a2b3c4d]", "      subnets: [subnet-1a2b3c4e]")
+    rules = {change["rule"]: change["risk"] for change in changes(repo)}
+    assert rules == {"force-conflicts": "medium", "environment-network": "medium"}

@@ -20,10 +20,16 @@ PROD = (
 DEV = (
     "  - name: dev\n    cluster: acme-dev\n    namespace: platform\n"
     "    values: [deploy/helm/values-dev.yaml]\n"
+    "    network:                     # the dev cluster's API endpoint is private\n"
+    "      vpc: vpc-0a1b2c3d4e5f60718\n"
+    "      subnets: [subnet-0a1b2c3d4e5f60718, subnet-0b2c3d4e5f6071829]\n"
 )
 STAGING = (
     '  - name: staging\n    account: "222222222222"\n    cluster: acme-staging\n'
     "    namespace: platform\n    values: [deploy/helm/values-staging.yaml]\n"
+    "    network:\n      vpc: vpc-1a2b3c4d\n      subnets: [subnet-1a2b3c4d]\n"
+    "      security_groups: [sg-0123456789abcdef0]\n"
+    "    helm: {force_conflicts: true}  # an HPA scales the api: let upgrades take replicas back\n"
 )
 
 # dev pointed at prod's cluster, with an approval of its own (without one it is invalid)
@@ -132,6 +138,35 @@ CASES: dict[str, Case] = {
             (PROD, PROD.replace("    marketplace: true\n", "")),
             (DEV, DEV + "    marketplace: true\n"),
         ),
+    ),
+    "cluster-admin": Case(
+        "environment 'prod': its deploy identity becomes cluster-admin",
+        edits=((PROD, PROD + "    access: {cluster_admin: true}\n"),),
+    ),
+    "cluster-kinds-added": Case(
+        "environment 'prod': its deploy identity may now create the cluster-scoped kinds "
+        "'[ClusterRole, CustomResourceDefinition]'",
+        edits=(
+            (PROD, PROD + "    access: {cluster_kinds: [ClusterRole, CustomResourceDefinition]}\n"),
+        ),
+    ),
+    "cluster-roles-added": Case(
+        "environment 'prod': its deploy identity may now create or bind the ClusterRoles "
+        "'[acme-reader]'",
+        edits=((PROD, PROD + "    access: {cluster_roles: [acme-reader]}\n"),),
+    ),
+    "environment-network": Case(
+        "environment 'staging': the deploy project's network changes from 'vpc=vpc-1a2b3c4d, "
+        "subnets=['subnet-1a2b3c4d'], security_groups=['sg-0123456789abcdef0']' to 'none'",
+        edits=((STAGING, STAGING.split("    network:")[0]),),
+    ),
+    "environment-runner": Case(
+        "environment 'prod': the deploy job's runner changes from 'none' to 'acme-prod-vpc'",
+        edits=((PROD, PROD + "    runner: acme-prod-vpc\n"),),
+    ),
+    "force-conflicts": Case(
+        "environment 'staging': Helm's --force-conflicts changes from 'True' to 'False'",
+        edits=(("{force_conflicts: true}", "{force_conflicts: false}"),),
     ),
     "approval-added": Case(
         "environment 'staging' now waits for a manual approval",

@@ -1,6 +1,7 @@
 """Synthetic repositories shaped like real ones, compiled by pipelinegen for the rehearsal: an
 umbrella chart with an aliased subchart committed in charts/, a strict values schema, a
-Deployment and a CronJob, three environments across accounts, an approval and Marketplace.
+Deployment and a CronJob, a Role, a RoleBinding and a ServiceMonitor (deployed under the default
+access), three environments across accounts, an approval and Marketplace.
 
 The api image's archive keeps its layers uncompressed: its release workflow exports it with
 buildx's `--output type=oci,dest=...,compression=uncompressed`, as a repository does that hands
@@ -49,17 +50,20 @@ environments:
     cluster: {name}-dev
     namespace: apps
     values: [deploy/values-dev.yaml]
+    api_versions: [monitoring.coreos.com/v1]
   - name: staging
     account: "222222222222"
     cluster: {name}-staging
     namespace: apps
     values: [deploy/values-staging.yaml]
+    api_versions: [monitoring.coreos.com/v1]
   - name: prod
     account: "333333333333"
     region: us-west-2
     cluster: {name}-prod
     namespace: apps
     values: [deploy/values-prod.yaml]
+    api_versions: [monitoring.coreos.com/v1]
     approval: true
     marketplace: true
 marketplace:
@@ -119,6 +123,43 @@ spec:
               image: "{{ .Values.images.jobs.repository }}@{{ .Values.images.jobs.digest }}"
 """
 
+# What most real charts ship beside their workloads: a Role and its RoleBinding for the pods'
+# service account, and a ServiceMonitor for the Prometheus Operator the clusters run (their
+# `api_versions`). The default access deploys them (docs/cluster-access.md).
+RBAC_AND_MONITORING = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ .Release.Name }}-api
+rules:
+  - apiGroups: [""]
+    resources: [configmaps]
+    verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ .Release.Name }}-api
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ .Release.Name }}-api
+subjects:
+  - kind: ServiceAccount
+    name: default
+    namespace: {{ .Release.Namespace }}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: {{ .Release.Name }}-api
+spec:
+  selector:
+    matchLabels: {app: api}
+  endpoints:
+    - port: http
+"""
+
 SCHEMA = """\
 {
   "$schema": "https://json-schema.org/draft-07/schema#",
@@ -167,6 +208,7 @@ def umbrella(
             "{{ API_IMAGE }}", MAPPED if image_path == "mapped" else BITNAMI
         ),
         "deploy/umbrella/templates/jobs.yaml": CRONJOB,
+        "deploy/umbrella/templates/rbac.yaml": RBAC_AND_MONITORING,
         "deploy/values-dev.yaml": "replicas: 1\nshared: {greeting: dev}\n",
         "deploy/values-staging.yaml": "replicas: 2\nshared: {greeting: staging}\n",
         "deploy/values-prod.yaml": "replicas: 3\nshared: {greeting: prod}\n",

@@ -24,6 +24,10 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped,unused-ignore]
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.rehearsal.cluster import CLUSTER_KINDS, Access, plural, read_json
+
 # `helm upgrade` flags that act on the live release only: (flag, takes a value).
 LIVE_ONLY = {
     "--install": False,
@@ -76,14 +80,16 @@ def option(args: list[str], *names: str) -> str:
     return ""
 
 
-def cluster(args: list[str]) -> str:
-    """The cluster the kube context points at (an EKS cluster ARN), as a folder name."""
+def cluster(args: list[str], *, raw: bool = False) -> str:
+    """The cluster the kube context points at (an EKS cluster ARN), as a folder name (or, with
+    `raw`, as it is)."""
     context = option(args, "--kube-context")
     config_path = option(args, "--kubeconfig") or os.environ.get("KUBECONFIG", "")
     config: dict[str, Any] = yaml.safe_load(Path(config_path).read_text()) if config_path else {}
     for entry in config.get("contexts") or []:
         if entry.get("name") == context:
-            return re.sub(r"[^A-Za-z0-9_.-]", "_", str(entry["context"]["cluster"]))
+            arn = str(entry["context"]["cluster"])
+            return arn if raw else re.sub(r"[^A-Za-z0-9_.-]", "_", arn)
     raise SystemExit(f"Error: kube context {context!r} is not in {config_path or 'no kubeconfig'}")
 
 
@@ -101,14 +107,103 @@ def upgrade(real: str, state: Path, args: list[str]) -> int:
     result = subprocess.run([real, "template", *kept], capture_output=True, text=True, check=False)
     sys.stderr.write(result.stderr)
     history = release_dir / f"{release}.history.jsonl"
+    namespace = option(args, "--namespace", "-n") or "default"
+    server_side, refused = apply_method(args, _entries(history))
+    if result.returncode == 0 and not refused:
+        refused = applied(release_dir.parent, result.stdout, namespace, args, server_side)
+    if refused:
+        print(f"Error: UPGRADE FAILED: {refused}", file=sys.stderr)
     release_dir.mkdir(parents=True, exist_ok=True)
-    entry = {"status": "deployed" if result.returncode == 0 else "failed", "args": args}
+    status = "deployed" if result.returncode == 0 and not refused else "failed"
+    method = "ssa" if server_side else "csa"
+    entry = {"status": status, "args": args, "applyMethod": method}
     with history.open("a", encoding="utf-8") as out:
         out.write(json.dumps(entry) + "\n")
-    if result.returncode != 0:
-        return result.returncode
+    if status == "failed":
+        return result.returncode or 1
     (release_dir / f"{release}.yaml").write_text(result.stdout, encoding="utf-8")
     print(f'Release "{release}" has been upgraded. Happy Helming!')
+    return 0
+
+
+def _entries(history: Path) -> list[dict[str, Any]]:
+    if not history.is_file():
+        return []
+    return [json.loads(line) for line in history.read_text().splitlines()]
+
+
+def apply_method(args: list[str], entries: list[dict[str, Any]]) -> tuple[bool, str]:
+    """Whether Helm 4.1.4 applies server-side, and its refusal of the flags if any: `auto`
+    (the default) follows the last release's method, server-side for a new one, client-side for
+    one Helm 3 wrote (no method recorded); --force-conflicts needs server-side apply (helm/helm
+    pkg/action/upgrade.go getUpgradeServerSideValue, pkg/kube/client.go)."""
+    option_value = option(args, "--server-side") or "auto"
+    previous = next((e.get("applyMethod", "csa") for e in reversed(entries)
+                     if e["status"] == "deployed"), None)  # fmt: skip
+    if option_value == "auto":
+        server_side = previous is None or previous == "ssa"
+    else:
+        server_side = option_value == "true"
+    if "--force-conflicts" in args and not server_side:
+        return server_side, "forceConflicts enabled when serverSideApply disabled"
+    return server_side, ""
+
+
+def _has(item: dict[str, Any], path: str) -> bool:
+    found: Any = item
+    for step in path.strip(".").split("."):
+        if not isinstance(found, dict) or step not in found:
+            return False
+        found = found[step]
+    return True
+
+
+def applied(state: Path, rendered: str, namespace: str, args: list[str], server_side: bool) -> str:
+    """What the API server refuses of the rendered objects (the access entry's RBAC, the
+    escalation check, a server-side apply conflict), or "" after taking their fields."""
+    access = Access(state)
+    managers = read_json(state / "managers.json", {})
+    force = "--force-conflicts" in args
+    items = [i for i in yaml.safe_load_all(rendered) if isinstance(i, dict) and i.get("kind")]
+    for item in items:
+        kind, version = str(item["kind"]), str(item.get("apiVersion", ""))
+        group = version.rpartition("/")[0]
+        meta = item.get("metadata") or {}
+        where = str(meta.get("namespace") or namespace)
+        name = str(meta.get("name", ""))
+        if not access.allowed("create", group, kind, where, name):
+            scope = (
+                "at the cluster scope" if kind in CLUSTER_KINDS else f'in the namespace "{where}"'
+            )
+            return (f'{plural(kind)}{"." + group if group else ""} "{name}" is forbidden: User '
+                    f'(group "{access.group}") cannot create resource "{plural(kind)}" in API '
+                    f'group "{group}" {scope}')  # fmt: skip
+        refused = access.escalation(item, where)
+        if refused:
+            return refused
+        owned = managers.get(f"{where}/{kind}/{name}", {})
+        taken = {f: m for f, m in owned.items() if _has(item, f)}
+        if taken and server_side and not force:
+            field, manager = sorted(taken.items())[0]
+            return (f"conflict occurred while applying object {where}/{name} {version}, "
+                    f"Kind={kind}: Apply failed with {len(taken)} conflict: conflict with "
+                    f'"{manager}" using {version}: {field}')  # fmt: skip
+        for field in taken:  # overwritten (client-side) or taken over (--force-conflicts)
+            del owned[field]
+    if managers:
+        (state / "managers.json").write_text(json.dumps(managers, indent=1))
+    return ""
+
+
+def metadata(state: Path, args: list[str]) -> int:
+    """`helm get metadata RELEASE -o json`: the last deployed revision's applyMethod."""
+    release = args[0]
+    path = state / cluster(args) / (option(args, "--namespace", "-n") or "default")
+    entries = [e for e in _entries(path / f"{release}.history.jsonl") if e["status"] == "deployed"]
+    if not entries:
+        print("Error: release: not found", file=sys.stderr)
+        return 1
+    print(json.dumps({"name": release, "applyMethod": entries[-1].get("applyMethod", "")}))
     return 0
 
 
@@ -145,6 +240,8 @@ def main(argv: list[str]) -> int:
         return upgrade(real, state, argv[1:])
     if argv[:1] == ["history"]:
         return history(state, argv[1:])
+    if argv[:2] == ["get", "metadata"]:
+        return metadata(state, argv[2:])
     os.execv(real, [real, *argv])
     return 127  # pragma: no cover
 

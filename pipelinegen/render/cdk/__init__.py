@@ -11,12 +11,13 @@ import json
 import posixpath
 from typing import Any
 
-from pipelinegen import naming, retries
+from pipelinegen import access, naming, retries
 from pipelinegen.chart import values as image_values
 from pipelinegen.kubernetes import DEFAULT_KUBERNETES_VERSION
-from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, SKOPEO_DEBS
+from pipelinegen.render.cdk.versions import APP_REQUIREMENTS, CDK_CLI, HELM, KUBECTL, SKOPEO_DEBS
 from pipelinegen.render.header import GENERATED_BY, with_header
 from pipelinegen.resources import data_dir
+from pipelinegen.sessions import sessions
 from pipelinegen.spec.models import Environment, Spec
 from pipelinegen.spec.rules import is_file_reference
 
@@ -45,6 +46,9 @@ def cdk_app(spec: Spec, *, spec_path: str, spec_sha256: str) -> dict[str, str]:
         ),
         spec_path,
     )
+    for environment in spec.environments:
+        path = f"{naming.CDK_APP_DIR}/{access.manifest_path(environment)}"
+        files[path] = with_header(access.document(spec, environment), spec_path)
     if spec.marketplace and not is_file_reference(spec.marketplace.usage_instructions):
         files[f"{naming.CDK_APP_DIR}/{naming.INLINE_USAGE}"] = spec.marketplace.usage_instructions
     return files
@@ -62,12 +66,14 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "aws_retries": retries.ENVIRONMENT,
         "cdk_cli": CDK_CLI,
         "skopeo_debs": SKOPEO_DEBS,
+        "kubectl": KUBECTL,
         "delivery": spec.delivery,
         "stacks": _stacks(spec),
         "roles": {
             "push": naming.push_role_name(spec),
             "marketplace": naming.marketplace_role_name(spec),
         },
+        "sessions": sessions(),
         "github": {
             "repository": spec.github.repository,
             "owner_id": _id(spec.github.owner_id),
@@ -143,6 +149,17 @@ def _environment(spec: Spec, environment: Environment) -> dict[str, Any]:
         "kubernetes_version": environment.kubernetes_version or DEFAULT_KUBERNETES_VERSION,
         "api_versions": environment.api_versions,
         "access": environment.access.model_dump(),
+        "network": None
+        if environment.network is None
+        else {
+            "vpc": environment.network.vpc,
+            "subnets": environment.network.subnets,
+            "security_groups": environment.network.security_groups,
+        },
+        "runner": environment.runner,
+        "force_conflicts": environment.helm.force_conflicts,
+        "kubernetes_group": access.group(spec, environment),
+        "access_manifest": f"{RELEASE_CDK}/{access.manifest_path(environment)}",
     }
 
 

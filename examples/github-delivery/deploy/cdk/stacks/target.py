@@ -3,7 +3,9 @@
 """A target stack, one per environment, deployed into the environment's own account and region.
 
 It holds what a deploy needs there: a deploy role, allowed to describe the one cluster, and an
-EKS access entry that lets that role manage the environment's namespace (and nothing else).
+EKS access entry that puts that role in the environment's Kubernetes group, which the
+environment's RBAC (compiled beside the app, applied once by an admin) lets deploy what
+`environments[].access` grants and nothing else.
 Only the environment's deploy project in the tooling account can assume the role (`delivery:
 aws`), or only the release workflow's job in the GitHub environment of the same name (`delivery:
 github`; the first target stack in an account other than the tooling account creates that
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -23,9 +25,15 @@ from stacks.findings import template_findings
 from stacks.oidc import github_provider, github_trust, provider_arn
 from stacks.registry import MARK_ACTIONS
 
-# Namespace-scoped admin: Helm may create and update any namespaced object, RBAC roles included,
-# in this namespace only. The namespace itself must exist (an admin creates it once).
-ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"
+# The access entry names one Kubernetes group and associates no EKS access policy: what the
+# group may do is Kubernetes RBAC, in the environment's `cdk/kubernetes/<env>.yaml` (an admin
+# applies it once; docs/cluster-access.md). An access policy would not do: Kubernetes' RBAC
+# escalation check sees only RBAC, so `AmazonEKSAdminPolicy` scoped to the namespace cannot create
+# the Roles and RoleBindings charts ship (aws/containers-roadmap#2682), and namespace-scoped
+# policies reach no custom resource nor cluster-scoped kind (aws/containers-roadmap#2349). "If
+# you associate any access policies, the principalARN has all permissions assigned in the
+# associated access policies and all permissions in any Kubernetes Role or ClusterRole objects
+# that the group names are bound to" (EKS API reference, CreateAccessEntry, kubernetesGroups).
 DEPLOYER = {"aws": "deploy project", "github": "deploy job"}
 
 
@@ -50,6 +58,9 @@ class TargetStack(Stack):
             description=f"Assumed by the {environment['name']} {DEPLOYER[spec['delivery']]} of "
             f"{spec['project']} to run Helm on {environment['cluster']}.",
             assumed_by=self._deployer(spec, environment, provider),
+            # The deploy job's OIDC session (`delivery: github`); a chained session from the
+            # deploy project is capped at one hour whatever this says, and deploy.sh renews it.
+            max_session_duration=Duration.seconds(spec["sessions"]["deploy"]),
         )
         role.add_to_policy(
             iam.PolicyStatement(
@@ -77,14 +88,7 @@ class TargetStack(Stack):
             cluster_name=environment["cluster"],
             principal_arn=role.role_arn,
             type="STANDARD",
-            access_policies=[
-                eks.CfnAccessEntry.AccessPolicyProperty(
-                    policy_arn=ACCESS_POLICY,
-                    access_scope=eks.CfnAccessEntry.AccessScopeProperty(
-                        type="namespace", namespaces=[environment["namespace"]]
-                    ),
-                )
-            ],
+            kubernetes_groups=[environment["kubernetes_group"]],
         )
 
     def _provider(self, spec: dict[str, Any], *, create: bool) -> str | None:

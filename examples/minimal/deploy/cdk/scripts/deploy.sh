@@ -4,8 +4,9 @@
 # deploy.sh: deploy the release to one environment with Helm: `helm upgrade --install` of the
 # release's chart, with the environment's values files and every image pinned to the digest that
 # was pushed, at the values paths the spec maps for it (image_values.py), waiting until the workloads are ready
-# and rolling back when they are not (Helm 4's --rollback-on-failure, which waits with the
-# `watcher` strategy: every resource's status, not only hooks).
+# and rolling back when they are not (Helm 4's --rollback-on-failure, waiting with the `watcher`
+# strategy: every resource's status, not only hooks; `legacy` for charts whose hook Jobs delete
+# themselves, see below).
 #
 # A release left pending-install, pending-upgrade or pending-rollback (a Helm process killed or
 # timed out midway) blocks every later upgrade with "another operation is in progress". The
@@ -18,7 +19,35 @@
 # cluster and has an EKS access entry), unless the caller already is that role, and runs
 # everything after as that role: `aws eks
 # update-kubeconfig --role-arn` would only use the role for the cluster token, and describe the
-# cluster with the caller's own credentials, which cannot see a cluster in another account.
+# cluster with the caller's own credentials, which cannot see a cluster in another account. The
+# session is renewed whenever the AWS CLI needs credentials (session.sh): a chained session
+# lasts one hour at most, and a deploy may not.
+#
+# Before `helm upgrade`, a preflight stops within seconds, naming the fix, when the cluster's API
+# endpoint cannot be reached from where this runs (read from `aws eks describe-cluster`: a
+# private-only endpoint without `environments[].network`/`runner`, or public access limited to
+# CIDRs), when the namespace does not exist, or when the deploy role may not create a kind the
+# chart renders (`kubectl auth can-i create`, per kind): the grant is in cdk/kubernetes/<env>.yaml
+# (deploy/cdk/kubernetes/<env>.yaml in the repository), which an admin applies once.
+#
+# Helm 4 applies server-side and, by default (`--server-side=auto`), as the release was last
+# applied (helm/helm v4.1.4 pkg/action/upgrade.go, getUpgradeServerSideValue: "auto" is true only
+# when the last release's applyMethod is "ssa"); `helm get metadata` shows that method
+# (APPLY_METHOD, pkg/cmd/get_metadata.go). `--force-conflicts` is refused with client-side apply
+# ("forceConflicts enabled when serverSideApply disabled", pkg/kube/client.go), which is how a
+# release last written by Helm 3 fails with it. So the flags are chosen per release: a new
+# release or a server-side one upgrades with `--server-side=true`; a client-side one (Helm 3's,
+# or Helm 4's `--server-side=false`) keeps client-side apply, unless FORCE_CONFLICTS moves it to
+# server-side apply (Helm then takes over its own client-side field manager: upgrade.go,
+# upgradeClientSideFieldManager). A field another manager owns (after `kubectl scale`, an HPA, an
+# edit) fails server-side apply with a conflict: the deploy then names the manager and the field,
+# and the fix (`environments[].helm.force_conflicts`: `--force-conflicts`, "if set server-side
+# apply will force changes against conflicts", pkg/cmd/upgrade.go).
+#
+# Helm 4.1.4's `watcher` wait strategy waits out the whole timeout for a hook Job that its
+# `ttlSecondsAfterFinished` deleted, then rolls back (helm/helm#31786); for a chart with such a
+# hook the deploy waits with the `legacy` strategy (Helm 3's waiter, which counts a deleted hook
+# as done), and with `watcher` otherwise (cluster_objects.py).
 #
 # Run in the extracted release (the folder holding manifest.json).
 #
@@ -36,8 +65,14 @@
 #   HELM_TIMEOUT      optional: how long Helm waits (a Go duration), default 10m
 #   CREATE_NAMESPACE  optional: "true" to let Helm create the namespace, default "false": the
 #                     deploy role's access is limited to the namespace, which cannot create it
+#   FORCE_CONFLICTS   optional: "true" to take over fields other field managers own (Helm's
+#                     --force-conflicts), default "false" (environments[].helm.force_conflicts)
+#   DEPLOY_NETWORK    optional: where this runs: "public" (default: outside the cluster's
+#                     network), a VPC ID (environments[].network) or "runner <label>"
+#                     (environments[].runner)
 #
-# Needs python3 (3.9+), aws (CLI v2) and helm (4.x, see install-helm.sh) on PATH. Run it locally
+# Needs python3 (3.9+), aws (CLI v2), helm (4.x, see install-helm.sh) and kubectl (see
+# install-kubectl.sh) on PATH. Run it locally
 # in the extracted release, with credentials that may assume the deploy role:
 #   ENVIRONMENT=staging CLUSTER=acme-staging CLUSTER_REGION=us-east-1 NAMESPACE=platform \
 #     DEPLOY_ROLE_ARN=arn:aws:iam::222222222222:role/acme-platform-deploy-staging \
@@ -54,6 +89,8 @@ require_env ENVIRONMENT CLUSTER CLUSTER_REGION NAMESPACE DEPLOY_ROLE_ARN HELM_RE
 VALUES_FILES="${VALUES_FILES:-}"
 HELM_TIMEOUT="${HELM_TIMEOUT:-10m}"
 CREATE_NAMESPACE="${CREATE_NAMESPACE:-false}"
+FORCE_CONFLICTS="${FORCE_CONFLICTS:-false}"
+DEPLOY_NETWORK="${DEPLOY_NETWORK:-public}"
 require_match ENVIRONMENT '^[a-z][a-z0-9-]{0,31}$' "an environment name"
 require_match CLUSTER '^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$' "an EKS cluster name"
 require_match CLUSTER_REGION "$REGION_RE" "an AWS region"
@@ -65,7 +102,14 @@ require_match ECR_REGISTRY "$REGISTRY_RE" "an ECR registry host (<account>.dkr.e
 require_match ECR_PREFIX "$REPOSITORY_PREFIX_RE" "an ECR repository namespace"
 require_match HELM_TIMEOUT '^([0-9]+(ns|us|ms|s|m|h))+$' "a duration such as 10m or 1h30m"
 require_match CREATE_NAMESPACE '^(true|false)$' "true or false"
-require_cmd python3 aws helm
+require_match FORCE_CONFLICTS '^(true|false)$' "true or false"
+require_match DEPLOY_NETWORK '^(public|vpc-[0-9a-f]+|runner [A-Za-z0-9._-]+)$' \
+  "public, a VPC ID or 'runner <label>'"
+require_cmd python3 aws helm kubectl timeout
+# shellcheck source-path=SCRIPTDIR source=session.sh
+source "$here/session.sh"
+# shellcheck source-path=SCRIPTDIR source=preflight.sh
+source "$here/preflight.sh"
 
 version="$(python3 "$here/release.py" get version)" || exit
 chart="$(python3 "$here/release.py" get chart)" || exit
@@ -82,30 +126,8 @@ for file in "${values[@]}"; do
   [[ -f "$file" ]] || die "values file '$file' is not in the release"
 done
 
-# Everything from here on runs as the deploy role, the cluster token included. A caller that
-# already is the deploy role (the release workflow's deploy job, which assumed it by GitHub OIDC
-# with `delivery: github`) keeps its credentials: assuming the role again would need the role
-# to trust itself.
-[[ "$DEPLOY_ROLE_ARN" =~ ^arn:(aws[a-z-]*):iam::([0-9]{12}):role/(.*/)?([^/]+)$ ]]
-as_deploy_role="arn:${BASH_REMATCH[1]}:sts::${BASH_REMATCH[2]}:assumed-role/${BASH_REMATCH[4]}/"
-caller="$(aws sts get-caller-identity --query Arn --output text)" ||
-  die "could not read the caller's identity (are AWS credentials set?)"
-if [[ "$caller" == "$as_deploy_role"* ]]; then
-  note "already running as $DEPLOY_ROLE_ARN"
-else
-  note "assuming $DEPLOY_ROLE_ARN"
-  if ! credentials="$(aws sts assume-role --region "$CLUSTER_REGION" --role-arn "$DEPLOY_ROLE_ARN" \
-    --role-session-name "pipelinegen-deploy-$ENVIRONMENT" --duration-seconds 3600 \
-    --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)"; then
-    die "could not assume $DEPLOY_ROLE_ARN (is the environment's target stack deployed?)"
-  fi
-  read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN <<<"$credentials"
-  if [[ -z "$AWS_SESSION_TOKEN" ]]; then
-    die "sts assume-role returned no credentials for $DEPLOY_ROLE_ARN"
-  fi
-  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
-  unset AWS_PROFILE
-fi
+# Everything from here on runs as the deploy role, the cluster token included.
+start_session "$work"
 
 export KUBECONFIG="$work/kubeconfig"
 context="pipelinegen-$ENVIRONMENT"
@@ -225,25 +247,80 @@ python3 "$here/chart_check.py" --pipeline "$here/../pipeline.json" --environment
   "${checked[@]}" -f "$work/images.values.json" ||
   die "the chart check refused the release for $ENVIRONMENT: see above; nothing was deployed"
 
+values_args=()
+for file in "${values[@]}"; do
+  values_args+=(-f "$file")
+done
+values_args+=(-f "$work/images.values.json")
+
+recover_pending_release
+
+# apply_flags: set $apply to Helm's apply flags for this release (see the header), and say why;
+# `state` is what the preflight read of it.
+apply_flags() {
+  local method=new
+  if [[ "$state" != absent ]] && ! method="$(helm get metadata "$HELM_RELEASE" \
+    --namespace "$NAMESPACE" --kube-context "$context" --output json 2>"$work/metadata.err" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin).get("applyMethod") or "csa")')"; then
+    note "could not read how release $HELM_RELEASE was last applied ($(tr '\n' ' ' <"$work/metadata.err")): Helm chooses (--server-side=auto, the last release's method)"
+    apply=()
+    return 0
+  fi
+  case "$method:$FORCE_CONFLICTS" in
+    new:false | ssa:false) apply=(--server-side=true) ;;
+    new:true | ssa:true) apply=(--server-side=true --force-conflicts) ;;
+    csa:false)
+      note "release $HELM_RELEASE was last applied client-side (Helm 3, or --server-side=false): upgrading client-side, as it was written"
+      apply=(--server-side=false)
+      ;;
+    csa:true)
+      note "release $HELM_RELEASE was last applied client-side: moving it to server-side apply, taking over fields other managers own (force_conflicts)"
+      apply=(--server-side=true --force-conflicts)
+      ;;
+    *) die "helm get metadata says release $HELM_RELEASE was applied by '$method', which this deploy does not know" ;;
+  esac
+}
+
+# conflicts: the field managers and fields a failed server-side apply names, as one sentence.
+conflicts() {
+  python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+found = {}
+for manager, fields in re.findall(r'conflicts? with "([^"]+)"(?: using [^:]+)?:((?:\s*-?\s*\.[^\s,]+,?)+)', text):
+    found.setdefault(manager, set()).update(re.findall(r"\.[^\s,]+", fields))
+print("; ".join(f"field manager '{m}' owns {', '.join(sorted(f))}" for m, f in sorted(found.items())))
+PY
+}
+
+preflight
+apply_flags
+wait_strategy=watcher
+if [[ -n "$ttl_hooks" ]]; then
+  note "hook(s) $ttl_hooks delete themselves (ttlSecondsAfterFinished): waiting with Helm's legacy strategy, which Helm 4.1.4's watcher would time out on (helm/helm#31786)"
+  wait_strategy=legacy
+fi
+
 args=(upgrade --install "$HELM_RELEASE" "$chart" --namespace "$NAMESPACE" --kube-context "$context")
 if [[ "$CREATE_NAMESPACE" == true ]]; then
   args+=(--create-namespace)
 fi
-for file in "${values[@]}"; do
-  args+=(-f "$file")
-done
-args+=(-f "$work/images.values.json")
-args+=(--rollback-on-failure --wait=watcher --timeout "$HELM_TIMEOUT" --description "pipelinegen $version")
-
-recover_pending_release
+args+=("${values_args[@]}" "${apply[@]}")
+args+=(--rollback-on-failure "--wait=$wait_strategy" --timeout "$HELM_TIMEOUT" --description "pipelinegen $version")
 
 note "helm ${args[*]}"
-if ! helm "${args[@]}"; then
+if ! helm "${args[@]}" 2>"$work/upgrade.err"; then
+  cat "$work/upgrade.err" >&2
   printf '\nhelm history %s --namespace %s:\n' "$HELM_RELEASE" "$NAMESPACE" >&2
   helm history "$HELM_RELEASE" --namespace "$NAMESPACE" --kube-context "$context" --max 10 >&2 ||
     true
+  owners="$(conflicts "$work/upgrade.err")" || owners=""
+  if [[ -n "$owners" ]]; then
+    die "helm upgrade --install of $HELM_RELEASE $version in $CLUSTER/$NAMESPACE failed: server-side apply conflicts: $owners (another client changed them: kubectl scale, an HPA, an edit). Stop setting those fields in the chart for this environment, or set environments[].helm.force_conflicts: true to take them over on every upgrade (Helm's --force-conflicts); $(after_failure)"
+  fi
   die "helm upgrade --install of $HELM_RELEASE $version in $CLUSTER/$NAMESPACE failed; $(after_failure)"
 fi
+cat "$work/upgrade.err" >&2
 # What runs now is marked in ECR, so the repositories' lifecycle never expires it (running.py).
 python3 "$here/running.py" mark --environment "$ENVIRONMENT" --registry "$ECR_REGISTRY" --prefix "$ECR_PREFIX" || exit
 note "$ENVIRONMENT: $HELM_RELEASE $version deployed to $CLUSTER/$NAMESPACE"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -101,12 +102,15 @@ def github_role(
     environment: str,
     role_name: str,
     description: str,
+    session_seconds: int = 3600,
 ) -> iam.Role:
-    """A role only the release workflow's jobs in one GitHub environment can assume."""
+    """A role only the release workflow's jobs in one GitHub environment can assume, for
+    sessions of up to `session_seconds` (what the job asks for: pipeline.json's `sessions`)."""
     return iam.Role(
         scope,
         construct_id,
         role_name=role_name,
         description=description,
         assumed_by=iam.WebIdentityPrincipal(provider, conditions=github_trust(github, environment)),
+        max_session_duration=Duration.seconds(session_seconds),
     )
