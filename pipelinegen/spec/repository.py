@@ -47,13 +47,17 @@ class WorkingTree:
     checkout does not change under it."""
 
     root: Path
-    _walked: dict[str, tuple[Path, os.stat_result]] = field(
+    _walked: dict[str, tuple[str, os.stat_result]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
     @cached_property
     def _top(self) -> Path:
         return self.root.resolve()
+
+    @cached_property
+    def _top_text(self) -> str:
+        return str(self._top)
 
     def kind(self, path: str) -> Kind | None:
         try:
@@ -82,15 +86,16 @@ class WorkingTree:
         """`path` with every link followed; None when that leaves the root. OSError when
         nothing is there, RuntimeError for a link loop, ValueError for a NUL."""
         found = self._walk(path)
-        return None if found is None else found[0]
+        return None if found is None else Path(found[0])
 
-    def _walk(self, path: str) -> tuple[Path, os.stat_result] | None:
+    def _walk(self, path: str) -> tuple[str, os.stat_result] | None:
         """The real path of `path` and what `stat` says of it, or None outside the root."""
         top = self._top
         if path.startswith("/"):  # absolute: not below the root, unless a link leads back
-            real = Path(path).resolve(strict=True)
-            return (real, real.stat()) if real.is_relative_to(top) else None
-        real, status, walked = top, None, ""
+            resolved = Path(path).resolve(strict=True)
+            return (str(resolved), resolved.stat()) if resolved.is_relative_to(top) else None
+        # Plain strings: pathlib's parsing, not the syscalls, was most of the cost per path.
+        real, status, walked = str(top), None, ""
         for part in path.split("/"):
             if part in ("", "."):
                 continue
@@ -100,17 +105,18 @@ class WorkingTree:
                 real, status = known
                 continue
             if part == "..":
-                real, status = real.parent, None
+                real, status = real.rpartition("/")[0] or "/", None
                 continue
-            real = real / part
-            status = real.lstat()
+            real = f"{real.rstrip('/')}/{part}"
+            status = os.lstat(real)
             if stat.S_ISLNK(status.st_mode):
-                real = real.resolve(strict=True)
-                status = real.stat()
+                resolved = Path(real).resolve(strict=True)
+                real, status = str(resolved), resolved.stat()
             self._walked[walked] = (real, status)
         if status is None:
-            status = real.stat()
-        return (real, status) if real == top or real.is_relative_to(top) else None
+            status = Path(real).stat()
+        inside = real == self._top_text or real.startswith(self._top_text.rstrip("/") + "/")
+        return (real, status) if inside else None
 
     def entries(self, path: str) -> list[str]:
         """The names in the folder at `path`, sorted; none when it leaves the repository."""
