@@ -11,8 +11,10 @@ Tools artifact) → one stage per environment (a manual approval where asked, th
 Marketplace (after the publishing environment). Each CodeBuild action costs build minutes, so a
 release runs 2 + environments (+1 for Marketplace) of them.
 
-Only the actions that read the images take the whole release as input: Push (and the contract
-check it runs) and Marketplace. Push hands on the release less its images as the Deployment
+The images travel only with the whole release: the actions that read them, Push (and the
+contract check it runs) and Marketplace, take it, and so does UpdatePipeline, which comes before
+any check (an S3 source action outputs one artifact: leaving the images out of the synth needs
+them in an object of their own). Push hands on the release less its images as the Deployment
 artifact (a CodeBuild action may output up to five artifacts, "Valid input and output artifacts
 for each action type", CodePipeline User Guide; the buildspec's `secondary-artifacts` name them,
 "CodePipeline integration with CodeBuild and multiple input sources and output artifacts
