@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -36,18 +37,36 @@ class Repository(Protocol):
 @dataclass(frozen=True)
 class WorkingTree:
     """A repository checked out at `root`. A path is followed through symbolic links only as
-    long as it stays inside the root: a checkout can commit `values.yaml -> /etc/passwd`."""
+    long as it stays inside the root: a checkout can commit `values.yaml -> /etc/passwd`.
+
+    The root is resolved once. Each path is then walked component by component from the
+    resolved root with `os.lstat` (a link is followed by `os.readlink` and resolved like
+    `os.path.realpath` does), and the folders already walked are remembered: a spec naming
+    thousands of paths under a few folders costs about one `lstat` per path, not a `realpath`
+    of root and path each time. A working tree answers for one command; the memory assumes the
+    checkout does not change under it."""
 
     root: Path
+    _walked: dict[str, tuple[str, os.stat_result]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    @cached_property
+    def _top(self) -> Path:
+        return self.root.resolve()
+
+    @cached_property
+    def _top_text(self) -> str:
+        return str(self._top)
 
     def kind(self, path: str) -> Kind | None:
         try:
-            resolved = self._resolve(path)
-            if resolved is None:
-                return "outside"
-            mode = resolved.stat().st_mode
+            found = self._walk(path)
         except (OSError, RuntimeError, ValueError):  # missing, a link loop, a NUL: nothing there
             return None
+        if found is None:
+            return "outside"
+        mode = found[1].st_mode
         if stat.S_ISREG(mode):
             return "file"
         return "directory" if stat.S_ISDIR(mode) else "special"
@@ -64,10 +83,40 @@ class WorkingTree:
             return file.read().decode("utf-8")
 
     def _resolve(self, path: str) -> Path | None:
-        """`path` with every link followed; None when that leaves the root."""
-        root = self.root.resolve()
-        resolved = (root / path).resolve(strict=True)
-        return resolved if resolved == root or resolved.is_relative_to(root) else None
+        """`path` with every link followed; None when that leaves the root. OSError when
+        nothing is there, RuntimeError for a link loop, ValueError for a NUL."""
+        found = self._walk(path)
+        return None if found is None else Path(found[0])
+
+    def _walk(self, path: str) -> tuple[str, os.stat_result] | None:
+        """The real path of `path` and what `stat` says of it, or None outside the root."""
+        top = self._top
+        if path.startswith("/"):  # absolute: not below the root, unless a link leads back
+            resolved = Path(path).resolve(strict=True)
+            return (str(resolved), resolved.stat()) if resolved.is_relative_to(top) else None
+        # Plain strings: pathlib's parsing, not the syscalls, was most of the cost per path.
+        real, status, walked = str(top), None, ""
+        for part in path.split("/"):
+            if part in ("", "."):
+                continue
+            walked = f"{walked}/{part}"
+            known = self._walked.get(walked)
+            if known is not None:
+                real, status = known
+                continue
+            if part == "..":
+                real, status = real.rpartition("/")[0] or "/", None
+                continue
+            real = f"{real.rstrip('/')}/{part}"
+            status = os.lstat(real)
+            if stat.S_ISLNK(status.st_mode):
+                resolved = Path(real).resolve(strict=True)
+                real, status = str(resolved), resolved.stat()
+            self._walked[walked] = (real, status)
+        if status is None:
+            status = Path(real).stat()
+        inside = real == self._top_text or real.startswith(self._top_text.rstrip("/") + "/")
+        return (real, status) if inside else None
 
     def entries(self, path: str) -> list[str]:
         """The names in the folder at `path`, sorted; none when it leaves the repository."""

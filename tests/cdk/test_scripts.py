@@ -8,6 +8,7 @@ import io
 import json
 import re
 import socket
+import shutil
 import subprocess
 import tarfile
 import time
@@ -735,7 +736,18 @@ def test_bad_deploy_input_is_refused_before_aws(
     assert fakes.calls() == []
 
 
-def test_a_broken_digest_never_reaches_helm(release: Path, fakes: Fakes) -> None:
+def test_deploy_runs_in_the_release_less_its_images(release: Path, fakes: Fakes) -> None:
+    """The Helm action reads the Deployment artifact: the checked release without images/."""
+    shutil.rmtree(release / "images")
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    assert any(argv[0] == "upgrade" for argv in fakes.argvs("helm"))
+
+
+@pytest.mark.parametrize("images", [True, False])
+def test_a_broken_digest_never_reaches_helm(release: Path, fakes: Fakes, images: bool) -> None:
+    if not images:
+        shutil.rmtree(release / "images")
     manifest = json.loads((release / "manifest.json").read_text())
     manifest["images"][1]["digest"] = "sha256:x --set evil=1"
     write_manifest(release, manifest)

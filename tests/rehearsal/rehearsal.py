@@ -968,15 +968,21 @@ class World:
 
     @staticmethod
     def _output(project: Project, folder: Path, target: Path, hop: str) -> Path:
-        """The action's output artifact, as the buildspec's `artifacts` section collects it
-        (base-directory and `files` globs; CodeBuild fails the build when nothing matches)."""
+        """The action's output artifact named `target.name`, as the buildspec's `artifacts`
+        section collects it (base-directory, `files` globs less `exclude-paths` globs; with
+        several outputs, the `secondary-artifacts` entry of that name; CodeBuild fails the build
+        when nothing matches)."""
         section = project.buildspec.get("artifacts", {})
+        section = section.get("secondary-artifacts", {}).get(target.name, section)
         base = folder / section.get("base-directory", ".")
+        excluded = {
+            path for pattern in section.get("exclude-paths", []) for path in base.glob(pattern)
+        }
         files = {
             path
             for pattern in section.get("files", [])
             for path in base.glob(pattern)
-            if path.is_file()
+            if path.is_file() and path not in excluded
         }
         if not files:
             raise HopError(hop, f"no files match the artifacts section {section}")

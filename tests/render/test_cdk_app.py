@@ -347,10 +347,10 @@ def test_tools_are_installed_once_and_passed_on(synthesized: dict[str, Path]) ->
         for stage in pipeline["Properties"]["Stages"]
         for action in stage["Actions"]
     }
-    assert found["Push"]["OutputArtifacts"] == [{"Name": "Tools"}]
-    for name in ("Helm", "Publish"):
+    assert found["Push"]["OutputArtifacts"] == [{"Name": "Tools"}, {"Name": "Deployment"}]
+    for name, release in (("Helm", "Deployment"), ("Publish", "Release")):
         inputs = [a["Name"] for a in found[name]["InputArtifacts"]]
-        assert inputs == ["Release", "Tools"]
+        assert inputs == [release, "Tools"]
     installs = [
         command
         for buildspec in buildspecs(template).values()

@@ -192,3 +192,79 @@ def test_an_archive_the_contract_check_would_refuse_is_never_packaged(
         f"package-release: dist/images/web.oci.tar: {message}\n",
     )
     assert not (repo / "dist/release.zip").exists()
+
+
+PEAK_LIMIT_MB = 100
+ARCHIVE_MB = 300
+
+
+def _large_archive(path: Path, megabytes: int) -> None:
+    """An OCI archive with one layer blob of `megabytes` MB of random (incompressible) bytes,
+    written a megabyte at a time, as buildx writes a large image."""
+    chunk = 1 << 20
+    blob = path.with_suffix(".blob")
+    layer = hashlib.sha256()
+    with blob.open("wb") as file:
+        for _ in range(megabytes):
+            data = os.urandom(chunk)
+            layer.update(data)
+            file.write(data)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": f"sha256:{layer.hexdigest()}",
+                    "size": megabytes * chunk,
+                }
+            ],
+        }
+    ).encode()
+    digest = f"sha256:{hashlib.sha256(manifest).hexdigest()}"
+    index = json.dumps(
+        {"schemaVersion": 2, "manifests": [{"digest": digest, "size": len(manifest)}]}
+    ).encode()
+    with tarfile.open(path, "w") as tar:
+        for name, data in (
+            ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
+            ("index.json", index),
+            (f"blobs/sha256/{digest.split(':')[1]}", manifest),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        tar.add(blob, arcname=f"blobs/sha256/{layer.hexdigest()}")
+    blob.unlink()
+
+
+def test_packaging_a_300_mb_archive_peaks_under_100_mb(repo: Path) -> None:
+    """The packager streams archives: its peak resident memory, read by getrusage in a parent
+    process of its own (RUSAGE_CHILDREN: the largest child's maxrss, in KiB on Linux), stays
+    under the bar with a 300 MB archive in the release (it was about 313 MB)."""
+    _large_archive(repo / "dist" / "images" / "api.oci.tar", ARCHIVE_MB)
+    argv = [
+        sys.executable,
+        naming.PACKAGE_SCRIPT,
+        *("--plan", naming.RELEASE_PLAN, "--images", "dist/images", "--out", "dist/release.zip"),
+    ]
+    probe = (
+        "import resource, subprocess, sys\n"
+        f"status = subprocess.run({argv!r}).returncode\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "sys.exit(status)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=repo,
+        env={**os.environ, "RELEASE_VERSION": "v1.2.3", "GIT_SHA": "f" * 40},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    peak_mb = int(result.stdout.split()[-1]) / 1024
+    with zipfile.ZipFile(repo / "dist" / "release.zip") as archive:
+        assert archive.getinfo("images/api.oci.tar").file_size > ARCHIVE_MB << 20
+    assert peak_mb < PEAK_LIMIT_MB, f"packaging peaked at {peak_mb:.0f} MB"

@@ -8,6 +8,16 @@ also installs the pinned skopeo, Helm and kubectl once for the whole release and
 as the Tools artifact) → one stage per environment (a manual approval where asked, then Helm) →
 Marketplace (after the publishing environment). Each CodeBuild action costs build minutes, so a
 release runs 2 + environments (+1 for Marketplace) of them.
+
+The images travel only with the whole release: the actions that read them, Push (and the
+contract check it runs) and Marketplace, take it, and so does UpdatePipeline, which comes before
+any check (an S3 source action outputs one artifact: leaving the images out of the synth needs
+them in an object of their own). Push hands on the release less its images as the Deployment
+artifact (a CodeBuild action may output up to five artifacts, "Valid input and output artifacts
+for each action type", CodePipeline User Guide; the buildspec's `secondary-artifacts` name them,
+"CodePipeline integration with CodeBuild and multiple input sources and output artifacts
+sample", CodeBuild User Guide), and each environment's Helm action takes that. The artifact
+bucket keeps each execution's copies for ARTIFACTS_KEPT, then expires them (see docs/data-path.md).
 """
 
 from __future__ import annotations
@@ -36,6 +46,13 @@ from stacks.storage import log_bucket, private_bucket
 
 SCRIPTS = "cdk/scripts"  # inside the release zip
 TOOLS = "Tools"  # the artifact with the pinned skopeo and Helm, installed once per release
+DEPLOYMENT = "Deployment"  # the release less its images: what the Helm actions read
+IMAGES = "images"  # the release's image archives, inside the release zip
+# An execution's artifacts are read by its later actions, the last of them after a manual
+# approval, which fails after 7 days without an answer ("Approve or reject an approval action in
+# CodePipeline", CodePipeline User Guide); a retry of a failed stage reads them again. 30 days
+# covers both with room; every release is kept in the versioned release bucket regardless.
+ARTIFACTS_KEPT = Duration.days(30)
 # Later actions run the tools from that artifact (CodeBuild unpacks a secondary input at
 # $CODEBUILD_SRC_DIR_<artifact name>); a zip may not keep the executable bits, so set them again.
 USE_TOOLS = (
@@ -106,6 +123,12 @@ class PipelineStack(Stack):
         )
         self.access_logs = log_bucket(self, "AccessLogs")
         artifacts = private_bucket(self, "Artifacts", logs=self.access_logs, key=self.key)
+        artifacts.add_lifecycle_rule(
+            id="ExpireExecutionArtifacts",
+            expiration=ARTIFACTS_KEPT,
+            noncurrent_version_expiration=Duration.days(1),
+            abort_incomplete_multipart_upload_after=Duration.days(1),
+        )
         self.repositories = {
             image["name"]: repository(self, image, spec) for image in spec["images"]
         }
@@ -122,14 +145,15 @@ class PipelineStack(Stack):
         )
         release = codepipeline.Artifact("Release")
         tools = codepipeline.Artifact(TOOLS)
+        deployment = codepipeline.Artifact(DEPLOYMENT)
         pipeline.add_stage(stage_name="Source", actions=[self._source(pipeline, release)])
         pipeline.add_stage(stage_name="UpdatePipeline", actions=[self._update_pipeline(release)])
-        self.push = self._push(release, tools)
+        self.push = self._push(release, tools, deployment)
         pipeline.add_stage(stage_name="Release", actions=[self.push])
         for environment in spec["environments"]:
             pipeline.add_stage(
                 stage_name=f"Deploy-{environment['name']}",
-                actions=self._deploy(environment, release, tools),
+                actions=self._deploy(environment, deployment, tools),
             )
             if environment["marketplace"]:
                 pipeline.add_stage(
@@ -214,10 +238,16 @@ class PipelineStack(Stack):
         )
         return actions.CodeBuildAction(action_name="SynthAndUpdate", project=project, input=release)
 
-    def _push(self, release: codepipeline.Artifact, tools: codepipeline.Artifact) -> Any:
+    def _push(
+        self,
+        release: codepipeline.Artifact,
+        tools: codepipeline.Artifact,
+        deployment: codepipeline.Artifact,
+    ) -> Any:
         """Check the release against the contract, then push every image in one action. It
         installs the pinned skopeo and Helm (each checked against its sha256, no apt) once for
-        the release and hands them on as the Tools artifact."""
+        the release and hands them on as the Tools artifact, and the checked release less its
+        images as the Deployment artifact."""
         helm = self.spec["helm"]
         project = self._project(
             "Push",
@@ -241,7 +271,15 @@ class PipelineStack(Stack):
                 "KUBECTL_PACKAGE_SHA256": self.spec["kubectl"]["package_sha256"],
                 "KUBECTL_SHA256": self.spec["kubectl"]["sha256"],
             },
-            artifacts={"base-directory": "tools", "files": ["**/*"]},
+            artifacts={
+                "secondary-artifacts": {
+                    TOOLS: {"base-directory": "tools", "files": ["**/*"]},
+                    DEPLOYMENT: {
+                        "files": ["**/*"],
+                        "exclude-paths": [f"{IMAGES}/**/*", "tools/**/*"],
+                    },
+                }
+            },
         )
         for found in self.repositories.values():
             found.grant_push(project)
@@ -250,14 +288,14 @@ class PipelineStack(Stack):
             action_name="Push",
             project=project,
             input=release,
-            outputs=[tools],
+            outputs=[tools, deployment],
             variables_namespace="Release",
         )
 
     def _deploy(
         self,
         environment: dict[str, Any],
-        release: codepipeline.Artifact,
+        deployment: codepipeline.Artifact,
         tools: codepipeline.Artifact,
     ) -> list[Any]:
         name = environment["name"]
@@ -298,7 +336,11 @@ class PipelineStack(Stack):
         if network:
             self._in_vpc(project, name, network)
         helm_action = actions.CodeBuildAction(
-            action_name="Helm", project=project, input=release, extra_inputs=[tools], run_order=2
+            action_name="Helm",
+            project=project,
+            input=deployment,
+            extra_inputs=[tools],
+            run_order=2,
         )
         stage.append(helm_action)
         return stage

@@ -115,7 +115,9 @@ version="$(python3 "$here/release.py" get version)" || exit
 chart="$(python3 "$here/release.py" get chart)" || exit
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 "$here/release.py" images >/dev/null || exit
+# The images' entries of the manifest, checked; not their archives: this action reads the
+# release less its images (the Deployment artifact the push action wrote after checking them).
+python3 "$here/release.py" digests >/dev/null || exit
 
 read -r -a values <<<"$VALUES_FILES"
 for file in "${values[@]}"; do

@@ -8,6 +8,7 @@ only); it runs the same way locally, in a folder where the release zip was unzip
 
     python3 release.py verify --expected-spec-sha256 <64 hex>  # the whole contract check
     python3 release.py images        # "<name>\\t<archive>\\t<digest>" per image, archives checked
+    python3 release.py digests       # "<name>\\t<digest>" per image, from manifest.json alone
     python3 release.py get version   # one field: version, project, chart, spec_sha256, git_sha
     python3 release.py dependencies  # "<name>\\t<version>\\t<archive>" per chart dependency
 
@@ -292,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("verify", help="the contract check")
     check.add_argument("--expected-spec-sha256", required=True)
     commands.add_parser("images", help="name, archive and digest of each image, tab-separated")
+    commands.add_parser(
+        "digests",
+        help="name and digest of each image, tab-separated, from manifest.json alone (the "
+        "Helm actions read the release less its images, checked by the push action)",
+    )
     commands.add_parser("dependencies", help="the chart's packaged dependencies, tab-separated")
     get = commands.add_parser("get", help="one field of the manifest")
     get.add_argument("field", choices=FIELDS)
@@ -307,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
             check_archives(args.root, listed)
             for image in listed:
                 print(f"{image.name}\t{image.archive}\t{image.digest}")
+        elif args.command == "digests":
+            check_files(args.root)
+            for image in images(load(args.root)):
+                print(f"{image.name}\t{image.digest}")
         elif args.command == "dependencies":
             for entry in dependencies(args.root, load(args.root)):
                 print(f"{entry['name']}\t{entry['version']}\t{entry['archive']}")

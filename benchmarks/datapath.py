@@ -1,0 +1,336 @@
+"""The release data path, read from what pipelinegen generates: image builds, and copies of each
+image uploaded, stored and downloaded, per pull request and per release (issue #27).
+
+Run: .venv/bin/python benchmarks/datapath.py [--before REV] [--archive-mb MB] [--write]
+
+Nothing here is counted by hand: for every example it reads the generated GitHub workflows
+(`.github/workflows/*.yml`) and the pipeline stack the example's CDK app synthesizes (one real
+synth each, as `cdk synth` runs it), and counts
+
+- builds: `docker/build-push-action` steps of an image (matched by context and Dockerfile) in
+  the workflows a pull request starts, and in those a release tag starts (with every workflow
+  they call through `uses: ./.github/workflows/...`);
+- uploads: `actions/upload-artifact` steps whose path is an image archive or a release zip, and
+  `aws s3 cp` of the release zip;
+- stored copies: each upload, with how long it is kept (the artifact's `retention-days`; the
+  release bucket's noncurrent-version expiry; the pipeline artifact bucket's expiration rule),
+  plus each artifact of the pipeline that carries the images (the S3 source's output, and any
+  CodeBuild output artifact whose buildspec section does not leave `images/` out);
+- downloads: `actions/download-artifact` steps of image archives or the release zip, and each
+  CodePipeline action that takes an image-carrying artifact as an input (CodePipeline copies
+  every input artifact to the action; "Input and output artifacts", CodePipeline User Guide).
+
+Bytes are copies times the archive size given (`--archive-mb`, 300 by default: the issue's example
+archive; the rehearsal's images are `FROM scratch` and weigh nothing). The critical path from
+tag to the first environment adds the stage times of benchmarks/REHEARSAL.md's later release (a
+shared, loaded machine; moto and a local registry stand in for AWS). `--before REV` measures the
+examples as they were at REV too (their files from `git archive`, synthesized with today's CDK),
+side by side. `--write` saves the report to benchmarks/DATAPATH.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+YAML_SAFE = YAML(typ="safe")
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "benchmarks" / "DATAPATH.md"
+REHEARSAL = ROOT / "benchmarks" / "REHEARSAL.md"
+CDK_APP = "deploy/cdk"
+IMAGES = "images"  # the folder of image archives inside the release zip
+
+
+@dataclass
+class Figures:
+    """Per image, for one example: copies counted from the generated files."""
+
+    example: str
+    images: int
+    environments: int
+    builds_pr: int = 0
+    builds_release: int = 0
+    uploads: int = 0
+    stored: list[str] = field(default_factory=list)  # one entry per copy: where, for how long
+    downloads_github: int = 0
+    downloads_pipeline: list[str] = field(default_factory=list)  # the actions that download
+
+    @property
+    def downloads(self) -> int:
+        return self.downloads_github + len(self.downloads_pipeline)
+
+
+# --- GitHub workflows ----------------------------------------------------------------------------
+
+
+def _workflows(root: Path) -> dict[str, dict[str, Any]]:
+    folder = root / ".github" / "workflows"
+    return {path.name: YAML_SAFE.load(path.read_text()) for path in sorted(folder.glob("*.yml"))}
+
+
+def _triggers(document: dict[Any, Any]) -> dict[str, Any]:
+    found = document.get("on", document.get(True, {}))  # YAML 1.1 reads `on` as True
+    return {found: None} if isinstance(found, str) else dict(found or {})
+
+
+def _steps(workflows: dict[str, dict[str, Any]], name: str) -> Iterator[dict[str, Any]]:
+    """Every step the workflow `name` runs, with the steps of the workflows it calls."""
+    for job in workflows[name].get("jobs", {}).values():
+        called = re.search(r"\.github/workflows/([^/@]+\.ya?ml)$", str(job.get("uses", "")))
+        if called and called.group(1) in workflows:
+            yield from _steps(workflows, called.group(1))
+        yield from job.get("steps", [])
+
+
+def _uses(step: dict[str, Any], action: str) -> bool:
+    return str(step.get("uses", "")).split("@")[0] == action
+
+
+def _builds(steps: list[dict[str, Any]], image: dict[str, Any]) -> int:
+    context = image["context"].rstrip("/") or "."
+    dockerfile = f"{context}/{image['dockerfile']}".removeprefix("./")
+    count = 0
+    for step in steps:
+        given = step.get("with") or {}
+        if _uses(step, "docker/build-push-action") and given.get("context") == context:
+            count += str(given.get("file", f"{context}/Dockerfile")) == dockerfile
+    return count
+
+
+def _carries(path: str, image: str) -> bool:
+    """An uploaded or downloaded path holds the image: its archive, or a release zip."""
+    return f"{image}.oci.tar" in path or path.endswith(".zip")
+
+
+def github_figures(root: Path, spec: dict[str, Any], figures: Figures) -> None:
+    workflows = _workflows(root)
+    pr = [name for name, doc in workflows.items() if "pull_request" in _triggers(doc)]
+    release = [
+        name for name, doc in workflows.items() if "tags" in (_triggers(doc).get("push") or {})
+    ]
+    image = spec["images"][0]
+    pr_steps = [step for name in pr for step in _steps(workflows, name)]
+    figures.builds_pr = _builds(pr_steps, image)
+    release_steps = [step for name in release for step in _steps(workflows, name)]
+    figures.builds_release = _builds(release_steps, image)
+    names: dict[str, str] = {}  # artifact name -> what it holds
+    for step in release_steps:
+        given = step.get("with") or {}
+        if _uses(step, "actions/upload-artifact") and _carries(str(given["path"]), image["name"]):
+            figures.uploads += 1
+            names[str(given["name"])] = str(given["path"])
+            figures.stored.append(f"GitHub artifact, {given.get('retention-days', 90)} days")
+        if "aws s3 cp" in str(step.get("run", "")):
+            figures.uploads += 1
+            figures.stored.append("release bucket (versioned)")
+        if _uses(step, "actions/download-artifact"):
+            wanted = str(given.get("name") or given.get("pattern", ""))
+            pattern = re.compile(re.escape(wanted).replace(r"\*", ".*"))
+            if any(pattern.fullmatch(name) for name in names):
+                figures.downloads_github += 1
+
+
+# --- the synthesized pipeline --------------------------------------------------------------------
+
+
+def _pipeline_template(assembly: Path) -> dict[str, Any]:
+    for path in sorted(assembly.glob("*.template.json")):
+        template: dict[str, Any] = json.loads(path.read_text())
+        if any(r["Type"] == "AWS::CodePipeline::Pipeline" for r in template["Resources"].values()):
+            return template
+    raise FileNotFoundError(f"no pipeline stack in {assembly}")
+
+
+def _section_carries(buildspec: dict[str, Any], output: str, outputs: int) -> bool:
+    """Whether the buildspec's artifacts section for `output` collects the release's images."""
+    section = buildspec.get("artifacts", {})
+    if outputs > 1 or "secondary-artifacts" in section:
+        section = section.get("secondary-artifacts", {}).get(output, {})
+    base = str(section.get("base-directory", ".")).strip("./")
+    excluded = any(str(p).startswith(f"{IMAGES}/") for p in section.get("exclude-paths", []))
+    return base == "" and not excluded and bool(section.get("files"))
+
+
+def pipeline_figures(assembly: Path, figures: Figures) -> None:
+    template = _pipeline_template(assembly)
+    resources = template["Resources"]
+    [pipeline] = [r for r in resources.values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    carrying: set[str] = set()
+    for stage in pipeline["Properties"]["Stages"]:
+        for action in stage["Actions"]:
+            provider = action["ActionTypeId"]["Provider"]
+            inputs = [a["Name"] for a in action.get("InputArtifacts", [])]
+            outputs = [a["Name"] for a in action.get("OutputArtifacts", [])]
+            if provider == "S3":
+                carrying.update(outputs)
+                continue
+            if not set(inputs) & carrying:
+                continue
+            figures.downloads_pipeline.append(f"{stage['Name']}/{action['Name']}")
+            if provider != "CodeBuild":
+                continue
+            project = resources[action["Configuration"]["ProjectName"]["Ref"]]
+            buildspec = json.loads(project["Properties"]["Source"]["BuildSpec"])
+            for output in outputs:
+                if _section_carries(buildspec, output, len(outputs)):
+                    carrying.add(output)
+    kept = _artifact_bucket_expiry(resources)
+    figures.stored += [f"pipeline artifact bucket, {kept}" for _ in carrying]
+
+
+def _artifact_bucket_expiry(resources: dict[str, Any]) -> str:
+    [pipeline] = [r for r in resources.values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    store = pipeline["Properties"].get("ArtifactStore", {}).get("Location", {})
+    bucket = resources.get(store.get("Ref", ""), {})
+    rules = bucket.get("Properties", {}).get("LifecycleConfiguration", {}).get("Rules", [])
+    days = [r["ExpirationInDays"] for r in rules if "ExpirationInDays" in r]
+    return f"{min(days)} days" if days else "never expires"
+
+
+# --- one example at one revision -----------------------------------------------------------------
+
+
+def synth(root: Path, out: Path) -> Path:
+    """The example's CDK app synthesized as the CDK CLI runs it (CDK_OUTDIR set), into `out`
+    (outside the repository: nothing in it changes)."""
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(out),
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=root / CDK_APP, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"synth of {root} failed:\n{result.stderr[-2000:]}")
+    return out
+
+
+def measure(root: Path, name: str, scratch: Path) -> Figures:
+    spec = json.loads((root / CDK_APP / "pipeline.json").read_text())
+    images = YAML_SAFE.load((root / "pipeline.yaml").read_text())["images"]
+    first = {"context": ".", "dockerfile": "Dockerfile", **images[0]}
+    figures = Figures(name, len(images), len(spec["environments"]))
+    github_figures(root, {"images": [first]}, figures)
+    if spec.get("delivery", "aws") != "github" and (root / CDK_APP / "app.py").is_file():
+        pipeline_figures(synth(root, scratch / f"{name}.cdk.out"), figures)
+    return figures
+
+
+def examples_at(revision: str | None, work: Path) -> Path:
+    """The examples folder: the working tree's, or REV's extracted under `work`."""
+    if revision is None:
+        return ROOT / "examples"
+    data = subprocess.run(
+        ["git", "archive", revision, "examples"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(work, filter="data")
+    return work / "examples"
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def critical_path() -> tuple[float, list[str]]:
+    """Seconds from tag to the first environment, from REHEARSAL.md's last release table."""
+    tables = REHEARSAL.read_text().split("\n## ")
+    rows = {}
+    for line in tables[-1].splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and re.fullmatch(r"\d+(\.\d+)?", cells[1]):
+            rows[cells[0]] = float(cells[1]) + float(cells[2])
+    first = next(stage for stage in rows if stage.startswith("Deploy-"))
+    path = [stage for stage in rows if not stage.startswith(("Deploy-", "Marketplace", "**"))]
+    path.append(first)
+    return sum(rows[stage] for stage in path), path
+
+
+def rows(figures: list[Figures], archive_mb: float) -> list[str]:
+    lines = [
+        "| example | images | envs | builds / PR | builds / release | uploads | stored copies "
+        "| downloads (GitHub + pipeline) | MB up / stored / down per image |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for f in figures:
+        stored = "; ".join(f.stored) or "none"
+        mb = f"{f.uploads * archive_mb:.0f} / {len(f.stored) * archive_mb:.0f} / "
+        mb += f"{f.downloads * archive_mb:.0f}"
+        lines.append(
+            f"| {f.example} | {f.images} | {f.environments} | {f.builds_pr} | "
+            f"{f.builds_release} | {f.uploads} | {len(f.stored)}: {stored} | "
+            f"{f.downloads_github} + {len(f.downloads_pipeline)} | {mb} |"
+        )
+    return lines
+
+
+def report(measured: dict[str, list[Figures]], archive_mb: float) -> str:
+    seconds, path = critical_path()
+    lines = [
+        "# The release data path",
+        "",
+        "Produced by `.venv/bin/python benchmarks/datapath.py "
+        + " ".join(f"--before {label}" for label in measured if label != "now")
+        + " --write`: counted from each example's generated workflows and its synthesized "
+        "pipeline stack (see the module's docstring). Per image; bytes for an archive of "
+        f"{archive_mb:.0f} MB.",
+        "",
+    ]
+    for label, figures in measured.items():
+        lines += [f"## {label}", "", *rows(figures, archive_mb), ""]
+        for f in figures:
+            if f.downloads_pipeline:
+                actions = ", ".join(f.downloads_pipeline)
+                lines.append(f"- {f.example}: the pipeline actions that download images: {actions}")
+        lines.append("")
+    lines += [
+        "## Critical path, tag to first environment",
+        "",
+        f"{seconds:.1f} s: {' + '.join(path)}, install and own work, from the later release of "
+        f"[REHEARSAL.md](REHEARSAL.md) (stage times of the rehearsal; transfers of the images "
+        "between actions are local copies there and are not what those seconds measure).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--before", help="a git revision to measure too, e.g. main")
+    parser.add_argument("--archive-mb", type=float, default=300.0)
+    parser.add_argument("--write", action="store_true", help=f"save to {REPORT.name}")
+    args = parser.parse_args()
+    measured: dict[str, list[Figures]] = {}
+    with tempfile.TemporaryDirectory(prefix="pipelinegen-datapath-") as work:
+        for label, revision in ((args.before, args.before), ("now", None)):
+            if label is None:
+                continue
+            scratch = Path(work) / label.replace("/", "-")
+            scratch.mkdir(parents=True, exist_ok=True)
+            folder = examples_at(revision, scratch)
+            measured[label if revision else "now"] = [
+                measure(root.parent, root.parent.name, scratch)
+                for root in sorted(folder.glob("*/pipeline.yaml"))
+            ]
+    text = report(measured, args.archive_mb)
+    print(text)
+    if args.write:
+        REPORT.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
