@@ -7,8 +7,8 @@ import hashlib
 import io
 import json
 import re
-import socket
 import shutil
+import socket
 import subprocess
 import tarfile
 import time
