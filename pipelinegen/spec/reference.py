@@ -7,7 +7,8 @@ the same descriptions editors show on hover, so the two can never disagree.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, get_args, get_origin
+import types
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -67,18 +68,23 @@ def _type(annotation: Any, metadata: tuple[Any, ...] = ()) -> str:
     if explain is not None:
         return explain.what
     origin = get_origin(bare)
+    if origin in (Union, types.UnionType):  # untagged: each member in words
+        return " or ".join(_type(member) for member in get_args(bare))
     if origin is Literal:
         values = get_args(bare)
         return " \\| ".join(f"`{v}`" for v in values) if len(values) <= 8 else "see the schema"
     if origin is list:
-        return f"list of {_type(get_args(bare)[0])}"
+        item = _type(get_args(bare)[0])
+        return f"list of ({item})" if " or " in item else f"list of {item}"
     if origin is dict:
         key, value = get_args(bare)
         return f"map of {_type(key)} to {_type(value)}"
     if isinstance(bare, type) and issubclass(bare, BaseModel):
         return f"[{bare.__name__}](#{bare.__name__.lower()})"
-    names = {str: "string", bool: "boolean", int: "integer"}
-    return names.get(bare, str(bare))
+    names = {str: "string", bool: "boolean", int: "integer", float: "number"}
+    if bare not in names:
+        raise TypeError(f"the spec reference has no words for {bare!r}: add them here")
+    return names[bare]
 
 
 def _default(value: Any, required: bool) -> str:
