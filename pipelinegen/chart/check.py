@@ -134,27 +134,22 @@ def _lookup(chart: Chart, keys: list[str]) -> Any:
 
 
 def _unmapped(chart: Chart, document: Document, index: int, image: Image) -> Iterator[Diagnostic]:
-    naming = [
-        path
-        for path, value in image_values(chart)
-        if image.name in path.split(".") or image.name in _strings(value)
-    ]
+    from pipelinegen.chart.mapping import reading, suggest, words  # the inference init uses
+
+    naming = reading(chart, image.name)
     if naming:
         message = (
             f"image '{image.name}' is mapped to no values path, but the chart reads it at "
-            f"{', '.join(repr(p) for p in naming)}: the pods would keep the chart's default image"
+            f"{', '.join(repr(p) for p, _ in naming)}: the pods would keep the chart's default "
+            "image"
         )
-        hint = f"add `values: {naming[0]}` (or a mapping: registry, repository, tag, digest)"
+        mapping = suggest(chart, *naming[0])
+        hint = (
+            f"add `{words(mapping)}`"
+            if mapping is not None
+            else "add `values:` with a mapping: registry, repository, tag, digest"
+        )
         yield document.diagnostic(("images", index, "name"), message, hint)
-
-
-def _strings(value: Any) -> str:
-    """The image names a value mentions: the last segment of each repository it holds."""
-    if isinstance(value, dict):
-        return " ".join(_strings(item) for item in value.values())
-    if isinstance(value, str):
-        return value.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-    return ""
 
 
 # --- values.schema.json ---------------------------------------------------------------------
