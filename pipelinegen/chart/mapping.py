@@ -70,3 +70,20 @@ def _names(value: Any) -> set[str]:
     if isinstance(value, str):
         return {value.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]}
     return set()
+
+
+def refuses_global(chart: Chart) -> bool:
+    """Whether a values.schema.json of the chart or a subchart rejects the documented block
+    under `global` (Helm validates the merged values against every chart's schema), so the spec
+    must set `helm.global_values: false`, as `validate`'s hint for that error says."""
+    from pipelinegen.chart.check import _errors, _merge  # the chart check's own schema test
+
+    block = {"global": {"pipelinegen": {"images": {}}}}
+    for _, each in chart.walk():
+        if each.schema is None:
+            continue
+        if set(_errors(each.schema, _merge(each.values, block))) - set(
+            _errors(each.schema, each.values)
+        ):
+            return True
+    return False

@@ -5,16 +5,20 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from pipelinegen import naming
+from pipelinegen import naming, provenance, toolchains
 from pipelinegen.cli.options import DEFAULT_SPEC
 from pipelinegen.discovery import discover
 from pipelinegen.errors import UserError
 from pipelinegen.resources import schema_path
 from pipelinegen.spec import placeholders
+from pipelinegen.spec.repository import WorkingTree
+
+if TYPE_CHECKING:
+    from pipelinegen.chart.read import Chart
 
 SCHEMA_COPY = Path(naming.SCHEMA_COPY)
 _GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?$")
@@ -45,7 +49,7 @@ def command(path: Path, force: bool) -> None:
     click.echo(f"wrote {path} and {path.parent / SCHEMA_COPY}")
     if remote:
         click.echo(_casing_warning(remote), err=True)
-    click.echo(f"next: edit {path}, then run 'pipelinegen validate {path}'")
+    click.echo(_next_steps(path))
 
 
 def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
@@ -65,26 +69,83 @@ def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
             for n in range(len(images) + 1)
             if (f"{base}-{n}" if n else base) not in taken
         )
-        images.append({"name": image, "context": context or ".", "dockerfile": file})
+        images.append({"name": image, "context": context or ".", "dockerfile": file, "mapping": ""})
+    from pipelinegen.chart.mapping import refuses_global
+
+    chart = _chart(folder, found.charts[0]) if found.charts else None
+    for entry in images:
+        entry.update(_mapping(chart, entry["name"]))
     environments = [
         {
             "name": environment,
+            "cluster": placeholders.cluster(environment),
             "files": [v for v in found.values if environment in v.rpartition("/")[2]],
             "approval": environment == "prod",
         }
         for environment in ("staging", "prod")
     ]
+    origin = provenance.origin()
     return {
+        "checks": [_check(check) for check in toolchains.checks(folder, found.manifests)],
+        "test_command": placeholders.TEST_COMMAND,
+        "pipelinegen": origin if origin.kind == "git" else None,
         "schema": SCHEMA_COPY.as_posix(),
         "name": name,
         "repository": repository or placeholders.REPOSITORY,
         "account": placeholders.ACCOUNT,
         "images": images,
         "chart": found.charts[0] if found.charts else "deploy/helm/app",
+        "global_values": chart is None or not refuses_global(chart),
         "chart_note": "the umbrella chart that deploys every environment"
         + ("" if found.charts else " (none was found: write where yours will be)"),
         "environments": environments,
     }
+
+
+def _chart(folder: Path, path: str) -> Chart | None:
+    """The chart at `path` as the chart check reads it; None when it cannot be read (the
+    mappings are then left to the user, and `validate` says why)."""
+    from pipelinegen.chart.read import ChartError, read_chart
+
+    try:
+        return read_chart(WorkingTree(folder), path)
+    except ChartError:
+        return None
+
+
+def _mapping(chart: Chart | None, image: str) -> dict[str, str]:
+    """The image's `values:` as the spec writes it, and where it came from, or nothing."""
+    from pipelinegen.chart.mapping import reading, suggest
+    from pipelinegen.render.templating import yaml_scalar
+
+    naming = reading(chart, image) if chart is not None else []
+    mapping = suggest(chart, *naming[0]) if chart is not None and naming else None
+    if mapping is None:
+        return {}
+    if isinstance(mapping, str):
+        return {"mapping": yaml_scalar(mapping), "why": f"the chart's {naming[0][0]}"}
+    inner = ", ".join(f"{key}: {yaml_scalar(path)}" for key, path in mapping.items())
+    return {"mapping": f"[{{{inner}}}]", "why": f"the chart's {naming[0][0]}"}
+
+
+def _check(check: toolchains.Check) -> dict[str, Any]:
+    from pipelinegen.render.templating import yaml_scalar
+
+    setup = ", ".join(f"{tool}: {yaml_scalar(version)}" for tool, version in check.setup.items())
+    return {**check.__dict__, "setup_yaml": f"{{{setup}}}"}
+
+
+def _next_steps(path: Path) -> str:
+    """What comes after init, in order, each with its command or page."""
+    return (
+        "next:\n"
+        f"  1. replace the placeholders ('pipelinegen validate {path}' lists them) and review "
+        "the lines marked 'review'\n"
+        f"  2. pipelinegen compile {path}, then commit the spec and what it writes\n"
+        "  3. bootstrap each AWS account, deploy the stacks and set up GitHub (environments, "
+        "tag rulesets, required checks): see docs/getting-started.md in pipelinegen's "
+        "documentation"
+    )
 
 
 def _slug(text: str) -> str:
