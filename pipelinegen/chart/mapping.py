@@ -78,7 +78,7 @@ def refuses_global(chart: Chart) -> bool:
     must set `helm.global_values: false`, as `validate`'s hint for that error says."""
     from pipelinegen.chart.check import _errors, _merge  # the chart check's own schema test
 
-    block = {"global": {"pipelinegen": {"images": {}}}}
+    block: dict[str, Any] = {"global": {"pipelinegen": {"images": {}}}}
     for _, each in chart.walk():
         if each.schema is None:
             continue
