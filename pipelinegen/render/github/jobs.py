@@ -44,21 +44,43 @@ class Job:
     needs: list[str] = field(default_factory=list)
     environment: str = ""  # the GitHub environment the job runs in (its protection rules apply)
     workflow: str = ""  # a reusable workflow this job calls instead of running steps
+    workflow_note: str = ""  # a comment above the call: what it is
+    workflow_ignore: str = ""  # an inline linter ignore on the call, with its reason
 
 
-def calling(job_id: str, workflow: str, jobs: list[Job], *, needs: list[str]) -> Job:
+def calling(
+    job_id: str, workflow: str, jobs: list[Job], *, needs: list[str], enterprise_server: bool
+) -> Job:
     """A job that runs a reusable workflow of this repository at the running commit, granted
     exactly the permissions its jobs declare (a called workflow's jobs can use no more than its
-    caller grants). `$/` is GitHub's self-repository form ("Reference same-repository actions
-    with self-repository syntax", GitHub changelog, 2026-07-30), which zizmor 1.32 asks for
-    instead of `./`."""
+    caller grants).
+
+    On GitHub.com the call is `$/`, GitHub's self-repository form ("Reference same-repository
+    actions with self-repository syntax", GitHub changelog, 2026-07-30: runner 2.336.0 or
+    newer), which zizmor 1.32's `self-repository` audit asks for instead of `./`. GitHub
+    Enterprise Server has no `$/` ("find and customize actions", GHES 3.21 docs), so there the
+    call is `./`, which for a reusable workflow also resolves in this repository at the running
+    commit, with the audit ignored inline and the reason beside it."""
     granted: dict[str, Permission] = {}
     for permission in (p for job in jobs for p in job.permissions):
         held = granted.get(permission.scope)
         if held is None or (held.access == "read" and permission.access == "write"):
             granted[permission.scope] = permission
     permissions = [granted[scope] for scope in sorted(granted)]
-    return Job(job_id, 0, [], permissions=permissions, needs=needs, workflow=f"$/{workflow}")
+    if enterprise_server:
+        note = "this repository's workflow at the running commit (GitHub Enterprise Server)"
+        ignore = "zizmor: ignore[self-repository] GitHub Enterprise Server has no $/ syntax"
+        target = f"./{workflow}"
+    else:
+        note = (
+            "$/ calls this repository's own workflow at the running commit "
+            "(GitHub.com; runner 2.336.0+)"
+        )
+        ignore, target = "", f"$/{workflow}"
+    return Job(
+        job_id, 0, [], permissions=permissions, needs=needs, workflow=target,
+        workflow_note=note, workflow_ignore=ignore,
+    )  # fmt: skip
 
 
 def checkout(*, full_history: bool = False) -> Step:

@@ -46,7 +46,11 @@ def release_workflow(spec: Spec, *, header: str, spec_path: str, spec_sha256: st
     jobs = [_version(spec), gate]
     if spec.release.require_ci:
         checks = ci_jobs(spec, spec_path=spec_path)
-        jobs.append(calling(CI_JOB, naming.CI_WORKFLOW, checks, needs=[gate.id]))
+        server = spec.github.enterprise_server
+        call = calling(
+            CI_JOB, naming.CI_WORKFLOW, checks, needs=[gate.id], enterprise_server=server
+        )
+        jobs.append(call)
     images = [_image(spec, image, needs=[VERSION_JOB, gate.id]) for image in spec.images]
     package = _package(spec, needs=[job.id for job in [*jobs, *images]])
     jobs += [*images, package]
