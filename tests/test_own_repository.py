@@ -1,4 +1,4 @@
-"""The README's "In your own repository", walked end to end in a fresh repository.
+"""docs/getting-started.md's first steps, walked end to end in a fresh repository.
 
 pipelinegen is installed the pinned way (the composite action's install step: dependencies by
 hash, pipelinegen from this working tree's commit), the spec is written by `init` and compiled,

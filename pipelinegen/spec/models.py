@@ -1,7 +1,7 @@
 """The spec, format version 1: the public contract of `pipeline.yaml`.
 
 Every field has a markdown description, because the JSON Schema — and so every editor hover and
-the README's spec reference — is generated from these models. Values are validated by types
+the spec reference (docs/spec.md) — is generated from these models. Values are validated by types
 (`pipelinegen.spec.types`); rules that relate several fields live in `pipelinegen.spec.rules`.
 """
 

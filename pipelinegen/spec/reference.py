@@ -1,4 +1,4 @@
-"""The spec reference in markdown, generated from the models (the README embeds it).
+"""The spec reference in markdown, generated from the models (docs/spec.md embeds it).
 
 One section per model, one row per key: its type in words, its default and its description —
 the same descriptions editors show on hover, so the two can never disagree.
