@@ -41,7 +41,7 @@ def checks(root: Path, manifests: list[str]) -> list[Check]:
         if text is None:
             continue
         folder = path.parent.as_posix()
-        for check in _PROPOSERS[path.name](text, folder):
+        for check in _PROPOSERS[path.name](text, root / folder):
             prefix = "" if folder == "." else f"{_slug(folder)}-"
             cd = "" if folder == "." else f"cd {folder}\n"
             found.append(
@@ -69,24 +69,39 @@ def _slug(folder: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", folder.lower()).strip("-")[:40] or "root"
 
 
-def _node(text: str, folder: str) -> list[Check]:
+# Lock file → how that package manager installs exactly it, and how it runs a script. pnpm and
+# yarn come through corepack, which Node.js 24 bundles (the runner need not have them).
+_NODE_MANAGERS = (
+    ("pnpm-lock.yaml", "corepack enable\npnpm install --frozen-lockfile", "pnpm"),
+    ("yarn.lock", "corepack enable\nyarn install --immutable", "yarn"),
+    ("package-lock.json", "npm ci", "npm run"),
+)
+
+
+def _node(text: str, directory: Path) -> list[Check]:
     try:
         scripts = json.loads(text).get("scripts")
     except (ValueError, AttributeError):
         return []
     if not isinstance(scripts, dict):
         return []
+    install, runner = next(
+        (
+            (install, runner)
+            for lock, install, runner in _NODE_MANAGERS
+            if (directory / lock).is_file()
+        ),
+        ("npm install", "npm run"),
+    )
     setup = {"node": "24"}
-    install = "npm ci"
-    proposed = []
-    if "test" in scripts:
-        proposed.append(Check("test", "npm test", "package.json scripts.test", setup, install))
-    if "lint" in scripts:
-        proposed.append(Check("lint", "npm run lint", "package.json scripts.lint", setup, install))
-    return proposed
+    return [
+        Check(name, f"{runner} {name}", f"package.json scripts.{name}", setup, install)
+        for name in ("test", "lint")
+        if name in scripts
+    ]
 
 
-def _go(text: str, folder: str) -> list[Check]:
+def _go(text: str, directory: Path) -> list[Check]:
     version = _GO_VERSION.search(text)
     setup = {"go": version.group(1)} if version else {}
     return [
@@ -95,14 +110,14 @@ def _go(text: str, folder: str) -> list[Check]:
     ]
 
 
-def _cargo(text: str, folder: str) -> list[Check]:
+def _cargo(text: str, directory: Path) -> list[Check]:
     return [
         Check("test", "cargo test --locked", "a Cargo package"),
         Check("clippy", "cargo clippy --locked -- -D warnings", "a Cargo package"),
     ]
 
 
-def _python(text: str, folder: str) -> list[Check]:
+def _python(text: str, directory: Path) -> list[Check]:
     try:
         project = tomllib.loads(text)
     except tomllib.TOMLDecodeError:

@@ -187,6 +187,7 @@ def test_init_maps_the_images_of_a_chart_of_subcharts_so_that_validate_accepts_t
 def test_init_proposes_the_checks_of_the_toolchains_it_finds(repository: Path) -> None:
     manifests = {
         "web/package.json": '{"scripts": {"test": "vitest run", "build": "vite build"}}',
+        "web/pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
         "go.mod": "module example.com/acme\n\ngo 1.24.2\n",
         "tools/Cargo.toml": '[package]\nname = "tool"\nversion = "0.1.0"\n',
         "api/pyproject.toml": '[project]\nname = "api"\n[project.optional-dependencies]\n'
@@ -205,6 +206,7 @@ def test_init_proposes_the_checks_of_the_toolchains_it_finds(repository: Path) -
     ]  # fmt: skip
     assert checks[0] == {"name": "test", "setup": {"go": "1.24"}, "run": "go test ./..."}
     assert checks[2]["install"] == "cd api\npip install -e '.[test]'"
-    assert checks[6]["run"] == "cd web\nnpm test" and checks[6]["setup"] == {"node": "24"}
+    assert checks[6]["run"] == "cd web\npnpm test" and checks[6]["setup"] == {"node": "24"}
+    assert checks[6]["install"] == "cd web\ncorepack enable\npnpm install --frozen-lockfile"
     assert text.count("# review: proposed for") == 7
     assert placeholders.TEST_COMMAND not in text
