@@ -121,7 +121,8 @@ def _insteadof(bare: Path) -> dict[str, str]:
 
 
 def _pip_install_from_git(python: Path, commit: str, env: dict[str, str]) -> None:
-    """The documented way (docs/installing.md): dependencies by hash, then pipelinegen from the git URL at a commit."""
+    """The documented way (docs/installing.md): dependencies by hash, then pipelinegen from the
+    git URL at a commit."""
     install = ROOT / "templates" / "install"
     for args in (
         [
