@@ -25,7 +25,6 @@ NODE_MIN = 22
 NODE_HINT = "install a Node.js LTS the AWS CDK supports: 24 (or 22)"
 
 
-
 def synthesize(files: dict[str, str], out: Path) -> dict[str, dict[str, Any]]:
     """Synthesize the CDK app among `files` into `out`; return the templates by stack name."""
     require_toolchain()
