@@ -3,7 +3,7 @@ anchor, and the spec reference is in words, never Python.
 
 Generated parts (between `<!-- NAME:start -->` and `<!-- NAME:end -->`): the spec reference and
 the diff rules from the code, the CLI reference from the click commands, and the pipeline
-diagram (README.md) from the full example. `pytest --regenerate tests/test_docs.py` rewrites
+diagram (README.md, docs/index.md) from the full example. `pytest --regenerate tests/test_docs.py` rewrites
 them.
 """
 
@@ -38,6 +38,7 @@ SECTIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/diff.md", "diff-rules"): rules.reference,
     ("docs/cli.md", "cli-reference"): cli_reference.render,
     ("README.md", "pipeline-diagram"): _diagram,
+    ("docs/index.md", "pipeline-diagram"): _diagram,
 }
 
 
