@@ -43,6 +43,19 @@ def node_lts() -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def installed_from_the_index() -> Iterator[None]:
+    """The tests run pipelinegen from this checkout (an editable install), which `compile` warns
+    CI cannot install; in process they run as a pipelinegen installed from the package index
+    would. tests/test_provenance.py puts the real origin back to test the warning itself."""
+    from pipelinegen import provenance
+
+    real = provenance.origin
+    provenance.origin = lambda *_: provenance.Origin("index")
+    yield
+    provenance.origin = real
+
+
+@pytest.fixture(autouse=True, scope="session")
 def compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The compile cache of this test session (also for the commands tests start): it never
     reads or fills the user's."""

@@ -3,8 +3,8 @@ anchor, and the spec reference is in words, never Python.
 
 Generated parts (between `<!-- NAME:start -->` and `<!-- NAME:end -->`): the spec reference and
 the diff rules from the code, the CLI reference from the click commands, and the pipeline
-diagram (README.md, docs/index.md) from the full example. `pytest --regenerate tests/test_docs.py` rewrites
-them.
+diagram (README.md, docs/index.md) from the full example. `pytest --regenerate
+tests/test_docs.py` rewrites them.
 """
 
 from __future__ import annotations

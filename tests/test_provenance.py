@@ -28,6 +28,7 @@ from tests.conftest import ROOT
 from tests.snapshot import Snapshot, git
 from tests.steps import run_step, shell_steps
 
+REAL_ORIGIN = provenance.origin  # before tests/conftest.py stands in for it
 URL = "https://git.pipelinegen.test/acme/pipelinegen.git"
 LAYOUT = {
     "services/web/Dockerfile": "FROM scratch\n",
@@ -97,8 +98,11 @@ def test_the_advice_names_the_fix() -> None:
     assert f"pipelinegen=={__version__} from the package index" in local
 
 
-def test_compile_warns_when_ci_cannot_install_the_running_pipelinegen(tmp_path: Path) -> None:
+def test_compile_warns_when_ci_cannot_install_the_running_pipelinegen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """This checkout's pipelinegen is editable: compile says CI cannot install it."""
+    monkeypatch.setattr(provenance, "origin", REAL_ORIGIN)
     from click.testing import CliRunner
 
     from pipelinegen.cli import cli
