@@ -72,7 +72,8 @@ def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
         images.append({"name": image, "context": context or ".", "dockerfile": file, "mapping": ""})
     from pipelinegen.chart.mapping import refuses_global
 
-    chart = _chart(folder, found.charts[0]) if found.charts else None
+    chart_path = _umbrella(folder, found.charts)
+    chart = _chart(folder, chart_path) if chart_path else None
     for entry in images:
         entry.update(_mapping(chart, entry["name"]))
     environments = [
@@ -94,7 +95,7 @@ def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
         "repository": repository or placeholders.REPOSITORY,
         "account": placeholders.ACCOUNT,
         "images": images,
-        "chart": found.charts[0] if found.charts else "deploy/helm/app",
+        "chart": chart_path or "deploy/helm/app",
         "global_values": chart is None or not refuses_global(chart),
         "chart_note": "the umbrella chart that deploys every environment"
         + ("" if found.charts else " (none was found: write where yours will be)"),
@@ -111,6 +112,15 @@ def _chart(folder: Path, path: str) -> Chart | None:
         return read_chart(WorkingTree(folder), path)
     except ChartError:
         return None
+
+
+def _umbrella(folder: Path, charts: list[str]) -> str | None:
+    """The chart that deploys the others: the shallowest one that no other found chart uses as
+    a subchart (a `file://` dependency or a folder in its charts/); the shallowest one when
+    every chart is someone's subchart."""
+    readable = [chart for path in charts if (chart := _chart(folder, path)) is not None]
+    used = {sub.path for chart in readable for prefix, sub in chart.walk() if prefix}
+    return next((path for path in charts if path not in used), charts[0] if charts else None)
 
 
 def _mapping(chart: Chart | None, image: str) -> dict[str, str]:

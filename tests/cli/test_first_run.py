@@ -210,3 +210,30 @@ def test_init_proposes_the_checks_of_the_toolchains_it_finds(repository: Path) -
     assert checks[6]["install"] == "cd web\ncorepack enable\npnpm install --frozen-lockfile"
     assert text.count("# review: proposed for") == 7
     assert placeholders.TEST_COMMAND not in text
+
+
+def test_init_picks_the_chart_that_uses_the_others(tmp_path: Path) -> None:
+    """A shared service chart sorts before the umbrella (charts/ < deploy/): init names the
+    umbrella, whose subcharts (an alias each) tell where every image goes."""
+    layout = {
+        "charts/service/Chart.yaml": "apiVersion: v2\nname: service\nversion: 0.1.0\n",
+        "charts/service/values.yaml": "image:\n  repository: nginx\n  pullPolicy: IfNotPresent\n"
+        '  tag: ""\n',
+        "deploy/umbrella/Chart.yaml": "apiVersion: v2\nname: umbrella\nversion: 0.1.0\n"
+        "dependencies:\n  - {name: service, alias: api, version: 0.1.0, "
+        "repository: 'file://../../charts/service'}\n",
+        "deploy/umbrella/values.yaml": "{}\n",
+        "services/api/Dockerfile": "FROM scratch\n",
+    }
+    root = tmp_path / "shop"
+    for name, text in layout.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    spec = root / "pipeline.yaml"
+    assert run("init", str(spec))[0] == 0
+    data = YAML(typ="safe").load(spec)
+    assert data["helm"]["chart"] == "deploy/umbrella"
+    assert data["images"][0]["values"] == "api.image"
+    _fill_placeholders(spec)
+    assert run("validate", str(spec))[:2] == (0, f"{spec}: valid\n")
