@@ -99,5 +99,7 @@ class Context:
 
 
 def synth_environment() -> dict[str, str]:
-    """The environment for CDK synths: Node's deprecation banner silenced."""
-    return {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+    """The environment for CDK synths: the pinned Node.js LTS (tests/node) first on PATH, so
+    jsii runs on a release it supports and prints no end-of-life banner."""
+    node = Path(__file__).resolve().parent.parent / "tests" / "node" / "node_modules" / ".bin"
+    return {**os.environ, "PATH": os.pathsep.join([str(node), os.environ.get("PATH", "")])}

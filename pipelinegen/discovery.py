@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from pipelinegen.toolchains import MANIFESTS
+
 MAX_DEPTH = 5  # folders below the root
 SKIPPED = {"node_modules", "vendor", "venv", "__pycache__", "cdk.out"}  # dependencies, outputs
 _VALUES = re.compile(r"^values[-_.]?.*\.ya?ml$|\.ya?ml$")
@@ -22,6 +24,7 @@ class Found:
     dockerfiles: list[str] = field(default_factory=list)  # e.g. services/web/Dockerfile
     charts: list[str] = field(default_factory=list)  # folders holding a Chart.yaml
     values: list[str] = field(default_factory=list)  # values files outside the charts
+    manifests: list[str] = field(default_factory=list)  # package.json, go.mod, ... (toolchains)
 
 
 def discover(root: Path) -> Found:
@@ -47,6 +50,8 @@ def discover(root: Path) -> Found:
                 or name.startswith("Dockerfile.")
             ):
                 found.dockerfiles.append(path)
+            elif name in MANIFESTS and not _inside_chart(here, found.charts):
+                found.manifests.append(path)
             elif name.startswith("values") or here.name == "values":
                 candidates.append(path)
     inside = tuple(f"{chart}/" for chart in found.charts if chart != ".")
@@ -56,7 +61,17 @@ def discover(root: Path) -> Found:
     found.dockerfiles.sort()
     found.charts.sort(key=lambda chart: (chart.count("/"), chart))
     found.values.sort()
+    found.manifests.sort(key=lambda path: (path.count("/"), path))
     return found
+
+
+def _inside_chart(folder: PurePosixPath, charts: list[str]) -> bool:
+    """Whether `folder` is a chart found so far or inside one (os.walk goes top-down)."""
+    return any(
+        folder.as_posix() == chart or folder.as_posix().startswith(f"{chart}/")
+        for chart in charts
+        if chart != "."
+    )
 
 
 def _is_dockerfile(name: str) -> bool:

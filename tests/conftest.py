@@ -26,6 +26,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+NODE = ROOT / "tests" / "node" / "node_modules" / ".bin"  # the pinned Node.js LTS (tests/node)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def node_lts() -> Iterator[Path]:
+    """The pinned Node.js LTS first on PATH for the whole session and the commands tests start
+    (the AWS CDK's jsii, the CDK CLI, the language server, Mermaid): never the machine's own,
+    which may be one jsii calls end-of-life. scripts/test installs it."""
+    if not (NODE / "node").exists():
+        pytest.fail("tests/node is not installed: run ./scripts/test, which installs it")
+    saved = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.pathsep.join([str(NODE), saved])
+    yield NODE
+    os.environ["PATH"] = saved
+
+
+@pytest.fixture(autouse=True, scope="session")
+def installed_from_the_index() -> Iterator[None]:
+    """The tests run pipelinegen from this checkout (an editable install), which `compile` warns
+    CI cannot install; in process they run as a pipelinegen installed from the package index
+    would. tests/test_provenance.py puts the real origin back to test the warning itself."""
+    from pipelinegen import provenance
+
+    real = provenance.origin
+    provenance.origin = lambda *_: provenance.Origin("index")
+    yield
+    provenance.origin = real
+
+
 @pytest.fixture(autouse=True, scope="session")
 def compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The compile cache of this test session (also for the commands tests start): it never

@@ -1,4 +1,4 @@
-"""The README's "In your own repository", walked end to end in a fresh repository.
+"""docs/getting-started.md's first steps, walked end to end in a fresh repository.
 
 pipelinegen is installed the pinned way (the composite action's install step: dependencies by
 hash, pipelinegen from this working tree's commit), the spec is written by `init` and compiled,
@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from pipelinegen.render.templating import yaml_scalar
+from pipelinegen.spec import placeholders
 from tests.conftest import ROOT
 from tests.snapshot import Snapshot, git
 from tests.steps import run_step, shell_steps
@@ -88,7 +90,11 @@ def test_in_your_own_repository(
     refused = pipelinegen("validate")
     assert refused.returncode == 1 and "replace the placeholder '000000000000'" in refused.stderr
     spec = root / "pipeline.yaml"
-    spec.write_text(spec.read_text().replace('"000000000000"', '"123456789012"'))
+    text = spec.read_text().replace('"000000000000"', '"123456789012"')
+    text = text.replace("your-staging-cluster", "acme-staging").replace(
+        "your-prod-cluster", "acme-prod"
+    )
+    spec.write_text(text.replace(yaml_scalar(placeholders.TEST_COMMAND), "make test"))
     assert pipelinegen("validate").returncode == 0
     assert pipelinegen("compile").returncode == 0
     _commit(root, "pipelinegen")
@@ -118,7 +124,7 @@ def test_in_your_own_repository(
         assert ran.returncode == 0, ran.stdout
 
     # A spec changed without compiling: the hook and the action both say so.
-    spec.write_text(spec.read_text().replace("replace with your test command", "make test"))
+    spec.write_text(spec.read_text().replace("run: make test", "run: make check"))
     _commit(root, "a new test command, not compiled")
     stale = hooks()
     assert stale.returncode == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,9 @@ from pipelinegen.cli.options import spec_argument
 from pipelinegen.cli.read import read_text
 from pipelinegen.errors import ExitCode, UserError
 from pipelinegen.spec.repository import WorkingTree
+
+if TYPE_CHECKING:
+    from pipelinegen.spec.models import Install
 
 
 @click.command("compile")
@@ -74,6 +78,17 @@ def command(spec: Path, out: Path | None, check: bool, force: bool) -> None:
         output.apply(root, changes)
     written, deleted = len(changes.write), len(changes.delete)
     click.echo(f"wrote {written}, deleted {deleted}, unchanged {len(changes.unchanged)}")
+    _warn_uninstallable(validated.pipelinegen)
+
+
+def _warn_uninstallable(configured: Install | None) -> None:
+    """Say so when the generated jobs would not install the pipelinegen that compiled them
+    (the stale check and the PR job fail on their first run otherwise)."""
+    from pipelinegen import provenance
+
+    pinned = (configured.git, configured.commit) if configured is not None else None
+    if (warning := provenance.advice(pinned, provenance.origin())) is not None:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _refuse_nested(spec: Path, root: Path) -> None:

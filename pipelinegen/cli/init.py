@@ -5,17 +5,20 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from pipelinegen import naming
-from pipelinegen.chart.blocks import Block, blocks
+from pipelinegen import naming, provenance, toolchains
 from pipelinegen.cli.options import DEFAULT_SPEC
 from pipelinegen.discovery import discover
 from pipelinegen.errors import UserError
 from pipelinegen.resources import schema_path
 from pipelinegen.spec import placeholders
+from pipelinegen.spec.repository import WorkingTree
+
+if TYPE_CHECKING:
+    from pipelinegen.chart.read import Chart
 
 SCHEMA_COPY = Path(naming.SCHEMA_COPY)
 _GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?$")
@@ -46,7 +49,7 @@ def command(path: Path, force: bool) -> None:
     click.echo(f"wrote {path} and {path.parent / SCHEMA_COPY}")
     if remote:
         click.echo(_casing_warning(remote), err=True)
-    click.echo(f"next: edit {path}, then run 'pipelinegen validate {path}'")
+    click.echo(_next_steps(path))
 
 
 def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
@@ -66,26 +69,34 @@ def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
             for n in range(len(images) + 1)
             if (f"{base}-{n}" if n else base) not in taken
         )
-        images.append({"name": image, "context": context or ".", "dockerfile": file})
-    blocks = _image_blocks(folder, found.charts[0]) if found.charts else []
+        images.append({"name": image, "context": context or ".", "dockerfile": file, "mapping": ""})
+
+    chart_path = _umbrella(folder, found.charts)
+    chart = _chart(folder, chart_path) if chart_path else None
     for entry in images:
-        entry["mappings"] = [b.value() for b in blocks if b.names(entry["name"])]
-    others = [b.mapping() for b in blocks if not any(b.names(e["name"]) for e in images)]
+        entry.update(_mapping(chart, entry["name"]))
     environments = [
         {
             "name": environment,
+            "cluster": placeholders.cluster(environment),
             "files": [v for v in found.values if environment in v.rpartition("/")[2]],
             "approval": environment == "prod",
         }
         for environment in ("staging", "prod")
     ]
+    origin = provenance.origin()
+    others = _other_blocks(chart, [entry["name"] for entry in images]) if chart else []
     return {
+        "checks": [_check(check) for check in toolchains.checks(folder, found.manifests)],
+        "test_command": placeholders.TEST_COMMAND,
+        "pipelinegen": origin if origin.kind == "git" else None,
         "schema": SCHEMA_COPY.as_posix(),
         "name": name,
         "repository": repository or placeholders.REPOSITORY,
         "account": placeholders.ACCOUNT,
         "images": images,
-        "chart": found.charts[0] if found.charts else "deploy/helm/app",
+        "chart": chart_path or "deploy/helm/app",
+        "global_values": chart is None or not refuses_global(chart),
         "chart_note": "the umbrella chart that deploys every environment"
         + ("" if found.charts else " (none was found: write where yours will be)"),
         "environments": environments,
@@ -93,20 +104,104 @@ def _starter(folder: Path, repository: str | None) -> dict[str, Any]:
     }
 
 
+def _chart(folder: Path, path: str) -> Chart | None:
+    """The chart at `path` as the chart check reads it; None when it cannot be read (the
+    mappings are then left to the user, and `validate` says why)."""
+    from pipelinegen.chart.read import ChartError, read_chart
+
+    try:
+        return read_chart(WorkingTree(folder), path)
+    except ChartError:
+        return None
+
+
+def _umbrella(folder: Path, charts: list[str]) -> str | None:
+    """The chart that deploys the others: the shallowest one that no other found chart uses as
+    a subchart (a `file://` dependency or a folder in its charts/); the shallowest one when
+    every chart is someone's subchart."""
+    readable = [chart for path in charts if (chart := _chart(folder, path)) is not None]
+    used = {sub.path for chart in readable for prefix, sub in chart.walk() if prefix}
+    return next((path for path in charts if path not in used), charts[0] if charts else None)
+
+
+def _mapping(chart: Chart | None, image: str) -> dict[str, str]:
+    """The image's `values:` as the spec writes it (each image block of the chart that names
+    it, in its shape: pipelinegen.chart.blocks, the inference `validate`'s hints use), and
+    where it came from, or nothing."""
+    from pipelinegen.chart.blocks import blocks
+    from pipelinegen.render.templating import yaml_scalar
+
+    found = (
+        [b for b in blocks(chart) if b.names(image) and SAFE_PATH.match(b.path)] if chart else []
+    )
+    if not found:
+        return {}
+    items = []
+    for block in found:
+        value = block.value()
+        if isinstance(value, str):
+            items.append(yaml_scalar(value))
+        else:
+            pairs = ", ".join(f"{key}: {yaml_scalar(path)}" for key, path in value.items())
+            items.append(f"{{{pairs}}}")
+    where = ", ".join(block.path for block in found)
+    return {"mapping": f"[{', '.join(items)}]", "why": f"the chart's {where}"}
+
+
+def _other_blocks(chart: Chart, images: list[str]) -> list[str]:
+    """The chart's image blocks that name none of the images, as the mappings that would map
+    them (listed in the starter for the team to place)."""
+    from pipelinegen.chart.blocks import blocks
+
+    return [
+        block.mapping()
+        for block in blocks(chart)
+        if SAFE_PATH.match(block.path) and not any(block.names(image) for image in images)
+    ]
+
+
+def refuses_global(chart: Chart) -> bool:
+    """Whether a values.schema.json of the chart or a subchart rejects the documented block
+    under `global` (Helm validates the merged values against every chart's schema), so the spec
+    must set `helm.global_values: false`, as `validate`'s hint for that error says."""
+    from pipelinegen.chart.check import _errors  # the chart check's own schema test
+    from pipelinegen.chart.schema import SchemaError
+
+    block: dict[str, Any] = {"pipelinegen": {"images": {}}}
+    for _, each in chart.walk():
+        if each.schema is None:
+            continue
+        try:
+            before = set(_errors(each, each.values))
+            after = set(_errors(each, {**each.values, "global": block}))
+        except SchemaError:
+            return False  # validate reports the schema itself
+        if after - before:
+            return True
+    return False
+
+
 SAFE_PATH = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,200}$")  # what may go into the starter's comments
 
 
-def _image_blocks(folder: Path, chart: str) -> list[Block]:
-    """The image blocks of the chart `init` found (none when it cannot be read: `validate`
-    then says why)."""
-    from pipelinegen.chart.read import ChartError, read_chart
-    from pipelinegen.spec.repository import WorkingTree
+def _check(check: toolchains.Check) -> dict[str, Any]:
+    from pipelinegen.render.templating import yaml_scalar
 
-    try:
-        found = blocks(read_chart(WorkingTree(folder), chart))
-    except ChartError:
-        return []
-    return [block for block in found if SAFE_PATH.match(block.path)]
+    setup = ", ".join(f"{tool}: {yaml_scalar(version)}" for tool, version in check.setup.items())
+    return {**check.__dict__, "setup_yaml": f"{{{setup}}}"}
+
+
+def _next_steps(path: Path) -> str:
+    """What comes after init, in order, each with its command or page."""
+    return (
+        "next:\n"
+        f"  1. replace the placeholders ('pipelinegen validate {path}' lists them) and review "
+        "the lines marked 'review'\n"
+        f"  2. pipelinegen compile {path}, then commit the spec and what it writes\n"
+        "  3. bootstrap each AWS account, deploy the stacks and set up GitHub (environments, "
+        "tag rulesets, required checks): see docs/getting-started.md in pipelinegen's "
+        "documentation"
+    )
 
 
 def _slug(text: str) -> str:

@@ -268,7 +268,7 @@ def _files(budget: _Budget, files: tuple[FileChange, ...], notes: list[str]) -> 
 
 
 def as_dict(comparison: Comparison, cloudformation: CloudFormationDiff | None) -> dict[str, Any]:
-    """The documented JSON shape (README): verdict, sides, changes, drift, files,
+    """The documented JSON shape (docs/diff.md): verdict, sides, changes, drift, files,
     cloudformation."""
     drift = comparison.drift
     return {

@@ -10,7 +10,7 @@ pipelinegen.graph.flow, the same model the diagram draws. **medium** changes wha
 where without reaching past an approval; **low** changes how CI builds and checks.
 
 A rule is a row: an id (stable, in the JSON output), its risk and topic, one line on what it
-catches (the README's table is generated from it), and a function from both sides to messages.
+catches (docs/diff.md's table is generated from it), and a function from both sides to messages.
 Messages keep the values apart from the wording (`Message`), so every report can quote them in
 its own way (Markdown puts them in code spans, which nothing inside can leave).
 """
@@ -138,7 +138,7 @@ class Rule:
     id: str
     risk: Risk
     topic: Topic
-    catches: str  # one line for the README's table
+    catches: str  # one line for docs/diff.md's table
     find: Finder
 
 
@@ -435,8 +435,8 @@ def _delivery_mode(delta: Delta) -> Iterator[Message]:
         old, new = _trusted(delta.old), _trusted(delta.new)
         yield Message(
             f"delivery moves from {{}} to {{}}. Before: {old.template}. Now: {new.template}. "
-            "The other mode's stacks stay until removed by hand (see the README's migration "
-            "note)",
+            "The other mode's stacks stay until removed by hand (see the migration note in "
+            "pipelinegen's documentation: Concepts, delivery modes)",
             (before, after, *old.values, *new.values),
         )
 
@@ -1032,7 +1032,7 @@ RULES: tuple[Rule, ...] = (
 
 
 def reference() -> str:
-    """The rules as a Markdown table, for the README (kept current by its test)."""
+    """The rules as a Markdown table, for docs/diff.md (kept current by tests/test_docs.py)."""
     rows = ["| rule | risk | what it catches |", "|---|---|---|"]
     for rule in sorted(RULES, key=lambda rule: RISK_ORDER[rule.risk]):
         rows.append(f"| `{rule.id}` | {rule.risk} | {rule.catches} |")

@@ -62,6 +62,11 @@ def describe(
         yield _word(error, where, document)
 
 
+def data_path(root: type[BaseModel], loc: tuple[str | int, ...]) -> Path:
+    """The path in the data that a pydantic error's `loc` names (its union tags dropped)."""
+    return _walk(root, loc).path
+
+
 def _walk(root: type[BaseModel], loc: tuple[str | int, ...]) -> Expected:
     """Follow `loc` through the annotations from `root`, separating union tags from data keys."""
     annotation: Any = root

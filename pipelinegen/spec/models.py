@@ -1,7 +1,7 @@
 """The spec, format version 1: the public contract of `pipeline.yaml`.
 
 Every field has a markdown description, because the JSON Schema — and so every editor hover and
-the README's spec reference — is generated from these models. Values are validated by types
+the spec reference (docs/spec.md) — is generated from these models. Values are validated by types
 (`pipelinegen.spec.types`); rules that relate several fields live in `pipelinegen.spec.rules`.
 """
 
@@ -130,6 +130,13 @@ class GitHub(Model):
     runner: Runner = Field(
         default="ubuntu-24.04",
         description="The GitHub-hosted runner label for every generated job.",
+    )
+    enterprise_server: bool = Field(
+        default=False,
+        description="The repository lives on GitHub Enterprise Server, which has no `$/` "
+        "self-repository syntax: the release calls the CI workflow as "
+        "`./.github/workflows/...` instead (on GitHub.com `$/`, which needs runner 2.336.0 or "
+        "newer).",
     )
 
 

@@ -1,4 +1,4 @@
-"""The spec reference in markdown, generated from the models (the README embeds it).
+"""The spec reference in markdown, generated from the models (docs/spec.md embeds it).
 
 One section per model, one row per key: its type in words, its default and its description —
 the same descriptions editors show on hover, so the two can never disagree.
@@ -7,7 +7,8 @@ the same descriptions editors show on hover, so the two can never disagree.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, get_args, get_origin
+import types
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -48,7 +49,7 @@ def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
 
 def _section(model: type[BaseModel]) -> str:
     rows = [
-        f"| `{name}` | {_type(field.annotation, tuple(field.metadata))} | "
+        f"| `{field.alias or name}` | {_type(field.annotation, tuple(field.metadata))} | "
         f"{_default(field.default, field.is_required())} | {_cell(field.description or '')} |"
         for name, field in model.model_fields.items()
     ]
@@ -67,18 +68,25 @@ def _type(annotation: Any, metadata: tuple[Any, ...] = ()) -> str:
     if explain is not None:
         return explain.what
     origin = get_origin(bare)
+    if origin in (Union, types.UnionType):  # untagged: each member in words
+        return " or ".join(_type(member) for member in get_args(bare))
     if origin is Literal:
         values = get_args(bare)
         return " \\| ".join(f"`{v}`" for v in values) if len(values) <= 8 else "see the schema"
     if origin is list:
-        return f"list of {_type(get_args(bare)[0])}"
+        item = _type(get_args(bare)[0])
+        return f"list of ({item})" if " or " in item else f"list of {item}"
     if origin is dict:
         key, value = get_args(bare)
         return f"map of {_type(key)} to {_type(value)}"
     if isinstance(bare, type) and issubclass(bare, BaseModel):
         return f"[{bare.__name__}](#{bare.__name__.lower()})"
-    names = {str: "string", bool: "boolean", int: "integer"}
-    return names.get(bare, str(bare))
+    if bare is Any:
+        return "any value"
+    names = {str: "string", bool: "boolean", int: "integer", float: "number"}
+    if bare not in names:
+        raise TypeError(f"the spec reference has no words for {bare!r}: add them here")
+    return names[bare]
 
 
 def _default(value: Any, required: bool) -> str:

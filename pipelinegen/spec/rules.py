@@ -320,6 +320,30 @@ def _placeholders(document: Document) -> Iterator[Diagnostic]:
             yield document.diagnostic(path, message, f"write {placeholders.WHAT[value]}")
 
 
+def _placeholder_work(document: Document) -> Iterator[Diagnostic]:
+    """The starter test command and cluster names `init` writes when it cannot know them."""
+    for index, check in items(document, "checks"):
+        if check.get("run") == placeholders.TEST_COMMAND:
+            message = "replace the placeholder test command"
+            hint = f"write {placeholders.WHAT[placeholders.TEST_COMMAND]}"
+            yield document.diagnostic(("checks", index, "run"), message, hint)
+    for index, environment in items(document, "environments"):
+        cluster = environment.get("cluster")
+        if isinstance(cluster, str) and placeholders.CLUSTER.match(cluster):
+            message = f"replace the placeholder '{cluster}'"
+            hint = f"write {placeholders.CLUSTER_WHAT}"
+            yield document.diagnostic(("environments", index, "cluster"), message, hint)
+
+
+def _placeholder_owner(document: Document) -> Iterator[Diagnostic]:
+    """`pipelinegen.git` copied from documentation with its owner left to fill in."""
+    url = section(document, "pipelinegen").get("git")
+    if isinstance(url, str) and (owner := placeholders.placeholder_owner(url)):
+        message = f"replace the placeholder owner '{owner}' in the git URL"
+        hint = f"write {placeholders.GIT_URL_WHAT}"
+        yield document.diagnostic(("pipelinegen", "git"), message, hint)
+
+
 def _at(data: Any, path: tuple[str | int, ...]) -> Any:
     for step in path:
         if isinstance(step, int):
@@ -407,6 +431,8 @@ def _third_party_names_free(document: Document) -> Iterator[Diagnostic]:
 
 RULES: tuple[Rule, ...] = (
     _placeholders,
+    _placeholder_work,
+    _placeholder_owner,
     _unique_names("images", "image"),
     _unique_names("checks", "check"),
     _unique_names("environments", "environment"),

@@ -102,7 +102,7 @@ def test_a_release_without_its_cdk_app_is_explained(tmp_path: Path, fakes: Fakes
 def test_the_pinned_cli_installs_for_real_from_npm(tmp_path: Path) -> None:
     """The real npm registry and npm: the pinned sha256 is the published tarball's."""
     if shutil.which("npm") is None:
-        pytest.fail("npm is missing (Node.js 20+ is needed by the test suite)")
+        pytest.fail("npm is missing (the test suite installs Node.js 24 with it: tests/node)")
     root = release_asking(tmp_path / "release", cdk_cli=CDK_CLI)
     prefix = tmp_path / "prefix"
     env = {

@@ -117,7 +117,7 @@ def test_init_writes_a_spec_and_its_schema(tmp_path: Path) -> None:
     code, _, err = run("validate", str(spec))
     assert code == 1
     problems = [line for line in err.splitlines()[:-1] if "hint" not in line]
-    assert sum("replace the placeholder" in line for line in problems) == 2
+    assert sum("replace the placeholder" in line for line in problems) == 7
     assert all("does not exist" in line or "placeholder" in line for line in problems)
 
 

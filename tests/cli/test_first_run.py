@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,11 +13,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from ruamel.yaml import YAML
 
 from pipelinegen import naming
 from pipelinegen.cli import cli
 from pipelinegen.cli.progress import progress
 from pipelinegen.discovery import discover
+from pipelinegen.render.templating import yaml_scalar
+from pipelinegen.spec import placeholders
+from tests.conftest import ROOT
 
 FILES = {
     "services/web/Dockerfile": "FROM scratch\n",
@@ -52,7 +57,11 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def _fill_placeholders(spec: Path) -> None:
+    """What only the team knows: the repository, the accounts, the clusters, the tests."""
     text = spec.read_text().replace("your-org/your-repo", "acme/platform")
+    text = text.replace("your-staging-cluster", "acme-staging")
+    text = text.replace("your-prod-cluster", "acme-prod")
+    text = text.replace(yaml_scalar(placeholders.TEST_COMMAND), "make test")
     spec.write_text(text.replace('"000000000000"', '"123456789012"'))
 
 
@@ -80,7 +89,10 @@ def test_init_writes_what_it_found_and_validate_asks_for_the_placeholders(
         err.splitlines()[0] == "pipeline.yaml:10:15: replace the placeholder 'your-org/your-repo'"
     )
     assert "pipeline.yaml:17:12: replace the placeholder '000000000000'" in err
-    assert "pipeline.yaml: 2 problems" in err
+    assert "replace the placeholder 'your-staging-cluster'" in err
+    assert "replace the placeholder 'your-prod-cluster'" in err
+    assert "replace the placeholder test command" in err
+    assert "pipeline.yaml: 7 problems" in err  # with both environments' accounts
     _fill_placeholders(Path("pipeline.yaml"))
     assert run("validate")[:2] == (0, "pipeline.yaml: valid\n")
 
@@ -152,3 +164,76 @@ def test_progress_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, terminal: 
     monkeypatch.setattr(sys, "stderr", stream)
     progress("synthesizing...")
     assert stream.getvalue() == ("synthesizing...\n" if terminal else "")
+
+
+@pytest.mark.parametrize("example", ["umbrella", "bitnami", "prefix"])
+def test_init_maps_the_images_of_a_chart_of_subcharts_so_that_validate_accepts_them(
+    example: str, tmp_path: Path
+) -> None:
+    """The chart fixtures' own specs removed: init infers each image's values from the chart
+    (subcharts by alias, Bitnami's registry/repository/digest) as validate's hint does."""
+    root = tmp_path / example
+    shutil.copytree(ROOT / "tests" / "chart" / "repos" / example, root)
+    (root / "pipeline.yaml").unlink()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    spec = root / "pipeline.yaml"
+    assert run("init", str(spec))[0] == 0
+    assert "    values: " in spec.read_text()
+    _fill_placeholders(spec)
+    code, _, err = run("validate", str(spec))
+    assert (code, err) == (0, ""), err
+
+
+def test_init_proposes_the_checks_of_the_toolchains_it_finds(repository: Path) -> None:
+    manifests = {
+        "web/package.json": '{"scripts": {"test": "vitest run", "build": "vite build"}}',
+        "web/pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
+        "go.mod": "module example.com/acme\n\ngo 1.24.2\n",
+        "tools/Cargo.toml": '[package]\nname = "tool"\nversion = "0.1.0"\n',
+        "api/pyproject.toml": '[project]\nname = "api"\n[project.optional-dependencies]\n'
+        'test = ["pytest>=8"]\n[tool.ruff]\nline-length = 100\n',
+        "deploy/chart/charts/web/package.json": '{"scripts": {"test": "x"}}',  # chart files
+    }
+    for name, text in manifests.items():
+        (repository / name).parent.mkdir(parents=True, exist_ok=True)
+        (repository / name).write_text(text)
+    assert run("init")[0] == 0
+    text = Path("pipeline.yaml").read_text()
+    checks = YAML(typ="safe").load(text)["checks"]
+    assert [check["name"] for check in checks] == [
+        "test", "vet", "api-test", "api-lint", "tools-test", "tools-clippy", "web-test",
+        "secrets", "image-scan",
+    ]  # fmt: skip
+    assert checks[0] == {"name": "test", "setup": {"go": "1.24"}, "run": "go test ./..."}
+    assert checks[2]["install"] == "cd api\npip install -e '.[test]'"
+    assert checks[6]["run"] == "cd web\npnpm test" and checks[6]["setup"] == {"node": "24"}
+    assert checks[6]["install"] == "cd web\ncorepack enable\npnpm install --frozen-lockfile"
+    assert text.count("# review: proposed for") == 7
+    assert placeholders.TEST_COMMAND not in text
+
+
+def test_init_picks_the_chart_that_uses_the_others(tmp_path: Path) -> None:
+    """A shared service chart sorts before the umbrella (charts/ < deploy/): init names the
+    umbrella, whose subcharts (an alias each) tell where every image goes."""
+    layout = {
+        "charts/service/Chart.yaml": "apiVersion: v2\nname: service\nversion: 0.1.0\n",
+        "charts/service/values.yaml": "image:\n  repository: nginx\n  pullPolicy: IfNotPresent\n"
+        '  tag: ""\n',
+        "deploy/umbrella/Chart.yaml": "apiVersion: v2\nname: umbrella\nversion: 0.1.0\n"
+        "dependencies:\n  - {name: service, alias: api, version: 0.1.0, "
+        "repository: 'file://../../charts/service'}\n",
+        "deploy/umbrella/values.yaml": "{}\n",
+        "services/api/Dockerfile": "FROM scratch\n",
+    }
+    root = tmp_path / "shop"
+    for name, text in layout.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    spec = root / "pipeline.yaml"
+    assert run("init", str(spec))[0] == 0
+    data = YAML(typ="safe").load(spec)
+    assert data["helm"]["chart"] == "deploy/umbrella"
+    assert data["images"][0]["values"] == "api.image"
+    _fill_placeholders(spec)
+    assert run("validate", str(spec))[:2] == (0, f"{spec}: valid\n")

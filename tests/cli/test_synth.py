@@ -52,3 +52,20 @@ def test_compile_never_imports_aws_cdk_lib() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_synth_refuses_a_node_the_aws_cdk_calls_end_of_life(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A stand-in `node` first on PATH that reports 20.x, as Debian's does: synth says which
+    Node.js to install instead of letting jsii print its end-of-life banner."""
+    node = tmp_path / "bin" / "node"
+    node.parent.mkdir()
+    node.write_text("#!/bin/sh\necho v20.20.2\n")
+    node.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{node.parent}:/usr/bin:/bin")
+    result = CliRunner().invoke(cli, ["synth", str(MINIMAL), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "Node.js 20 is end-of-life for the AWS CDK" in result.stderr
+    assert "24 (or 22)" in result.stderr
+    assert not (tmp_path / "out").exists()

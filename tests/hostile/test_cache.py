@@ -65,7 +65,10 @@ def test_a_crafted_compiled_template_is_not_run(full: Path, cached: Path, tmp_pa
         path.write_bytes(_crafted(path.read_bytes(), marker))
     spec.write_text(spec.read_text().replace("acme-production", "acme-prod"))
     result = _compile(spec)
-    assert (result.returncode, result.stderr) == (0, "")
+    # Nothing on stderr but compile's note that this checkout's editable pipelinegen is not
+    # one CI can install (tests/test_provenance.py).
+    noted = [line for line in result.stderr.splitlines() if not line.startswith("warning: this")]
+    assert (result.returncode, noted) == (0, [])
     assert not marker.exists()
 
 

@@ -442,7 +442,6 @@ class World:
             env = {
                 **os.environ,
                 "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), tool_path()]),
-                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
                 "CDK_DISABLE_VERSION_CHECK": "1",
             }
             work = self.root / "synth-work" / key[:16]

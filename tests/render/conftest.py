@@ -82,11 +82,7 @@ def _synth(root: Path) -> Path:
     result = subprocess.run(
         [sys.executable, "app.py"],
         cwd=root / naming.CDK_APP_DIR,
-        env={
-            **os.environ,
-            "CDK_OUTDIR": str(out),
-            "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-        },
+        env={**os.environ, "CDK_OUTDIR": str(out)},
         capture_output=True,
         text=True,
         check=False,

@@ -23,11 +23,16 @@ INIT_VALUES = {
     "name": "app",
     "repository": "acme/app",
     "account": "000000000000",
-    "images": [{"name": "app", "context": ".", "dockerfile": "Dockerfile", "mappings": []}],
-    "other_blocks": [],
+    "images": [{"name": "app", "context": ".", "dockerfile": "Dockerfile", "mapping": ""}],
+    "checks": [],
+    "test_command": "make test",
     "chart": "deploy/chart",
     "chart_note": "the umbrella chart",
-    "environments": [{"name": "prod", "files": [], "approval": True}],
+    "global_values": True,
+    "environments": [
+        {"name": "prod", "cluster": "your-prod-cluster", "files": [], "approval": True}
+    ],
+    "pipelinegen": None,
 }
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 

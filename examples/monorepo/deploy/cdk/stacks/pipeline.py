@@ -68,6 +68,11 @@ MARKETPLACE_WAIT = Duration.hours(7)
 # cache is saved once and never updated ("Amazon S3 caching", CodeBuild User Guide). Not a local
 # cache: that one stays on one build host, for that host only, and suits frequent builds
 # ("Local caching"); releases are infrequent and land on any host.
+# The Node.js LTS every build runs on (the CDK CLI and aws-cdk-lib's jsii need one they
+# support: 22 or 24; 20 is end-of-life). CodeBuild's standard:8.0 image offers nodejs 22 and
+# 24 in a buildspec's runtime-versions (aws-codebuild-docker-images:
+# ubuntu/standard/8.0/runtimes.yml).
+NODE_RUNTIME = 24
 WHEELHOUSE = "/root/.cache/pipelinegen/wheels"
 WHEELS_CACHE = {
     "key": "cdk-app-wheels-$(codebuild-hash-files cdk/requirements.txt)",
@@ -550,7 +555,10 @@ class PipelineStack(Stack):
                 "variables": dict(self.spec["aws_retries"]),  # AWS_RETRY_MODE, AWS_MAX_ATTEMPTS
                 **({"exported-variables": exported} if exported else {}),
             },
-            "phases": {"install": {"commands": install}, "build": {"commands": build}},
+            "phases": {
+                "install": {"runtime-versions": {"nodejs": NODE_RUNTIME}, "commands": install},
+                "build": {"commands": build},
+            },
         }
         if artifacts:
             spec["artifacts"] = artifacts
