@@ -131,13 +131,6 @@ class GitHub(Model):
         default="ubuntu-24.04",
         description="The GitHub-hosted runner label for every generated job.",
     )
-    enterprise_server: bool = Field(
-        default=False,
-        description="The repository lives on GitHub Enterprise Server, which has no `$/` "
-        "self-repository syntax: the release calls the CI workflow as "
-        "`./.github/workflows/...` instead (on GitHub.com `$/`, which needs runner 2.336.0 or "
-        "newer).",
-    )
 
 
 class Aws(Model):

@@ -300,22 +300,3 @@ def test_a_spec_can_allow_tags_off_the_default_branch(tmp_path: Path) -> None:
     clone = origin.checkout(origin.feature, tmp_path / "checkout")
     result = run_gate(root, clone, sha=origin.feature, repository="acme/hello")
     assert (result.returncode, result.stdout) == (0, "release-gate: acme/hello may release\n")
-
-
-@pytest.mark.parametrize("enterprise_server", [False, True])
-def test_the_release_calls_ci_in_the_syntax_its_github_knows(enterprise_server: bool) -> None:
-    """`$/` on GitHub.com (runner 2.336.0+); `./` on GitHub Enterprise Server, which has no
-    `$/`, with zizmor's self-repository audit ignored on that line only, and why."""
-    text = (ROOT / "tests" / "render" / "specs" / "enterprise-server.yaml").read_text()
-    if not enterprise_server:
-        text = text.replace("  enterprise_server: true\n", "")
-    workflow = compile_text(text)[naming.RELEASE_WORKFLOW]
-    call = next(line for line in workflow.splitlines() if "pipelinegen-ci.yml" in line)
-    if enterprise_server:
-        assert call == (
-            '    uses: "./.github/workflows/pipelinegen-ci.yml" # zizmor: ignore[self-repository] '
-            "GitHub Enterprise Server has no $/ syntax"
-        )
-    else:
-        assert call == "    uses: $/.github/workflows/pipelinegen-ci.yml"
-        assert "runner 2.336.0+" in workflow
