@@ -1092,7 +1092,8 @@ def with_spec(release: Path, *, staging: dict[str, Any] | None = None, **top: An
     path.write_text(json.dumps(pipeline, indent=2) + "\n")
 
 
-CONTROLLER_ACCESS = {  # what RBAC_AND_MONITOR's ClusterRole needs of the environment's access
+# What RBAC_AND_MONITOR's ClusterRole needs of the environment's access.
+CONTROLLER_ACCESS: dict[str, Any] = {
     "access": {
         "cluster_kinds": ["ClusterRole"],
         "cluster_roles": ["platform-controller"],
