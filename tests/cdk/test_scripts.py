@@ -1248,6 +1248,9 @@ def test_a_custom_resource_whose_crd_is_not_there_yet_is_not_refused(
     assert "monitoring.coreos.com/v1 ServiceMonitor: the cluster does not serve it yet" in (
         result.stdout
     )
+    # Helm creates the CRD as the deploy role on this first install: the cluster is asked for it.
+    asked = [argv[3] for argv in fakes.argvs("kubectl") if argv[:2] == ["auth", "can-i"]]
+    assert "customresourcedefinition.apiextensions.k8s.io" in asked
 
 
 @pytest.mark.parametrize(
