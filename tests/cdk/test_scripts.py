@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import re
 import shutil
@@ -14,6 +15,7 @@ import tarfile
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,16 +74,33 @@ def errors(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
 
 
+def is_check_render(argv: list[str]) -> bool:
+    """The chart check's renders: the only `helm template` calls that name `--kube-version`."""
+    return argv[0] == "template" and "--kube-version" in argv
+
+
+def helm_calls(fakes: Fakes) -> list[dict[str, Any]]:
+    """deploy.sh's own calls to Helm: the YAML reader's `helm template manifests` and the chart
+    check's renders left out."""
+    return [
+        call
+        for call in fakes.calls("helm")
+        if call["argv"][:2] != ["template", "manifests"] and not is_check_render(call["argv"])
+    ]
+
+
 def helm_steps(fakes: Fakes) -> list[str]:
-    """What deploy.sh asked Helm, by command (the YAML reader's `helm template manifests` and
-    the chart check's renders, which name `--kube-version`, left out): the recovery's and the
+    """What deploy.sh asked Helm, by command (see helm_calls): the recovery's and the
     preflight's `history`, the preflight's render, the upgrade."""
     return [
         argv[0] if argv[:2] != ["get", "metadata"] else "get metadata"
-        for argv in fakes.argvs("helm")
-        if argv[:2] != ["template", "manifests"]
-        and not (argv[0] == "template" and "--kube-version" in argv)
+        for argv in (call["argv"] for call in helm_calls(fakes))
     ]
+
+
+def value_files(argv: list[str]) -> list[str]:
+    """The values files of a Helm command line, in order."""
+    return [value for flag, value in itertools.pairwise(argv) if flag == "-f"]
 
 
 FIRST_INSTALL = ["version", "history", "history", "template", "upgrade"]
@@ -356,11 +375,14 @@ def test_deploy_keeps_the_credentials_of_a_caller_that_is_the_deploy_role(
     assert result.returncode == 0, result.stderr
     commands = [argv[:2] for argv in fakes.argvs("aws")]
     assumed = [["sts", "assume-role"]] if assumes else []
+    marked = [["ecr", "batch-get-image"], ["ecr", "put-image"], ["ecr", "list-images"]]
     assert commands == [
         ["sts", "get-caller-identity"],
         *assumed,
         ["eks", "update-kubeconfig"],
         ["eks", "describe-cluster"],
+        *marked,  # running.py marks api, then web
+        *marked,
     ]
     assert ("already running as" in result.stdout) is not assumes
     profiles = {call["env"]["AWS_PROFILE"] for call in fakes.calls("aws")[1 + len(assumed) :]}
@@ -441,7 +463,7 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
     assert all(argv[argv.index("--image-tag") + 1].startswith("deployed-staging-") for argv in puts)
     assert {call["env"]["AWS_PROFILE"] for call in marks} == {"pipelinegen-deploy"}
     assert helm_steps(fakes) == FIRST_INSTALL
-    helm = [call for call in fakes.calls("helm") if call["argv"][:2] != ["template", "manifests"]]
+    helm = helm_calls(fakes)
     assert helm[1]["argv"] == [
         "history",
         "platform",
@@ -505,6 +527,13 @@ def test_deploy_runs_helm_as_the_deploy_role(release: Path, fakes: Fakes) -> Non
         "--description",
         f"pipelinegen {VERSION}",
     ]
+    # Before anything touched the cluster, the chart check rendered the release as an install
+    # and as an upgrade, with the very values files the upgrade then used.
+    everything = fakes.argvs("helm")
+    renders = [n for n, argv in enumerate(everything) if is_check_render(argv)]
+    assert ["--is-upgrade" in everything[n] for n in renders] == [False, True]
+    assert all(value_files(everything[n]) == value_files(helm[1]["argv"]) for n in renders)
+    assert renders[-1] < next(n for n, argv in enumerate(everything) if argv[0] == "history")
     assert leftovers(release) == []
 
 
@@ -547,13 +576,13 @@ def test_packaged_dependencies_are_used_as_they_are(release: Path, fakes: Fakes)
     env = {**DEPLOY_ENV, "REAL_HELM": ""}  # the packaged dependencies are stand-ins
     result = run_script(DEPLOY, cwd=release, env=env, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    assert [argv[:2] for argv in fakes.argvs("helm") if argv[0] != "template"] == [
+    # Listed, never built or updated: the preflight renders the chart as it came.
+    assert [call["argv"][:2] for call in helm_calls(fakes)] == [
         ["version", "--short"],
         ["dependency", "list"],
         ["history", "platform"],
         ["history", "platform"],
         ["template", "platform"],
-        ["template", "manifests"],
         ["upgrade", "--install"],
     ]
 
@@ -642,7 +671,7 @@ def test_a_release_left_pending_is_rolled_back_before_the_upgrade(
     fakes.configure(history=[entry(1, "superseded"), deployed(2), entry(3, status)])
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    helm = fakes.argvs("helm")
+    helm = [call["argv"] for call in helm_calls(fakes)]
     assert helm_steps(fakes) == [
         "version",
         "history",
@@ -1026,6 +1055,9 @@ def test_a_deploy_whose_mark_fails_says_what_to_do(release: Path, fakes: Fakes) 
 
 # --- the deploy's preflight and Helm 4's apply semantics ---------------------------------------
 
+# A hook Job running a public image, pinned by digest and declared, as the chart check requires
+# (a stand-in digest: nothing pulls it here).
+BUSYBOX = "busybox:1.37@sha256:2919d0172f7524b2d8df9e50066a682669e6d170ac0f6a49676d54358fe970b5"
 HOOK_JOB = """\
 apiVersion: batch/v1
 kind: Job
@@ -1041,8 +1073,8 @@ spec:
       restartPolicy: Never
       containers:
         - name: migrate
-          image: busybox
-"""
+          image: BUSYBOX
+""".replace("BUSYBOX", BUSYBOX)
 RBAC_AND_MONITOR = """\
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -1058,6 +1090,53 @@ apiVersion: monitoring.coreos.com/v1
 kind: ServiceMonitor
 metadata: {name: api}
 spec: {endpoints: [{port: http}], selector: {matchLabels: {app: api}}}
+"""
+
+
+def with_spec(release: Path, *, staging: dict[str, Any] | None = None, **top: Any) -> None:
+    """The release's pipeline.json as compile writes it for a spec that says more: top-level
+    keys (`third_party_images`), and fields of environment staging (`access`, `api_versions`)."""
+    path = release / "cdk" / "pipeline.json"
+    pipeline = {**json.loads(path.read_text()), **top}
+    for environment in pipeline["environments"]:
+        if environment["name"] == "staging":
+            environment.update(staging or {})
+    path.write_text(json.dumps(pipeline, indent=2) + "\n")
+
+
+# What RBAC_AND_MONITOR's ClusterRole needs of the environment's access.
+CONTROLLER_ACCESS: dict[str, Any] = {
+    "access": {
+        "cluster_kinds": ["ClusterRole"],
+        "cluster_roles": ["platform-controller"],
+        "cluster_admin": False,
+    }
+}
+
+
+# The CRD of RBAC_AND_MONITOR's ServiceMonitor, in the chart's crds/ (as prometheus-operator's
+# charts ship it): Helm installs it before the templates, so the cluster may not serve the kind yet.
+SERVICE_MONITOR_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: servicemonitors.monitoring.coreos.com
+spec:
+  group: monitoring.coreos.com
+  names:
+    kind: ServiceMonitor
+    listKind: ServiceMonitorList
+    plural: servicemonitors
+    singular: servicemonitor
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
 """
 
 
@@ -1124,6 +1203,7 @@ def test_a_hook_job_that_deletes_itself_is_waited_for_with_the_legacy_strategy(
     release: Path, fakes: Fakes
 ) -> None:
     with_templates(release, migrate=HOOK_JOB)
+    with_spec(release, third_party_images=[{"name": "busybox", "image": BUSYBOX}])
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
     assert "--wait=legacy" in upgrade_of(fakes)
@@ -1137,7 +1217,11 @@ def test_a_hook_job_that_deletes_itself_is_waited_for_with_the_legacy_strategy(
 def test_each_rendered_kind_is_asked_of_the_cluster_and_refusals_name_the_grant(
     release: Path, fakes: Fakes
 ) -> None:
+    """The spec grants the ClusterRole and says the cluster serves ServiceMonitor, so the chart
+    check passes; the cluster has not been given that grant yet (no admin applied the access
+    manifest since), which only the cluster can tell."""
     with_templates(release, rbac=RBAC_AND_MONITOR)
+    with_spec(release, staging={**CONTROLLER_ACCESS, "api_versions": ["monitoring.coreos.com/v1"]})
     fakes.configure(can_i={"clusterrole.rbac.authorization.k8s.io": "no"})
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 1
@@ -1161,13 +1245,24 @@ def test_each_rendered_kind_is_asked_of_the_cluster_and_refusals_name_the_grant(
 def test_a_custom_resource_whose_crd_is_not_there_yet_is_not_refused(
     release: Path, fakes: Fakes
 ) -> None:
+    """The chart carries the CRD (crds/), which Helm installs only at the upgrade: the cluster
+    does not know the kind yet, so the preflight cannot ask for it, and says so."""
     with_templates(release, rbac=RBAC_AND_MONITOR)
+    crds = release / "chart" / "deploy" / "helm" / "platform" / "crds"
+    crds.mkdir()
+    (crds / "servicemonitors.yaml").write_text(SERVICE_MONITOR_CRD)
+    access = CONTROLLER_ACCESS["access"]
+    kinds = [*access["cluster_kinds"], "CustomResourceDefinition"]  # Helm installs it as the role
+    with_spec(release, staging={"access": {**access, "cluster_kinds": kinds}})
     fakes.configure(can_i={"servicemonitor.monitoring.coreos.com": "unknown"})
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
     assert "monitoring.coreos.com/v1 ServiceMonitor: the cluster does not serve it yet" in (
         result.stdout
     )
+    # Helm creates the CRD as the deploy role on this first install: the cluster is asked for it.
+    asked = [argv[3] for argv in fakes.argvs("kubectl") if argv[:2] == ["auth", "can-i"]]
+    assert "customresourcedefinition.apiextensions.k8s.io" in asked
 
 
 @pytest.mark.parametrize(

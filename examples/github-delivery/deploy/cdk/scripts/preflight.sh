@@ -86,12 +86,14 @@ check_namespace() {
   die "kubectl could not read namespace $NAMESPACE in EKS cluster $CLUSTER: $error"
 }
 
-# check_kinds: the deploy role may create every kind the chart renders; sets ttl_hooks.
+# check_kinds: the deploy role may create every kind the chart renders; sets ttl_hooks. A first
+# install also creates the chart's crds/ (Helm installs them on install only, never on upgrade:
+# Helm docs, "Custom Resource Definitions"), as the deploy role, so those are asked for too.
 check_kinds() {
-  local upgrade=() kinds resource what answer refused=()
-  [[ "$state" != absent ]] && upgrade=(--is-upgrade)
+  local how=(--include-crds) kinds resource what answer refused=()
+  [[ "$state" != absent ]] && how=(--is-upgrade)
   helm template "$HELM_RELEASE" "$chart" --namespace "$NAMESPACE" "${values_args[@]}" \
-    "${upgrade[@]}" >"$work/rendered.yaml" || die "helm template of $chart failed"
+    "${how[@]}" >"$work/rendered.yaml" || die "helm template of $chart failed"
   python3 "$here/cluster_objects.py" "$work/rendered.yaml" >"$work/objects.tsv" || exit
   ttl_hooks="$(awk -F'\t' '$1 == "ttl-hook" { printf "%s%s", sep, $2; sep = " " }' "$work/objects.tsv")"
   kinds="$(awk -F'\t' -v OFS='\t' '$1 == "kind" { print $2, $3 }' "$work/objects.tsv")"
