@@ -145,7 +145,9 @@ def _mapping(chart: Chart | None, image: str) -> dict[str, str]:
             pairs = ", ".join(f"{key}: {yaml_scalar(path)}" for key, path in value.items())
             items.append(f"{{{pairs}}}")
     where = ", ".join(block.path for block in found)
-    return {"mapping": f"[{', '.join(items)}]", "why": f"the chart's {where}"}
+    single = len(found) == 1 and isinstance(found[0].value(), str)  # a path alone, unlisted
+    mapping = items[0] if single else f"[{', '.join(items)}]"
+    return {"mapping": mapping, "why": f"the chart's {where}"}
 
 
 def _other_blocks(chart: Chart, images: list[str]) -> list[str]:

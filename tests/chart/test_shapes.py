@@ -272,17 +272,6 @@ def test_init_maps_each_image_block_in_its_shape_and_names_the_rest(
     assert result.exit_code == 0, result.output
     text = (repo / "pipeline.yaml").read_text()
     assert (
-        "  - name: ledger\n"
-        "    context: ledger  # the build context, relative to the repository root\n"
-        "    dockerfile: Dockerfile  # relative to the context\n"
-        "    platforms: [linux/amd64]\n"
-        "    values:                    # where the chart reads this image; "
-        "each block in its shape\n"
-        "      - registry: image.registry\n"
-        "        repository: image.repository\n"
-        "        digest: image.digest\n"
-    ) in text
-    assert (
         "  #   - {registry: metrics.image.registry, repository: metrics.image.repository, "
         "digest: metrics.image.digest}\n"
     ) in text
