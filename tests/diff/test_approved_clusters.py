@@ -11,9 +11,12 @@ from pipelinegen.errors import SpecError
 from tests.conftest import full_spec
 
 PROD_HEAD = "  - name: prod\n"
-STAGING = (
+STAGING = (  # the full example's staging, whole (its network and helm blocks included)
     '  - name: staging\n    account: "222222222222"\n    cluster: acme-staging\n'
     "    namespace: platform\n    values: [deploy/helm/values-staging.yaml]\n"
+    "    network:\n      vpc: vpc-1a2b3c4d\n      subnets: [subnet-1a2b3c4d]\n"
+    "      security_groups: [sg-0123456789abcdef0]\n"
+    "    helm: {force_conflicts: true}  # an HPA scales the api: let upgrades take replicas back\n"
 )
 PROD = (
     '  - name: prod\n    account: "333333333333"\n    region: us-west-2\n    cluster: acme-prod\n'

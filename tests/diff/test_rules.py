@@ -37,6 +37,7 @@ DEV_AT_PROD = (
     '  - name: dev\n    account: "333333333333"\n    region: us-west-2\n'
     "    cluster: acme-prod\n    namespace: platform\n"
     "    values: [deploy/helm/values-dev.yaml]\n    approval: true\n"
+    + DEV[DEV.index("    network:") :]
 )
 INSTALL = (
     "pipelinegen:\n  git: https://github.com/acme/pipelinegen.git\n"
