@@ -99,6 +99,7 @@ def _commented(value: Any) -> Any:
     return value
 
 
+PINNED_COMMENT = re.compile(r"(@[0-9a-f]{40})  # ")
 PINNED = re.compile(r"^([^@\s]+)@([0-9a-f]{40})$")
 
 
@@ -194,7 +195,8 @@ def _dump(target: str, document: Any) -> str:
         return json.dumps(document, indent=2) + "\n"
     out = io.StringIO()
     _yaml().dump(document, out)
-    return out.getvalue()
+    # ruamel puts two spaces before the `# vX.Y.Z` it adds; the workflows write one.
+    return PINNED_COMMENT.sub(r"\1 # ", out.getvalue())
 
 
 def _yaml() -> Any:

@@ -108,7 +108,7 @@ def test_the_patch_adds_a_step_to_the_ci_job(compiled: dict[str, Path]) -> None:
     assert job["timeout-minutes"] == 45
     assert job["steps"][-1]["name"] == "Upload the coverage report"
     text = (compiled[SPEC] / naming.CI_WORKFLOW).read_text()
-    assert "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f  # v7.0.0" in text
+    assert "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0" in text
 
 
 def test_the_spec_is_among_the_linted_ones() -> None:

@@ -33,6 +33,7 @@ INIT_VALUES = {
         {"name": "prod", "cluster": "your-prod-cluster", "files": [], "approval": True}
     ],
     "pipelinegen": None,
+    "other_blocks": [],
 }
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 

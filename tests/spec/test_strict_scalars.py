@@ -52,6 +52,8 @@ def kinds(annotation: Any) -> set[type]:
         return {dict}
     if bare is type(None):
         return {type(None)}
+    if bare is Any:  # a patch operation's value: any JSON value, kept as written, never coerced
+        return set()
     assert bare in SCALARS, f"a field type this test does not know: {bare!r}"
     return {bare}
 
@@ -63,6 +65,8 @@ def fields(model: type[BaseModel]) -> set[tuple[str, str]]:
 
     def visit(annotation: Any) -> None:
         bare, _ = unwrap(annotation)
+        if get_origin(bare) is dict:  # a map's values (patches: file -> operations) sit under
+            return  # keys the spec chooses; tests/invalid/cases/90-* tries them
         for member in get_args(bare) or ():
             visit(member)
         if isinstance(bare, type) and issubclass(bare, BaseModel) and bare not in seen:
@@ -144,7 +148,9 @@ def dump(data: Any) -> str:
 
 
 BASES = {
-    path.parent.name: parse(path.read_text(encoding="utf-8"), "pipeline.yaml").data
+    (path.stem if path.stem != "pipeline" else path.parent.name): parse(
+        path.read_text(encoding="utf-8"), "pipeline.yaml"
+    ).data
     for path in [
         *(folder / "pipeline.yaml" for folder in EXAMPLES),
         *sorted((ROOT / "tests" / "render" / "specs").glob("*.yaml")),

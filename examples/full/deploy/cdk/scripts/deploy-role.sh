@@ -16,6 +16,9 @@
 #   DEPLOY_ROLE_ARN=arn:aws:iam::222222222222:role/acme-platform-deploy-staging \
 #     CLUSTER_REGION=us-east-1 ENVIRONMENT=staging bash deploy-role.sh
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh" # the AWS CLI's retry mode and attempts (lib.sh prints nothing on stdout)
 
 for name in DEPLOY_ROLE_ARN CLUSTER_REGION ENVIRONMENT; do
   if [[ -z "${!name:-}" ]]; then
