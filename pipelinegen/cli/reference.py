@@ -13,13 +13,15 @@ def render() -> str:
     """One section per command, in the order `pipelinegen --help` lists them."""
     from pipelinegen.cli import cli
 
-    context = click.Context(cli, info_name="pipelinegen")
+    context = click.Context(cli, info_name="pipelinegen", **cli.context_settings)
     sections = []
     for name in cli.list_commands(context):
         command = cli.get_command(context, name)
         if command is not None:
             sections.append(
-                _section(command, click.Context(command, info_name=f"pipelinegen {name}"))
+                # Under the group's context, as a run sees it: `-h` is the group's setting, and
+                # click caches a command's help option from the first context that asks.
+                _section(command, click.Context(command, info_name=name, parent=context))
             )
     return "\n".join(sections)
 
@@ -36,7 +38,8 @@ def _section(command: click.Command, context: click.Context) -> str:
     ]
     table = "| option | what it does |\n|---|---|\n" + "\n".join(rows) if rows else ""
     return (
-        f"### `{context.info_name}`\n\n```\n{context.info_name} {usage}\n```\n\n{text}\n\n{table}\n"
+        f"### `{context.command_path}`\n\n```\n{context.command_path} {usage}\n```\n\n{text}\n\n"
+        f"{table}\n"
     )
 
 
