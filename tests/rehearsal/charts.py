@@ -9,8 +9,10 @@ uncompressed archives on (what `docker save` writes on Docker Engine 25+). A reg
 may rewrite manifests compresses such layers and changes the digests, so only a push that keeps
 them (`skopeo copy --preserve-digests`) carries the archive's digest to the registry.
 
-Variants break one hop each, the way a real repository would: a chart that reads its image
-from a values path the deploy does not set (`image_path`), a dependency that lives outside the
+Variants break one step each, the way a real repository would: a chart that reads its image
+from a values path the deploy does not set (`image_path`: `bitnami`, a block holding the image's
+upstream `bitnami/api`, which compile ties to the image and refuses; `unrelated`, a block holding
+`bitnami/nginx`, which only a render of the chart shows), a dependency that lives outside the
 chart folder, so packaging leaves it behind (`outside_dependency`).
 """
 
@@ -180,6 +182,8 @@ data:
 
 MAPPED = "{{ .Values.images.api.repository }}@{{ .Values.images.api.digest }}"
 BITNAMI = "{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+# The upstream image each `image_path` variant's `image` block holds.
+UPSTREAM = {"bitnami": "bitnami/api", "unrelated": "bitnami/nginx"}
 
 
 def umbrella(
@@ -199,8 +203,8 @@ def umbrella(
         "deploy/umbrella/values.yaml": "replicas: 1\nimages:\n"
         + "".join(f"  {image}: {{repository: '', digest: ''}}\n" for image in ("api", "jobs"))
         + (
-            "image: {registry: docker.io, repository: bitnami/api, tag: '1'}\n"
-            if image_path == "bitnami"
+            f"image: {{registry: docker.io, repository: {UPSTREAM[image_path]}, tag: '1'}}\n"
+            if image_path in UPSTREAM
             else ""
         ),
         "deploy/umbrella/values.schema.json": SCHEMA,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelinegen import access
+from pipelinegen.render.cdk import resolved
 from pipelinegen.spec.load import load
 from tests.cdk import conftest as scripts
 from tests.cdk.conftest import DEPLOY, Fakes, run_script
@@ -28,7 +29,7 @@ version: 1
 name: acme-platform
 github: {repository: acme/platform}
 aws: {account: "111111111111", region: us-east-1}
-images: [{name: api, values: api.image}]
+images: [{name: api, values: api.image}, {name: web}]
 helm: {chart: deploy/helm/platform}
 environments:
   - name: staging
@@ -36,6 +37,8 @@ environments:
     namespace: platform
     api_versions: [monitoring.coreos.com/v1]
 """
+# The same environment once the team grants the chart's ClusterRole (compiled, not yet applied).
+GRANTED = SPEC + "    access: {cluster_kinds: [ClusterRole], cluster_roles: [platform-nodes]}\n"
 DEPLOYMENT = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -45,7 +48,10 @@ spec:
   selector: {matchLabels: {app: api}}
   template:
     metadata: {labels: {app: api}}
-    spec: {containers: [{name: api, image: "{{ .Values.api.image.repository }}"}]}
+    spec:
+      containers:
+        - name: api
+          image: "{{ .Values.api.image.repository }}:{{ .Values.api.image.tag }}"
 """
 ROLE = """\
 apiVersion: rbac.authorization.k8s.io/v1
@@ -94,13 +100,21 @@ def stand_in(release: Path, fakes: Fakes, tmp_path: Path) -> Path:
     fakes.configure(kubeconfig_server="https://acme-staging.example")
     clusters = tmp_path / "clusters"
     (clusters / "c").mkdir(parents=True)
+    compiled(release)
     return clusters
 
 
-def bootstrap(clusters: Path, *, without: tuple[str, ...] = ()) -> None:
-    """What an admin does once: apply deploy/cdk/kubernetes/staging.yaml; the access entry
-    names its group."""
-    spec = load(SPEC, file="pipeline.yaml")
+def compiled(release: Path, text: str = SPEC) -> None:
+    """The release's pipeline.json as `pipelinegen compile` writes it from `text` (the chart
+    check reads its image mappings and its environments' api_versions and access)."""
+    pipeline = resolved(load(text, file="pipeline.yaml"), scripts.SPEC_SHA256)
+    (release / "cdk" / "pipeline.json").write_text(json.dumps(pipeline, indent=2) + "\n")
+
+
+def bootstrap(clusters: Path, *, text: str = SPEC, without: tuple[str, ...] = ()) -> None:
+    """What an admin does once: apply deploy/cdk/kubernetes/staging.yaml as compiled from
+    `text`; the access entry names its group."""
+    spec = load(text, file="pipeline.yaml")
     [environment] = spec.environments
     objects = [o for o in access.manifests(spec, environment) if o["kind"] not in without]
     state = {"group": access.group(spec, environment), "objects": objects}
@@ -144,11 +158,37 @@ def test_the_default_access_deploys_a_role_a_rolebinding_and_a_servicemonitor(
     assert all(f"kind: {kind}\n" in rendered for kind in ("Role", "RoleBinding", "ServiceMonitor"))
 
 
-def test_a_cluster_scoped_kind_under_namespace_access_fails_the_preflight(
+def test_a_cluster_scoped_kind_the_access_does_not_grant_is_refused_before_anything_runs(
     release: Path,
     fakes: Fakes,
     stand_in: Path,
 ) -> None:
+    """The chart check (validate's code) refuses it before the cluster is asked anything: the
+    preflight, which would refuse it too (the cluster grants the namespace only), never runs."""
+    bootstrap(stand_in)
+    chart(release, DEPLOYMENT, CLUSTER_ROLE)
+    result = deploy(release, fakes, stand_in)
+    assert result.returncode == 1
+    subject = "error: ClusterRole/platform-nodes (platform/templates/t1.yaml): "
+    assert errors(result) == [
+        f"{subject}ClusterRole is cluster-scoped, and environment 'staging' may create objects "
+        "in its namespace only: grant the kind: add ClusterRole to "
+        "environments[staging].access.cluster_kinds",
+        f"{subject}the chart creates ClusterRole 'platform-nodes', which the deploy identity may "
+        "not grant: add 'platform-nodes' to environments[staging].access.cluster_roles",
+        "error: the chart check refused the release for staging: see above; nothing was deployed",
+    ]
+    assert not (stand_in / "c" / "platform" / "platform.yaml").exists()
+
+
+def test_a_granted_cluster_scoped_kind_the_cluster_was_not_bootstrapped_for_fails_the_preflight(
+    release: Path,
+    fakes: Fakes,
+    stand_in: Path,
+) -> None:
+    """The spec grants the ClusterRole and compiles; the admin has not applied the new
+    staging.yaml, so the cluster's RBAC still grants the namespace only."""
+    compiled(release, GRANTED)
     bootstrap(stand_in)
     chart(release, DEPLOYMENT, CLUSTER_ROLE)
     result = deploy(release, fakes, stand_in)
@@ -159,6 +199,10 @@ def test_a_cluster_scoped_kind_under_namespace_access_fails_the_preflight(
         "cluster acme-staging (namespace platform): grant them in environments[].access"
     )
     assert not (stand_in / "c" / "platform" / "platform.yaml").exists()
+    bootstrap(stand_in, text=GRANTED)  # the admin applies it: the same release deploys
+    result = deploy(release, fakes, stand_in)
+    assert result.returncode == 0, result.stderr
+    assert "kind: ClusterRole\n" in (stand_in / "c" / "platform" / "platform.yaml").read_text()
 
 
 def test_without_the_bootstrap_the_preflight_names_the_file_to_apply(

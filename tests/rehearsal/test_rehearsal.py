@@ -195,16 +195,49 @@ def test_a_failing_environment_leaves_the_earlier_ones_deployed_and_the_later_un
     assert pods(world, checkout, "prod") == before["prod"]
 
 
-def test_a_chart_that_reads_the_image_elsewhere_fails_at_the_pods_hop(
+def test_a_chart_that_reads_the_image_elsewhere_is_refused_by_compile_naming_the_block(
+    tmp_path: Path,
+) -> None:
+    """The chart's `image` block holds the api image's upstream, and the spec maps `images.api`
+    only: compile refuses it in the pull request, naming the block, before any release."""
+    source = tmp_path / "source"
+    with pytest.raises(RuntimeError, match="pipelinegen compile failed") as raised:
+        umbrella(source, image_path="bitnami")
+    assert (
+        "image 'api' is mapped, but the chart also reads it at 'image' (docker.io/bitnami/api), "
+        "which no image maps: those pods would run the chart's default image"
+    ) in str(raised.value)
+    assert (
+        "hint: add {registry: image.registry, repository: image.repository, tag: image.tag} to "
+        "the image's `values` list"
+    ) in str(raised.value)
+    assert not (source / ".github").exists()  # nothing written
+
+
+def test_a_chart_that_reads_the_image_from_an_unrelated_block_fails_at_the_deploys_chart_check(
     world: World, tmp_path: Path, first: Run
 ) -> None:
-    source = umbrella(tmp_path / "source", image_path="bitnami")
+    """A block nothing ties to the api image (`bitnami/nginx`, not the spec's image's name nor
+    a mapped block's upstream): compile's value checks pass it, and only a render shows the pods
+    run nginx (the pull request's `chart` job renders; the rehearsal runs the release). The
+    deploy's chart check renders as the cluster would and refuses it before `helm upgrade`. No
+    variant of this kind reaches the pods hop: the cluster stand-in applies the same `helm
+    template` render the chart check has read, so a pod without the released digest is refused
+    there first; the pods hop stays as the check of what the cluster ran."""
+    source = umbrella(tmp_path / "source", image_path="unrelated")
     checkout = prepare(source, tmp_path / "checkout")
     run = world.release(checkout, world.deploy(checkout), "v3.0.0")
-    assert run.succeeded, run.failure
-    problems = digest_problems(run)
-    assert "image api: pods:dev has in no pod spec" in problems[0]
-    assert all(problem.startswith("image api: pods:") for problem in problems)
+    assert run.failure is not None
+    assert run.failure.hop == "Deploy-dev/Helm"
+    assert "the chart check refused the release for dev" in run.failure.message
+    assert (
+        "containers 'api': runs 'docker.io/bitnami/nginx:1', which is not pinned by digest"
+        in run.stage("Deploy-dev").output
+    )
+    assert [s.status for s in run.stages if s.name.startswith("Deploy")] == ["Failed"] + [
+        "Skipped"
+    ] * 2
+    assert "bitnami/nginx" not in pods(world, checkout, "dev")
 
 
 def test_a_dependency_left_out_of_the_release_fails_at_the_first_deploy(
