@@ -16,6 +16,7 @@ here: a function of a folder and an environment, returning objects.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -36,37 +37,18 @@ from pipelinegen.spec.repository import Repository, WorkingTree
 MAX_FILES = 5_000  # files copied for one chart; a bigger checkout is reported, not rendered
 MAX_BYTES = 64 * 1024 * 1024
 RENDER_TIMEOUT = 120  # seconds for one `helm template`
-# Kinds that are not namespaced (Kubernetes API reference; `kubectl api-resources
-# --namespaced=false` on a 1.35 cluster, built-in groups).
-CLUSTER_SCOPED = frozenset(
-    {
-        "APIService",
-        "CertificateSigningRequest",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "CSIDriver",
-        "CSINode",
-        "CustomResourceDefinition",
-        "FlowSchema",
-        "IngressClass",
-        "MutatingAdmissionPolicy",
-        "MutatingAdmissionPolicyBinding",
-        "MutatingWebhookConfiguration",
-        "Namespace",
-        "Node",
-        "PersistentVolume",
-        "PriorityClass",
-        "PriorityLevelConfiguration",
-        "RuntimeClass",
-        "StorageClass",
-        "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
-        "ValidatingWebhookConfiguration",
-        "VolumeAttachment",
-    }
-)
 RBAC_KINDS = frozenset({"Role", "ClusterRole"})
 POD_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+
+
+@functools.cache
+def cluster_kinds() -> frozenset[str]:
+    """Kubernetes' cluster-scoped kinds: the chart check's own table (templates/cdk/scripts/
+    chart_check.py), so the review and the check never disagree about what is cluster-wide."""
+    from pipelinegen.chart.render import shipped  # imports the shipped check from the templates
+
+    kinds: frozenset[str] = shipped("chart_check").CLUSTER_KINDS
+    return kinds
 
 
 class RenderError(Exception):
@@ -88,7 +70,7 @@ class Key:
 
     @property
     def cluster_scoped(self) -> bool:
-        return self.kind in CLUSTER_SCOPED
+        return self.kind in cluster_kinds()
 
 
 @dataclass(frozen=True)
@@ -336,7 +318,7 @@ def _by_key(found: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
         assert isinstance(metadata, dict)
         group = str(item.get("apiVersion", "")).rpartition("/")[0]
         kind = str(item.get("kind", ""))
-        namespace = "" if kind in CLUSTER_SCOPED else str(metadata.get("namespace") or "")
+        namespace = "" if kind in cluster_kinds() else str(metadata.get("namespace") or "")
         keyed[Key(kind, str(metadata.get("name", "")), namespace, group)] = item
     return keyed
 

@@ -695,14 +695,23 @@ def _checks_changed(delta: Delta) -> Iterator[Message]:
 
 
 def _setting(key: str, what: str) -> Finder:
-    """A pipeline-wide value, as resolved: a changed default shows as the value it changes."""
+    """A pipeline-wide value, as resolved: a changed default shows as the value it changes.
+    `key` may name a nested value with dots (`enterprise.role_path`)."""
 
     def find(delta: Delta) -> Iterator[Message]:
-        before, after = delta.old.get(key), delta.new.get(key)
+        before, after = _resolved(delta.old, key), _resolved(delta.new, key)
         if delta.both and before != after:
             yield say(f"{what} changes from {{}} to {{}}", _show(before), _show(after))
 
     return find
+
+
+def _resolved(view: View, key: str) -> Any:
+    """The resolved value at the dotted `key`; None when any part is missing."""
+    value: Any = view.resolved
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 # --- what the team adds: extend.py, patches, the organisation's settings ------------------------
@@ -761,16 +770,6 @@ def _oidc_jobs(spec: Spec | None, target: str) -> set[str]:
         for name, job in jobs.items()
         if isinstance(job, dict) and (job.get("permissions") or {}).get("id-token") == "write"
     }
-
-
-def _enterprise(key: str, what: str) -> Finder:
-    def find(delta: Delta) -> Iterator[Message]:
-        before = delta.old.get("enterprise", {}).get(key)
-        after = delta.new.get("enterprise", {}).get(key)
-        if delta.both and before != after:
-            yield say(f"{what} changes from {{}} to {{}}", _show(before), _show(after))
-
-    return find
 
 
 def _show(value: Any) -> str:
@@ -981,16 +980,16 @@ RULES: tuple[Rule, ...] = (
     Rule("patch", "medium", "extension", "patches on a generated file change",
          lambda delta: _patches(delta, high=False)),
     Rule("permissions-boundary", "high", "extension",
-         "the permissions boundary of every role changes", _enterprise(
-             "permissions_boundary", "permissions boundary")),
+         "the permissions boundary of every role changes",
+         _setting("enterprise.permissions_boundary", "permissions boundary")),
     Rule("role-path", "high", "extension",
          "the IAM path of every role changes (every named role is replaced)",
-         _enterprise("role_path", "role path")),
+         _setting("enterprise.role_path", "role path")),
     Rule("kms-key", "high", "extension",
          "the customer managed KMS key changes (retained ECR repositories cannot change theirs)",
-         _enterprise("kms_key", "KMS key")),
+         _setting("enterprise.kms_key", "KMS key")),
     Rule("tags", "low", "extension", "the tags on every resource change",
-         _enterprise("tags", "tags")),
+         _setting("enterprise.tags", "tags")),
     Rule("alarms", "low", "setting", "who hears about failed releases changes",
          _setting("alarms", "failed-release alarm")),
     # pipeline-wide settings

@@ -63,17 +63,6 @@ class ChartError(Exception):
     """The chart cannot be packaged for AWS Marketplace; the message says why."""
 
 
-def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """`base` with `over` merged in, key by key (as Helm coalesces values); `over` wins."""
-    merged = dict(base)
-    for key, value in over.items():
-        old = merged.get(key)
-        merged[key] = (
-            merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
-        )
-    return merged
-
-
 def chart_values(chart: Path) -> dict[str, Any]:
     """The chart's own values.yaml, read by helm's YAML reader."""
     path = chart / "values.yaml"
@@ -121,7 +110,7 @@ def package(
     images = image_values.image_values(
         pipeline, registry=registry, version=version, digests=digests, project=prefix, base=base
     )
-    values = merge(chart_values(chart), images)
+    values = image_values.merge(chart_values(chart), images)
     text = HEADER + json.dumps(values, indent=2, sort_keys=True) + "\n"
     (chart / "values.yaml").write_text(text, encoding="utf-8")
     # `helm package` writes each file's modification time into the archive: one fixed time makes
