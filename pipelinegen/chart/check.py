@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pipelinegen.chart import pins
@@ -25,7 +26,7 @@ from pipelinegen.chart.read import Chart, ChartError, read_chart
 from pipelinegen.chart.schema import SchemaError, schema_errors
 from pipelinegen.chart.values import GLOBAL_PREFIX, Target, global_targets, image_targets
 from pipelinegen.errors import Diagnostic
-from pipelinegen.spec.models import Image, ImageValues, Spec
+from pipelinegen.spec.models import Image, ImageValues, Spec, ThirdPartyImage
 from pipelinegen.spec.repository import Repository
 from pipelinegen.spec.yaml import Document
 from pipelinegen.spec.yaml import Path as DataPath
@@ -54,8 +55,9 @@ def check(
     definitions = Definitions(chart, repository)
     found = [*_locks(chart, document), *pins.check(chart, document, repository)]
     found.extend(_shared_paths(spec, document))
+    for located in _mapped_images(spec):
+        found.extend(_mapped_paths(chart, definitions, document, located))
     for index, image in enumerate(spec.images):
-        found.extend(_mapped_paths(chart, definitions, document, index, image))
         if not image_targets(image):
             found.extend(_unmapped(chart, document, index, image))
     found.extend(_left_upstream(chart, spec, document))
@@ -68,30 +70,60 @@ def check(
 # --- mapped paths ------------------------------------------------------------------------------
 
 
-def _where(image: Image, index: int, path: str) -> DataPath:
+@dataclass(frozen=True)
+class Located:
+    """An image whose `values` the chart reads, with its place in the spec: `images[index]`, or
+    `third_party_images[index]` (the release's copy of it, pinned by the declared digest)."""
+
+    key: str
+    index: int
+    image: Image | ThirdPartyImage
+
+    @property
+    def label(self) -> str:
+        """How messages name it: `image 'api'`, `third-party image 'rabbitmq'`."""
+        kind = "third-party image" if self.key == "third_party_images" else "image"
+        return f"{kind} '{self.image.name}'"
+
+
+def _all_paths(spec: Spec) -> set[str]:
+    """Every values path the spec maps, of its images and of the third-party ones."""
+    return {target.path for each in _mapped_images(spec) for target in image_targets(each.image)}
+
+
+def _mapped_images(spec: Spec) -> list[Located]:
+    """The spec's images, then the declared third-party ones: the same checks apply to both."""
+    return [Located("images", i, image) for i, image in enumerate(spec.images)] + [
+        Located("third_party_images", i, image) for i, image in enumerate(spec.third_party_images)
+    ]
+
+
+def _where(located: Located, path: str) -> DataPath:
     """The spec location of the mapping that names `path`."""
-    if isinstance(image.values, str):
-        return ("images", index, "values")
-    for position, item in enumerate(image.values):
+    values = located.image.values
+    top: DataPath = (located.key, located.index, "values")
+    if isinstance(values, str):
+        return top
+    for position, item in enumerate(values):
         if isinstance(item, str) and path.startswith(f"{item}."):
-            return ("images", index, "values", position)
+            return (*top, position)
         if isinstance(item, ImageValues):
             for key, value in item.model_dump().items():
                 if value == path:
-                    return ("images", index, "values", position, key)
-    return ("images", index, "values")
+                    return (*top, position, key)
+    return top
 
 
 def _mapped_paths(
-    chart: Chart, definitions: Definitions, document: Document, index: int, image: Image
+    chart: Chart, definitions: Definitions, document: Document, located: Located
 ) -> Iterator[Diagnostic]:
-    for target in image_targets(image):
+    for target in image_targets(located.image):
         found = keys(target.path)
-        where = _where(image, index, target.path)
+        where = _where(located, target.path)
         if not definitions.defines(found):
             import difflib  # only a wrong path needs suggestions
 
-            message = f"image '{image.name}': the chart defines no values path '{target.path}'"
+            message = f"{located.label}: the chart defines no values path '{target.path}'"
             known = sorted(set(leaves(chart)) | {block.path for block in blocks(chart)})
             close = difflib.get_close_matches(target.path, known, n=3, cutoff=0.6)
             hint = (
@@ -153,18 +185,18 @@ SHARED_FORMS = frozenset({"registry", "prefix", "version"})
 def _shared_paths(spec: Spec, document: Document) -> Iterator[Diagnostic]:
     """A values path holds one value: two images (or two forms) setting it differently would
     leave one image running the other's tag or digest (image_values.py refuses it at deploy)."""
-    setters: dict[str, list[tuple[int, Image, Target]]] = {}
-    for index, image in enumerate(spec.images):
-        for target in image_targets(image):
-            setters.setdefault(target.path, []).append((index, image, target))
+    setters: dict[str, list[tuple[Located, Target]]] = {}
+    for located in _mapped_images(spec):
+        for target in image_targets(located.image):
+            setters.setdefault(target.path, []).append((located, target))
     paths = sorted(setters)
     for path in paths:
         listed = setters[path]
-        forms = {target.form for _, _, target in listed}
-        names = sorted({image.name for _, image, _ in listed})
+        forms = {target.form for _, target in listed}
+        names = sorted({located.image.name for located, _ in listed})
         if len(forms) == 1 and (len(names) == 1 or forms <= SHARED_FORMS):
             continue
-        index, image, target = listed[-1]
+        located, target = listed[-1]
         shared = ", ".join(f"'{name}'" for name in names)
         message = (
             f"values path '{path}' is set by images {shared} as {_forms(forms)}: one path "
@@ -178,16 +210,16 @@ def _shared_paths(spec: Spec, document: Document) -> Iterator[Diagnostic]:
             else "give each image its own values path"
         )
         if len(names) == 1:
-            message = f"image '{image.name}' sets values path '{path}' twice, as {_forms(forms)}"
+            message = f"{located.label} sets values path '{path}' twice, as {_forms(forms)}"
             hint = "map the path once"
-        yield document.diagnostic(_where(image, index, path), message, hint)
+        yield document.diagnostic(_where(located, path), message, hint)
     for path in paths:
         inner = next((other for other in paths if other.startswith((f"{path}.", f"{path}["))), None)
         if inner is not None:
-            index, image, _ = setters[inner][0]
+            located, _ = setters[inner][0]
             message = f"values path '{inner}' is inside '{path}', which another mapping sets whole"
             hint = "map either the block or the values inside it, not both"
-            yield document.diagnostic(_where(image, index, inner), message, hint)
+            yield document.diagnostic(_where(located, inner), message, hint)
 
 
 def _forms(forms: Iterable[str]) -> str:
@@ -223,13 +255,14 @@ def _left_upstream(chart: Chart, spec: Spec, document: Document) -> Iterator[Dia
     beside `image`). An error, not a warning: the release would report success while those pods
     run an image nobody built or scanned, the failure this check exists to stop."""
     found = blocks(chart)
-    mapped = {target.path for image in spec.images for target in image_targets(image)}
+    mapped = _all_paths(spec)
 
     def is_mapped(block: Block) -> bool:
         inside = (f"{block.path}.", f"{block.path}[")
         return any(p == block.path or p.startswith(inside) for p in mapped)
 
-    for index, image in enumerate(spec.images):
+    for located in _mapped_images(spec):
+        image = located.image
         own = [target.path for target in image_targets(image)]
         if not own:
             continue
@@ -247,12 +280,12 @@ def _left_upstream(chart: Chart, spec: Spec, document: Document) -> Iterator[Dia
         ]
         if left:
             message = (
-                f"image '{image.name}' is mapped, but the chart also reads it at "
+                f"{located.label} is mapped, but the chart also reads it at "
                 f"{_paths_of(left)}, which no image maps: those pods would run the chart's "
                 "default image, not the one released"
             )
             hint = f"add {_mappings(left)} to the image's `values` list ({SHAPES})"
-            yield document.diagnostic(("images", index, "values"), message, hint)
+            yield document.diagnostic((located.key, located.index, "values"), message, hint)
 
 
 def _paths_of(found: list[Block]) -> str:
@@ -266,9 +299,9 @@ def _registry_left(chart: Chart, spec: Spec, document: Document) -> Iterator[Dia
     """A whole repository (`<registry>/<name>/<image>`) mapped into a block whose `registry` the
     chart puts before it (Bitnami's `common.images.image`) renders `docker.io/<ECR host>/...`."""
     values = coalesced(chart)
-    mapped = {target.path for image in spec.images for target in image_targets(image)}
-    for index, image in enumerate(spec.images):
-        for target in image_targets(image):
+    mapped = _all_paths(spec)
+    for located in _mapped_images(spec):
+        for target in image_targets(located.image):
             block, _, last = target.path.rpartition(".")
             if target.form != "repository" or last != "repository" or not block:
                 continue
@@ -278,7 +311,7 @@ def _registry_left(chart: Chart, spec: Spec, document: Document) -> Iterator[Dia
             if f"{block}.registry" in mapped:
                 continue
             message = (
-                f"image '{image.name}': '{target.path}' receives the whole repository, but the "
+                f"{located.label}: '{target.path}' receives the whole repository, but the "
                 f"chart puts '{block}.registry' ({registry}) before it"
             )
             _, held_block = lookup(values, keys(block))
@@ -286,7 +319,7 @@ def _registry_left(chart: Chart, spec: Spec, document: Document) -> Iterator[Dia
             shape: Shape = "bitnami" if digest else "registry"
             split = Block(block, shape, "").mapping()
             hint = f"map the Bitnami split: {split} (the registry, then `<name>/<image>`)"
-            yield document.diagnostic(_where(image, index, target.path), message, hint)
+            yield document.diagnostic(_where(located, target.path), message, hint)
 
 
 SHAPES = (
@@ -307,12 +340,12 @@ def _mappings(found: list[Block]) -> str:
 def _schemas(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnostic]:
     injected: list[list[Key]] = []
     located: list[tuple[str, DataPath]] = []
-    for index, image in enumerate(spec.images):
-        targets = image_targets(image)
+    for each_image in _mapped_images(spec):
+        targets = image_targets(each_image.image)
         for target in targets:
-            located.append((target.path, _where(image, index, target.path)))
-        if spec.helm.global_values:
-            targets = targets + global_targets(image.name)
+            located.append((target.path, _where(each_image, target.path)))
+        if spec.helm.global_values and each_image.key == "images":
+            targets = targets + global_targets(each_image.image.name)
         injected.extend(keys(target.path) for target in targets)
     for prefix, each in chart.walk():
         if each.schema is None:
@@ -335,7 +368,7 @@ def _schemas(chart: Chart, spec: Spec, document: Document) -> Iterator[Diagnosti
             where = _culprit(prefix + path, message, located)
             hint = (
                 "map a path the schema allows"
-                if where[0] == "images"
+                if where[0] in ("images", "third_party_images")
                 else "set `helm.global_values: false`, or allow `global` in the chart's schema"
             )
             text = f"'{each.path}/values.schema.json' rejects the image values"
@@ -417,7 +450,7 @@ def _marketplace(
         )
         hint = "name the chart in lowercase letters and digits, joined by '.', '_' or '-'"
         yield document.diagnostic(("helm", "chart"), message, hint)
-    mapped = {target.path for image in spec.images for target in image_targets(image)}
+    mapped = _all_paths(spec)
     for path, value in image_values(chart):
         left = [
             (leaf, text)
@@ -433,7 +466,8 @@ def _marketplace(
             "not in the seller's Marketplace repositories"
         )
         hint = (
-            f"map '{path}' to one of the spec's images (`values:` of the image), or remove "
+            f"map '{path}' to one of the spec's images or declared third-party images "
+            "(`values:` of the image), or remove "
             "the image from the chart: a Marketplace chart runs only images from "
             f"{marketplace.seller_prefix}/<image> in the Marketplace registry"
         )
@@ -496,8 +530,8 @@ def _override_parameters(
         reachable |= {t.path for image in spec.images for t in global_targets(image.name)}
     blocks = {
         target.path.rpartition(".")[0]
-        for image in spec.images
-        for target in image_targets(image)
+        for each in _mapped_images(spec)
+        for target in image_targets(each.image)
         if target.form != "reference"
     }
     for index, parameter in enumerate(spec.marketplace.helm.override_parameters):

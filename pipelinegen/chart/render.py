@@ -170,11 +170,17 @@ def _located(
     """The report's refusals, each at the spec line its fix is about; a third-party image's hint
     names the values paths the chart reads it from."""
     environment = spec.environments[index]
+    declared = {image.name: position for position, image in enumerate(spec.third_party_images)}
     found: list[Diagnostic] = []
     for finding, labels in report.findings.items():
         fix = finding.fix
-        if finding.key == "third_party_images" and chart is not None:
-            paths = reads(chart, finding.image)
+        named = declared.get(finding.image)
+        mapped = named is not None and bool(spec.third_party_images[named].values)
+        if finding.key == "third_party_images" and chart is not None and not mapped:
+            # a mapped image's finding names its paths; the chart's defaults there are replaced
+            paths = reads(
+                chart, finding.image if named is None else spec.third_party_images[named].image
+            )
             if paths:
                 fix += f"; the chart reads it from {', '.join(paths)}"
         which = "" if len(labels) == len(report.renders) else f" (only {', '.join(labels)})"
@@ -182,6 +188,11 @@ def _located(
             position = next(i for i, image in enumerate(spec.images) if image.name == finding.image)
             path: DataPath = ("images", position, "values")
             message = f"{finding.subject}: {finding.message}{which}"
+        elif finding.key == "third_party_images" and named is not None:
+            path = ("third_party_images", named, "values" if mapped else "name")
+            message = (
+                f"environment '{environment.name}': {finding.subject}: {finding.message}{which}"
+            )
         else:
             path = _environment_key(document, index, finding.key)
             message = (

@@ -15,6 +15,12 @@ form names what the path receives:
 | tag | `<version>@<digest>` |
 | version | `<version>` (a tag beside a `digest` path) |
 | digest | `sha256:<64 hex>` |
+
+A declared third-party image with `values` is set the same way, `<image>` being its name: the
+release copies it by digest (`skopeo copy --all --preserve-digests`) to `<registry>/<name>/<image>`
+tagged with the release version, so `<digest>` is the declared one. pipeline.json carries its
+targets in `third_party_images[].values` (no global block: a chart reads a third-party image where
+its own values put it).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipelinegen.spec.models import Image, ImageValues, Spec
+from pipelinegen.spec.models import Image, ImageValues, Spec, ThirdPartyImage
 
 Form = Literal["reference", "registry", "repository", "name", "prefix", "tag", "version", "digest"]
 
@@ -40,7 +46,7 @@ class Target:
     form: Form
 
 
-def mappings(image: Image) -> list[ImageValues]:
+def mappings(image: Image | ThirdPartyImage) -> list[ImageValues]:
     """The image's `values`, the short form (`P`: `P.repository` + `P.tag`) spelled out."""
     listed = [image.values] if isinstance(image.values, str) else image.values
     return [
@@ -51,7 +57,7 @@ def mappings(image: Image) -> list[ImageValues]:
     ]
 
 
-def image_targets(image: Image) -> list[Target]:
+def image_targets(image: Image | ThirdPartyImage) -> list[Target]:
     """The paths the chart reads the image from, in the spec's order."""
     found: list[Target] = []
     for mapping in mappings(image):
@@ -84,9 +90,17 @@ def targets(spec: Spec) -> dict[str, list[Target]]:
     }
 
 
+def mapped(spec: Spec) -> list[Image | ThirdPartyImage]:
+    """Every image whose `values` the chart reads: the spec's, then the declared third-party
+    ones (their copy in the pipeline's ECR, pinned by the declared digest)."""
+    return [*spec.images, *spec.third_party_images]
+
+
+def as_json(found: list[Target]) -> list[dict[str, str]]:
+    """Targets as pipeline.json holds them: [{"path": ..., "form": ...}]."""
+    return [{"path": target.path, "form": target.form} for target in found]
+
+
 def resolved(spec: Spec) -> dict[str, list[dict[str, str]]]:
-    """The targets as pipeline.json holds them: {image: [{"path": ..., "form": ...}]}."""
-    return {
-        name: [{"path": target.path, "form": target.form} for target in found]
-        for name, found in targets(spec).items()
-    }
+    """The spec images' targets as pipeline.json holds them (`helm.images`)."""
+    return {name: as_json(found) for name, found in targets(spec).items()}

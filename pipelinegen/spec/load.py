@@ -126,9 +126,9 @@ def _reads_chart(path: Path) -> bool:
     """Whether the chart check reads the spec at `path` (or under it)."""
     if not path or path[0] in ("helm", "marketplace"):
         return True
-    if path[0] != "images":
+    if path[0] not in ("images", "third_party_images"):
         return False
-    return len(path) < 3 or path[2] in ("name", "values")
+    return len(path) < 3 or path[2] in ("name", "values", "image")
 
 
 def _touches_chart(document: Document, problems: list[Diagnostic], set_aside: list[Path]) -> bool:

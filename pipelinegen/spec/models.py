@@ -272,6 +272,11 @@ class ImageValues(Model):
     )
 
 
+# Where a chart reads one image: a path `P` (short for `{repository: P.repository, tag: P.tag}`),
+# a mapping, or a list of them. `images` and `third_party_images` share it, and so every check.
+MappedValues = ValuesKey | list[ValuesKey | ImageValues]
+
+
 class Image(Model):
     """One OCI image, built by CI, released as a tarball and pushed to ECR by the pipeline."""
 
@@ -307,7 +312,7 @@ class Image(Model):
         description="The Dockerfile stage to build (`--target`). Default: the last stage.",
         examples=["runtime"],
     )
-    values: ValuesKey | list[ValuesKey | ImageValues] = Field(
+    values: MappedValues = Field(
         default=[],
         description="Where the chart reads this image, pinned by digest. A path `P` (the common "
         "case, e.g. `api.image`) sets `P.repository` to `<registry>/<name>/<image>` and `P.tag` "
@@ -343,6 +348,24 @@ class ThirdPartyImage(Model):
         "be left out, as the container runtime adds it). A rendered image of the same repository "
         "with another digest, or with none, is refused.",
         examples=["docker.io/library/rabbitmq:4.1-management-alpine@sha256:" + "0" * 64],
+    )
+    values: MappedValues = Field(
+        default=[],
+        description="Where the chart reads this image, in the shapes of `images[].values`. The "
+        "release copies the image by digest to the pipeline's ECR repository `<name>/<image>` "
+        "(and, for AWS Marketplace, to the seller's), and these paths receive that copy: "
+        "`<registry>/<name>/<image>:<version>@<digest>` in the same forms, with the declared "
+        "digest and the release version as tag. Without `values`, the cluster pulls `image` "
+        "from its registry (a warning), and the AWS Marketplace chart refuses it.",
+        examples=[
+            [
+                {
+                    "registry": "rabbitmq.image.registry",
+                    "repository": "rabbitmq.image.repository",
+                    "digest": "rabbitmq.image.digest",
+                }
+            ]
+        ],
     )
 
 

@@ -127,14 +127,16 @@ def _dockerfile_inside(document: Document) -> Iterator[Diagnostic]:
 
 
 def _values_pinned(document: Document) -> Iterator[Diagnostic]:
-    """A values mapping must carry the digest: images are deployed by digest only."""
-    for index, image in items(document, "images"):
-        listed = image.get("values")
-        for position, item in enumerate(listed if isinstance(listed, list) else []):
-            if isinstance(item, dict) and not set(item) & {"reference", "tag", "digest"}:
-                message = f"image '{image.get('name')}': this mapping does not pin the digest"
-                hint = "add `tag` (receives <version>@<digest>), `digest` or `reference`"
-                yield document.diagnostic(("images", index, "values", position), message, hint)
+    """A values mapping must carry the digest: images are deployed by digest only (the spec's
+    and the declared third-party images' copies alike)."""
+    for key, kind in (("images", "image"), ("third_party_images", "third-party image")):
+        for index, image in items(document, key):
+            listed = image.get("values")
+            for position, item in enumerate(listed if isinstance(listed, list) else []):
+                if isinstance(item, dict) and not set(item) & {"reference", "tag", "digest"}:
+                    message = f"{kind} '{image.get('name')}': this mapping does not pin the digest"
+                    hint = "add `tag` (receives <version>@<digest>), `digest` or `reference`"
+                    yield document.diagnostic((key, index, "values", position), message, hint)
 
 
 def _marketplace(document: Document) -> Iterator[Diagnostic]:
@@ -160,9 +162,11 @@ def _marketplace(document: Document) -> Iterator[Diagnostic]:
         hint = "set 'marketplace: true' on the environment after which to publish"
         yield document.diagnostic(("marketplace",), message, hint, at_key=True)
     count = len(list(items(document, "images")))
-    if block is not None and count > MARKETPLACE_MAX_IMAGES:
+    copies = len(list(items(document, "third_party_images")))
+    if block is not None and count + copies > MARKETPLACE_MAX_IMAGES:
         message = (
-            f"AWS Marketplace takes at most {MARKETPLACE_MAX_IMAGES} images; there are {count}"
+            f"AWS Marketplace takes at most {MARKETPLACE_MAX_IMAGES} images; there are "
+            f"{count + copies}" + (f" ({copies} of them third-party images)" if copies else "")
         )
         yield document.diagnostic(("marketplace",), message, at_key=True)
 

@@ -99,7 +99,14 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         },
         "environments": [_environment(spec, environment) for environment in spec.environments],
         "third_party_images": [
-            {"name": image.name, "image": image.image} for image in spec.third_party_images
+            {
+                "name": image.name,
+                "image": image.image,
+                "digest": image.image.rsplit("@", 1)[1],
+                "repository": naming.ecr_repository(spec, image.name),
+                "values": image_values.as_json(image_values.image_targets(image)),
+            }
+            for image in spec.third_party_images
         ],
         "marketplace": _marketplace(spec),
         "approvals": None

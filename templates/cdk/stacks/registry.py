@@ -80,6 +80,13 @@ def lifecycle_rules() -> list[ecr.LifecycleRule]:
     ]
 
 
+def repositories(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every repository a release pushes to, each `{name, repository}`: one per spec image, and
+    one per declared third-party image, which the release copies there by digest (pipeline.json
+    `images` and `third_party_images`)."""
+    return [*spec["images"], *(spec.get("third_party_images") or [])]
+
+
 def repository(stack: Stack, image: dict[str, Any], spec: dict[str, Any]) -> ecr.Repository:
     """The image's repository: immutable tags, KMS-encrypted, retained, expired by release
     (`lifecycle_rules`); scanned on push (by the registry's scanning configuration when the app
@@ -182,7 +189,7 @@ class RegistryStack(Stack):
             description="Assumed by the release workflow's push job (GitHub OIDC) to check the "
             "release and push its images.",
         )
-        for image in spec["images"]:
+        for image in repositories(spec):
             found = repository(self, image, spec)
             found.grant_push(push)
             found.grant(push, "ecr:DescribeImages")

@@ -18,7 +18,11 @@ It refuses:
 - a spec image that is not `<registry>/<project>/<image>[:<tag>]@sha256:<64 hex>` (with the
   release's digests: that digest), as the chart would run another image;
 - any other image unless the spec declares it (`third_party_images`) and the chart pins it by
-  that digest; with `--only` (the AWS Marketplace chart) any image outside `<registry>/<project>`;
+  that digest: at the release's copy `<registry>/<project>/<name>@<declared digest>` when the
+  spec maps it (`values`; its public reference is then refused), else at its public reference
+  (a warning: the cluster pulls it from outside the release); with `--only` (the AWS
+  Marketplace chart) any image outside `<registry>/<project>`, an unmapped third-party image
+  included;
 - an object the environment's access cannot create (pipeline.json `environments[].access`): a
   cluster-scoped kind not in `cluster_kinds`, a ClusterRole or a binding's ClusterRole not in
   `cluster_roles`, an object in another namespace, a custom resource whose API version the cluster
@@ -652,26 +656,28 @@ def access_findings(objects: list[Object], environment: Environment) -> Iterator
 @dataclass
 class Images:
     """The images every render must account for: the spec's (pipeline.json `helm.images`), pushed
-    to `<registry>/<project>/<image>`, and the declared third-party ones (`third_party_images`)."""
+    to `<registry>/<project>/<image>`, and the declared third-party ones (`third_party_images`:
+    `name`, `image`, `digest`, and the `values` paths of those the spec maps), which the release
+    copies by digest to `<registry>/<project>/<name>`."""
 
     registry: str
     project: str
     mapped: dict[str, list[dict[str, str]]]
-    third_party: list[dict[str, str]]
+    third_party: list[dict[str, Any]]
     digests: dict[str, str] | None = None
     only: bool = False
 
 
 def image_findings(
-    objects: list[Object], images: Images, seen: set[str], pinned: set[str]
+    objects: list[Object],
+    images: Images,
+    seen: set[str],
+    pinned: set[str],
+    pulled: set[str] | None = None,
 ) -> Iterator[Finding]:
     """Images no spec image or declaration accounts for; adds to `seen` the spec images run, to
-    `pinned` the references of those pinned as they must be."""
-    declared = {
-        (repository_of(entry["image"]), digest_of(entry["image"])): entry["name"]
-        for entry in images.third_party
-    }
-    declared_repositories = {repository for repository, _ in declared}
+    `pinned` the references of those pinned as they must be, to `pulled` the declared
+    third-party images the spec does not map, run from their public reference."""
     for item in objects:
         for use in images_of(item.document):
             reference = use.reference
@@ -705,41 +711,90 @@ def image_findings(
                     image=name,
                 )
                 continue
-            key = (repository_of(reference), digest_of(reference))
-            if images.only:
-                fix = "map the value the chart reads it from in the spec"
-                if key in declared:  # the release copies no third-party image there (yet)
-                    fix = (
-                        f"third-party image '{declared[key]}' is not copied into them: build it "
-                        "as one of the spec's `images`, or leave it out of the Marketplace chart"
-                    )
-                yield Finding(
-                    "third_party_images",
-                    subject,
-                    f"runs '{reference}', which is not in the seller's Marketplace repositories "
-                    f"{images.registry}/{images.project}",
-                    f"AWS Marketplace accepts only images from the seller's repositories: {fix}",
-                    image=reference,
-                )
-                continue
-            if key in declared:
-                continue
-            repository = repository_of(reference)
-            if not digest_of(reference):
-                problem = "is not pinned by digest"
-            elif repository in declared_repositories:
-                problem = "is pinned by another digest than the spec declares"
-            else:
-                problem = "is neither a spec image nor a declared third-party image"
+            yield from third_party_findings(reference, subject, images, pulled)
+
+
+def third_party_findings(
+    reference: str, subject: str, images: Images, pulled: set[str] | None
+) -> Iterator[Finding]:
+    """An image that is no spec image's: the release's copy of a declared third-party image at
+    its declared digest, or its public reference when the spec does not map it (outside the
+    AWS Marketplace chart), or a refusal naming what to declare or map."""
+    declared = {
+        (repository_of(str(entry["image"])), digest_of(str(entry["image"]))): entry
+        for entry in images.third_party
+    }
+    copies = {f"{images.registry}/{images.project}/{e['name']}": e for e in images.third_party}
+    copy = copies.get(repository_of(reference))
+    if copy is not None:
+        name = str(copy["name"])
+        if digest_of(reference) == digest_of(str(copy["image"])):
+            return
+        yield Finding(
+            "third_party_images",
+            subject,
+            f"runs '{reference}', not the release's copy of third-party image '{name}', "
+            f"{images.registry}/{images.project}/{name}@{digest_of(str(copy['image']))}",
+            f"map third-party image '{name}' to the values path(s) the chart reads it from "
+            f"(`values:` of third-party image '{name}' in the spec)",
+            image=name,
+        )
+        return
+    entry = declared.get((repository_of(reference), digest_of(reference)))
+    if entry is not None:
+        name = str(entry["name"])
+        if entry.get("values"):
             yield Finding(
                 "third_party_images",
                 subject,
-                f"runs '{reference}', which {problem}",
-                f"declare it in `third_party_images` (name: {image_name(reference) or 'NAME'}, "
-                f"image: {reference.split('@', 1)[0]}@sha256:<digest>) and set the chart's value "
-                "to that reference",
-                image=reference,
+                f"runs '{reference}', the public reference of third-party image '{name}': "
+                f"the spec maps it to {mapped_paths(entry['values'])}, and this image is not "
+                "made from them",
+                f"map third-party image '{name}' to the values path(s) the chart reads it from "
+                f"(`values:` of third-party image '{name}' in the spec)",
+                image=name,
             )
+        elif images.only:
+            yield Finding(
+                "third_party_images",
+                subject,
+                f"runs '{reference}', which is not in the seller's Marketplace repositories "
+                f"{images.registry}/{images.project}",
+                "AWS Marketplace accepts only images from the seller's repositories: map it "
+                f"with `values:` (of third-party image '{name}' in the spec), so that the "
+                "chart runs the release's copy there",
+                image=name,
+            )
+        elif pulled is not None:
+            pulled.add(name)
+        return
+    if images.only:
+        yield Finding(
+            "third_party_images",
+            subject,
+            f"runs '{reference}', which is not in the seller's Marketplace repositories "
+            f"{images.registry}/{images.project}",
+            "AWS Marketplace accepts only images from the seller's repositories: map the value "
+            "the chart reads it from in the spec",
+            image=reference,
+        )
+        return
+    repository = repository_of(reference)
+    if not digest_of(reference):
+        problem = "is not pinned by digest"
+    elif repository in {repository for repository, _ in declared}:
+        problem = "is pinned by another digest than the spec declares"
+    else:
+        problem = "is neither a spec image nor a declared third-party image"
+    yield Finding(
+        "third_party_images",
+        subject,
+        f"runs '{reference}', which {problem}",
+        f"declare it in `third_party_images` (name: {image_name(reference) or 'NAME'}, "
+        f"image: {reference.split('@', 1)[0]}@sha256:<digest>) and set the chart's value "
+        "to that reference",
+        image=reference,
+    )
 
 
 @dataclass
@@ -782,7 +837,8 @@ def judge(
     report.renders.append(label)
     seen: set[str] = set()
     pinned: set[str] = set()
-    found = list(image_findings(objects, images, seen, pinned))
+    pulled: set[str] = set()
+    found = list(image_findings(objects, images, seen, pinned, pulled))
     if environment is not None:
         found += [*access_findings(objects, environment), *api_findings(objects, environment)]
     for finding in found:
@@ -806,6 +862,17 @@ def judge(
             warning = (
                 f"image '{name}' is run by no rendered pod {label}: the spec maps it to "
                 f"{mapped_paths(images.mapped[name])}"
+            )
+            if warning not in report.warnings:
+                report.warnings.append(warning)
+    for entry in images.third_party:
+        if entry["name"] in pulled:
+            warning = (
+                f"third-party image '{entry['name']}' is pulled from {entry['image']}: the "
+                "spec does not map it, so the cluster fetches it from outside the release: add "
+                f"`values:` to third-party image '{entry['name']}' (the values paths the chart "
+                f"reads it from), so that the chart runs the release's copy in "
+                f"{images.registry}/{images.project}/{entry['name']}"
             )
             if warning not in report.warnings:
                 report.warnings.append(warning)
@@ -859,7 +926,11 @@ def images_from(pipeline: dict[str, Any], *, registry: str, project: str | None 
         project=project or str(pipeline["project"]),
         mapped=dict(sorted(pipeline["helm"]["images"].items())),
         third_party=[
-            {"name": str(entry["name"]), "image": str(entry["image"])}
+            {
+                "name": str(entry["name"]),
+                "image": str(entry["image"]),
+                "values": list(entry.get("values") or []),
+            }
             for entry in pipeline.get("third_party_images") or []
         ],
     )

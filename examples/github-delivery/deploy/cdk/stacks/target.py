@@ -23,7 +23,7 @@ from constructs import Construct
 
 from stacks.findings import template_findings
 from stacks.oidc import github_provider, github_trust, provider_arn
-from stacks.registry import MARK_ACTIONS
+from stacks.registry import MARK_ACTIONS, repositories
 
 # The access entry names one Kubernetes group and associates no EKS access policy: what the
 # group may do is Kubernetes RBAC, in the environment's `cdk/kubernetes/<env>.yaml` (an admin
@@ -78,7 +78,7 @@ class TargetStack(Stack):
                 resources=[
                     f"arn:{self.partition}:ecr:{spec['region']}:{spec['account']}:repository/"
                     f"{image['repository']}"
-                    for image in spec["images"]
+                    for image in repositories(spec)
                 ],
             )
         )

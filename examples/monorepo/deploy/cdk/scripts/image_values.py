@@ -6,7 +6,9 @@
 The deploy (CodeBuild) and the CI `chart` job (GitHub) both run this, so the chart is rendered
 with the same values in both: the paths come from pipeline.json (`helm.images`: per image, the
 values paths the spec maps and what each receives), the digests from the release's manifest, or,
-in CI where nothing is built yet, from placeholders. Standard library only (Python 3.9+):
+in CI where nothing is built yet, from placeholders. A declared third-party image the spec maps
+(`third_party_images[].values`) is set the same way to the release's copy of it,
+`<registry>/<project>/<name>`, at its declared digest. Standard library only (Python 3.9+):
 
     python3 image_values.py --pipeline cdk/pipeline.json --registry R --release . --out v.json \\
         [--chart CHART --values FILE ...]
@@ -147,14 +149,11 @@ def image_values(
     and is the seller prefix for the chart published to AWS Marketplace. `base` is the values
     Helm would use without these (needed only for list elements: effective_values())."""
     project = project or pipeline.get("project")
-    targets = pipeline.get("helm", {}).get("images")
-    if not isinstance(project, str) or not isinstance(targets, dict):
+    if not isinstance(project, str):
         raise ValuesError("pipeline.json has no project or helm.images: compile again")
     values: dict[str, Any] = {}
     written: dict[str, str] = {}
-    for image, listed in sorted(targets.items()):
-        if image not in digests:
-            raise ValuesError(f"image {image!r} of pipeline.json is not in the release")
+    for image, listed, digest in pinned(pipeline, digests):
         for target in listed:
             form = target.get("form")
             if form not in FORMS:
@@ -165,7 +164,7 @@ def image_values(
                 project=project,
                 image=image,
                 version=version,
-                digest=digests[image],
+                digest=digest,
             )
             path = str(target.get("path"))
             if written.setdefault(path, text) != text:
@@ -174,10 +173,45 @@ def image_values(
     return values
 
 
+def pinned(
+    pipeline: dict[str, Any], digests: dict[str, str]
+) -> list[tuple[str, list[dict[str, str]], str]]:
+    """(image, targets, digest) of each image the values file sets: the spec's (`helm.images`),
+    at the release's digest; then each declared third-party image the spec maps
+    (`third_party_images[].values`), at its declared digest: the release copies it into the
+    same registry with `--preserve-digests`. A release that lists it (a `third_party` entry of
+    the manifest's `images`) must hold that digest."""
+    targets = pipeline.get("helm", {}).get("images")
+    if not isinstance(targets, dict):
+        raise ValuesError("pipeline.json has no project or helm.images: compile again")
+    found = []
+    for image, listed in sorted(targets.items()):
+        if image not in digests:
+            raise ValuesError(f"image {image!r} of pipeline.json is not in the release")
+        found.append((image, list(listed), digests[image]))
+    for entry in third_party(pipeline):
+        name, declared = str(entry["name"]), str(entry["digest"])
+        if digests.get(name, declared) != declared:
+            raise ValuesError(
+                f"third-party image {name!r} is {digests[name]} in the release, but pipeline.json "
+                f"declares {declared}: release again from the spec this pipeline was made from"
+            )
+        found.append((name, list(entry["values"]), declared))
+    return found
+
+
+def third_party(pipeline: dict[str, Any]) -> list[dict[str, Any]]:
+    """The declared third-party images the spec maps to values paths (pipeline.json
+    `third_party_images`, each with its `name`, `image`, `digest`, `repository` and `values`)."""
+    listed = pipeline.get("third_party_images") or []
+    return [entry for entry in listed if isinstance(entry, dict) and entry.get("values")]
+
+
 def needs_lists(pipeline: dict[str, Any]) -> bool:
     """Whether a mapped path names a list element (only then are the chart's values read)."""
-    listed = pipeline.get("helm", {}).get("images") or {}
-    return any("[" in str(t.get("path")) for found in listed.values() for t in found)
+    listed = list((pipeline.get("helm", {}).get("images") or {}).values())
+    listed += [entry["values"] for entry in third_party(pipeline)]
+    return any("[" in str(t.get("path")) for found in listed for t in found)
 
 
 Reader = Callable[[str], list[dict[str, Any]]]

@@ -1,0 +1,167 @@
+"""Declared third-party images the spec maps (`third_party_images[].values`), on a chart written the
+way real repositories write it: an umbrella chart with a vendored Bitnami-style RabbitMQ subchart
+and a busybox init container read from a top-level value. Mapped, `validate` passes, the deploy
+renders the release's copies in the pipeline's ECR (pinned by the declared digests) and the AWS
+Marketplace chart runs the seller's copies; unmapped, the cluster pulls the public references (a
+warning naming the fix) and the Marketplace packaging refuses them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelinegen.chart.render import shipped
+from tests.cdk.conftest import digest_of
+from tests.chart.test_chart_check import validate
+from tests.chart.test_deploy import HELM, REPOS, VERSION, deploy, pod_images, release_of
+from tests.chart.test_marketplace import MARKETPLACE, package, rendered_images
+
+pytestmark = pytest.mark.skipif(not HELM.exists(), reason="run ./scripts/test: it installs helm")
+
+RABBITMQ = "sha256:" + "a" * 64
+BUSYBOX = "sha256:" + "b" * 64
+ECR = "111111111111.dkr.ecr.us-east-1.amazonaws.com"
+MAPPINGS = (
+    "    values:\n"
+    "      - {registry: rabbitmq.image.registry, repository: rabbitmq.image.repository,\n"
+    "         digest: rabbitmq.image.digest}\n",
+    "    values: [{reference: initImage}]\n",
+)
+
+
+def repository(tmp_path: Path, *, mapped: bool = True) -> Path:
+    repo = tmp_path / "repo"
+    shutil.copytree(REPOS / "thirdparty", repo)
+    if not mapped:
+        spec = repo / "pipeline.yaml"
+        text = spec.read_text()
+        for mapping in MAPPINGS:
+            text = text.replace(mapping, "")
+        spec.write_text(text)
+    return repo
+
+
+def test_mapped_third_party_images_pass_validate_and_the_deploy_runs_the_copies(
+    tmp_path: Path,
+) -> None:
+    repo = repository(tmp_path)
+    checked = validate(repo)
+    assert (checked.returncode, checked.stdout) == (0, "pipeline.yaml: valid\n"), checked.stderr
+    assert "third-party image" not in checked.stderr
+    root, spec = release_of(repo, tmp_path, build=False)
+    result = deploy(root, spec, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(pod_images((tmp_path / "rendered.yaml").read_text())) == [
+        f"{ECR}/queue/api:{VERSION}@{digest_of('api')}",
+        f"{ECR}/queue/busybox:{VERSION}@{BUSYBOX}",
+        f"{ECR}/queue/rabbitmq@{RABBITMQ}",
+    ]
+    values = json.loads((root / "cdk" / "pipeline.json").read_text())["third_party_images"]
+    assert values[0] == {
+        "name": "rabbitmq",
+        "image": f"docker.io/bitnami/rabbitmq:4.1.0-debian-12-r0@{RABBITMQ}",
+        "digest": RABBITMQ,
+        "repository": "queue/rabbitmq",
+        "values": [
+            {"path": "rabbitmq.image.registry", "form": "registry"},
+            {"path": "rabbitmq.image.repository", "form": "name"},
+            {"path": "rabbitmq.image.digest", "form": "digest"},
+        ],
+    }
+
+
+def test_the_marketplace_chart_runs_the_sellers_copies(tmp_path: Path) -> None:
+    root, _ = release_of(repository(tmp_path), tmp_path, build=False)
+    result = package(root, tmp_path)
+    assert result.returncode == 0, result.stderr
+    images = rendered_images(Path(result.stdout.strip().split("\t")[2]), tmp_path)
+    assert sorted(images) == [
+        f"{MARKETPLACE}/acme/api:{VERSION}@{digest_of('api')}",
+        f"{MARKETPLACE}/acme/busybox:{VERSION}@{BUSYBOX}",
+        f"{MARKETPLACE}/acme/rabbitmq@{RABBITMQ}",
+    ]
+
+
+def test_unmapped_third_party_images_warn_and_the_marketplace_refuses_them(
+    tmp_path: Path,
+) -> None:
+    repo = repository(tmp_path, mapped=False)
+    checked = validate(repo)
+    assert checked.returncode == 0, checked.stderr
+    assert (
+        f"third-party image 'busybox' is pulled from docker.io/library/busybox:1.36@{BUSYBOX}: "
+        "the spec does not map it, so the cluster fetches it from outside the release: add "
+        "`values:` to third-party image 'busybox'" in checked.stderr
+    )
+    assert "third-party image 'rabbitmq' is pulled from" in checked.stderr
+    root, _ = release_of(repo, tmp_path, build=False)
+    result = package(root, tmp_path)
+    assert result.returncode == 1
+    assert (
+        f"containers 'rabbitmq': runs 'docker.io/bitnami/rabbitmq@{RABBITMQ}', which is not in "
+        f"the seller's Marketplace repositories {MARKETPLACE}/acme: AWS Marketplace accepts "
+        "only images from the seller's repositories: map it with `values:` (of third-party "
+        "image 'rabbitmq' in the spec)" in result.stderr
+    )
+
+
+def test_a_mapped_image_the_chart_still_runs_from_upstream_is_located(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    (repo / "deploy" / "queue" / "templates" / "migrate.yaml").write_text(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n"
+        "    spec:\n      restartPolicy: Never\n      containers:\n        - name: wait\n"
+        f"          image: docker.io/library/busybox:1.36@{BUSYBOX}\n"
+    )
+    checked = validate(repo)
+    assert checked.returncode == 1
+    assert checked.stderr.splitlines()[:2] == [
+        "pipeline.yaml:20:13: environment 'staging': Job/migrate (queue/templates/migrate.yaml) "
+        f"containers 'wait': runs 'docker.io/library/busybox:1.36@{BUSYBOX}', the public "
+        "reference of third-party image 'busybox': the spec maps it to initImage, and this "
+        "image is not made from them",
+        "  hint: map third-party image 'busybox' to the values path(s) the chart reads it from "
+        "(`values:` of third-party image 'busybox' in the spec)",
+    ]
+
+
+def test_a_third_party_values_path_the_chart_lacks_is_located(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    spec = repo / "pipeline.yaml"
+    spec.write_text(spec.read_text().replace("{reference: initImage}", "{reference: initImag}"))
+    checked = validate(repo)
+    assert checked.returncode == 1
+    assert (
+        "third-party image 'busybox': the chart defines no values path "
+        "'initImag'" in checked.stderr
+    )
+    line = next(line for line in checked.stderr.splitlines() if "'initImag'" in line)
+    assert line.startswith("pipeline.yaml:20:"), line
+    assert "did you mean 'initImage'?" in checked.stderr
+
+
+def test_the_values_file_keeps_the_declared_digest_and_checks_a_listing_release() -> None:
+    image_values = shipped("image_values")
+    pipeline = {
+        "project": "queue",
+        "helm": {"images": {}},
+        "third_party_images": [
+            {
+                "name": "busybox",
+                "image": f"busybox:1.36@{BUSYBOX}",
+                "digest": BUSYBOX,
+                "repository": "queue/busybox",
+                "values": [{"path": "initImage", "form": "reference"}],
+            }
+        ],
+    }
+    for digests in ({}, {"busybox": BUSYBOX}):  # a manifest that lists it, or does not
+        assert image_values.image_values(
+            pipeline, registry=ECR, version=VERSION, digests=digests
+        ) == {"initImage": f"{ECR}/queue/busybox:{VERSION}@{BUSYBOX}"}
+    with pytest.raises(image_values.ValuesError, match="third-party image 'busybox' is sha256:a"):
+        image_values.image_values(
+            pipeline, registry=ECR, version=VERSION, digests={"busybox": RABBITMQ}
+        )
