@@ -134,8 +134,7 @@ def test_a_third_party_values_path_the_chart_lacks_is_located(tmp_path: Path) ->
     checked = validate(repo)
     assert checked.returncode == 1
     assert (
-        "third-party image 'busybox': the chart defines no values path "
-        "'initImag'" in checked.stderr
+        "third-party image 'busybox': the chart defines no values path 'initImag'" in checked.stderr
     )
     line = next(line for line in checked.stderr.splitlines() if "'initImag'" in line)
     assert line.startswith("pipeline.yaml:20:"), line
