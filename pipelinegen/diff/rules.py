@@ -89,6 +89,9 @@ class View:
             return cls(None, None, {}, extension)
         view = resolved(spec, spec_sha256="")
         view["images"] = {image.name: image.model_dump(mode="json") for image in spec.images}
+        view["third_party"] = {
+            image.name: image.model_dump(mode="json") for image in spec.third_party_images
+        }
         view["checks"] = {check.name: check.model_dump(mode="json") for check in spec.checks}
         view["check_kinds"] = {
             check.name: "command" if isinstance(check, CommandCheck) else check.preset
@@ -658,6 +661,25 @@ def _image_changes(*, platforms: bool) -> Finder:
     return find
 
 
+def _third_party(delta: Delta) -> Iterator[Message]:
+    """Declared third-party images added, removed, re-pinned or mapped elsewhere: what the
+    clusters run, and where from (the release's copy when mapped, else the public reference)."""
+    before, after = delta.old.get("third_party", {}), delta.new.get("third_party", {})
+    for name in sorted(after.keys() - before.keys()):
+        yield say("third-party image {} is added ({})", name, after[name]["image"])
+    for name in sorted(before.keys() - after.keys()):
+        yield say("third-party image {} is removed", name)
+    for name in sorted(before.keys() & after.keys()):
+        for key in ("image", "values"):
+            if before[name][key] != after[name][key]:
+                yield say(
+                    f"third-party image {{}}: {key} changes from {{}} to {{}}",
+                    name,
+                    _show(before[name][key]),
+                    _show(after[name][key]),
+                )
+
+
 def _checks(view: View) -> dict[str, dict[str, Any]]:
     return dict(view.get("checks", {}))
 
@@ -965,6 +987,9 @@ RULES: tuple[Rule, ...] = (
     Rule("image-build", "low", "image",
          "an image's build settings change (context, Dockerfile, arguments, target)",
          _image_changes(platforms=False)),
+    Rule("third-party-image", "medium", "image",
+         "a declared third-party image is added, removed, pinned to another digest or mapped to "
+         "other values paths", _third_party),
     Rule("check-removed", "medium", "check",
          "a check is removed (its required status check would never report)", _checks_removed),
     Rule("check-added", "low", "check", "a check is added", _checks_added),

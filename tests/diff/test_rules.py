@@ -91,6 +91,9 @@ def edited(path: str) -> FileChange:
     return FileChange(path, "modified", f"--- compiled/{path}\n+++ committed/{path}", 1, 0)
 
 
+BUSYBOX = "third_party_images:\n  - {{name: busybox, image: 'busybox:1.36@sha256:{}'}}\n"
+
+
 CASES: dict[str, Case] = {
     "hand-edited": Case(
         "'.github/workflows/pipelinegen-release.yml' is edited by hand: not what the spec "
@@ -326,6 +329,12 @@ CASES: dict[str, Case] = {
     "image-build": Case(
         "image 'api': target changes from 'runtime' to 'None'",
         edits=(("    target: runtime\n", ""),),
+    ),
+    "third-party-image": Case(
+        f"third-party image 'busybox': image changes from 'busybox:1.36@sha256:{'a' * 64}' to "
+        f"'busybox:1.36@sha256:{'b' * 64}'",
+        base=(("\napprovals: {}\n", f"\napprovals: {{}}\n{BUSYBOX.format('a' * 64)}"),),
+        edits=(("\napprovals: {}\n", f"\napprovals: {{}}\n{BUSYBOX.format('b' * 64)}"),),
     ),
     "check-removed": Case(
         "check 'secrets' (gitleaks) is removed: a required status check in branch protection "
