@@ -16,7 +16,9 @@ The package is then rendered with `helm template` as a buyer would install it â€
 override parameters' defaults, every pair of boolean overrides flipped, each other override at
 another value a buyer could type, and as an upgrade, for the publishing environment's Kubernetes
 version and API versions â€” and every image of every pod is checked to be a spec image from the
-Marketplace repositories pinned by the release's digest, by the one chart check (chart_check.py).
+Marketplace repositories pinned by the release's digest, or the seller's copy of a declared
+third-party image the spec maps (`<prefix>/<name>` at its declared digest), by the one chart
+check (chart_check.py).
 A render Helm refuses is reported as unchecked, not passed.
 
 publish-marketplace.sh runs this in the extracted release (Python 3.9+, standard library, helm on
