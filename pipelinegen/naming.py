@@ -27,6 +27,7 @@ SCRIPTS_DIR = ".github/pipelinegen"
 RELEASE_PLAN = f"{SCRIPTS_DIR}/release-plan.json"
 PACKAGE_SCRIPT = f"{SCRIPTS_DIR}/package-release.py"
 INSTALL_REQUIREMENTS = f"{SCRIPTS_DIR}/requirements.txt"  # what installs pipelinegen, by hash
+CHART_REQUIREMENTS = f"{SCRIPTS_DIR}/chart-requirements.txt"  # the chart check's, by hash
 RELEASE_GATE_SCRIPT = f"{SCRIPTS_DIR}/release-gate.sh"
 CHECK_RUNS_SCRIPT = f"{SCRIPTS_DIR}/check-runs.py"  # which checks passed on the tagged commit
 IMAGE_ARCHIVE_SCRIPT = f"{SCRIPTS_DIR}/image-archive.py"  # an image archive's digests

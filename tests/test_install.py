@@ -63,7 +63,9 @@ def test_the_lock_holds_exactly_the_dependencies_at_the_tested_versions() -> Non
     assert set(runtime) == _closure("pipelinegen"), "run scripts/refresh-requirements"
     build = _pins(LOCKS / "build-requirements.txt")
     assert "hatchling" in build
-    for name, version in {**runtime, **build}.items():
+    chart = _pins(LOCKS / "chart-requirements.txt")  # the CI chart job's schema check
+    assert set(chart) == {"kubernetes-validate"} | _closure("kubernetes-validate")
+    for name, version in {**runtime, **build, **chart}.items():
         assert constraints.get(name) == version, f"{name}: run scripts/refresh-requirements"
     publish = ROOT / ".github" / "publish-requirements.txt"
     for path in [*LOCKS.glob("*.txt"), publish]:  # every pin carries hashes
@@ -141,6 +143,25 @@ def test_a_tampered_hash_stops_the_install(tmp_path: Path, runner: dict[str, str
     done = run_step(install, cwd=repository, env=runner)
     assert done.returncode != 0
     assert "DO NOT MATCH THE HASHES" in done.stdout
+
+
+def test_the_chart_job_installs_kubernetes_validate_by_hash(
+    tmp_path: Path, runner: dict[str, str]
+) -> None:
+    """The chart job's install step, on a fresh Python: every wheel by hash, nothing missing."""
+    repository = _project(tmp_path, "0" * 40)
+    [install, *_] = shell_steps(_job_steps(repository, naming.CHART_JOB))
+    assert install["env"]["REQUIREMENTS"] == naming.CHART_REQUIREMENTS
+    done = run_step(install, cwd=repository, env=runner)
+    assert done.returncode == 0, done.stdout
+    python = Path(runner["VIRTUAL_ENV"]) / "bin" / "python"
+    imported = subprocess.run(
+        [python, "-c", "import kubernetes_validate; print(kubernetes_validate.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert imported.stdout.strip() == _pins(LOCKS / "chart-requirements.txt")["kubernetes-validate"]
 
 
 def test_the_index_way_pins_this_version() -> None:

@@ -7,11 +7,10 @@ Marketplace packaging run the same code. Here it renders each environment of the
 nothing — and its refusals become diagnostics at the environment's spec line (a spec image's at
 its `values`).
 
-pipelinegen (not the shipped module, which is standard library only) adds one check: every
-rendered object of Kubernetes' own API groups is validated against the environment's Kubernetes
-version's published OpenAPI schemas with `kubernetes-validate` (PyPI, pinned in constraints.txt;
-it bundles the schemas of Kubernetes 1.25 and later), when it is installed (`pipelinegen
-[kubernetes]`). Custom resources are skipped: their schemas are their CRDs'.
+The shipped check also validates every rendered object of Kubernetes' own API groups against the
+environment's Kubernetes version's published OpenAPI schemas with `kubernetes-validate` (PyPI,
+pinned in constraints.txt), when it is installed (`pipelinegen[kubernetes]`); when it is not,
+validate says so once, as the check reports it unchecked.
 """
 
 from __future__ import annotations
@@ -156,11 +155,8 @@ def render_check(spec: Spec, document: Document, root: Path) -> Rendered:
                 )
                 continue
             result.diagnostics.extend(_located(spec, document, index, report, chart))
-            version = str(pipeline["environments"][index]["kubernetes_version"])
-            result.diagnostics.extend(
-                _schemas(spec, document, index, report, chart_check.REMOVED_APIS, version)
-            )
-            result.notes.extend(n for n in report.warnings if n not in result.notes)
+            said = [*report.warnings, *(f"unchecked: {n}" for n in report.unchecked)]
+            result.notes.extend(n for n in said if n not in result.notes)
     return result
 
 
@@ -249,49 +245,3 @@ def _environment_key(document: Document, index: int, key: str) -> DataPath:
     `namespace`), when the spec has it; else the environment itself."""
     own = ("environments", index, key)
     return own if own in document.keys else ("environments", index)
-
-
-def _schemas(
-    spec: Spec,
-    document: Document,
-    index: int,
-    report: Any,
-    removed: dict[tuple[str, str], tuple[str, str]],
-    version: str,
-) -> list[Diagnostic]:
-    """Each rendered object of Kubernetes' own groups against the environment's Kubernetes
-    version's OpenAPI schemas (kubernetes-validate); removals the shipped check already named
-    are not said twice."""
-    try:
-        import kubernetes_validate
-        from kubernetes_validate import utils
-    except ImportError:
-        return []
-    environment = spec.environments[index]
-    if int(version.split(".")[1]) < 25:  # its oldest bundled schemas are 1.25's
-        return []
-    path = _environment_key(document, index, "kubernetes_version")
-    found: list[Diagnostic] = []
-    for item in report.seen.values():
-        if item.category == "custom resource" or (item.api_version, item.kind) in removed:
-            continue
-        data = json.loads(json.dumps(item.document))
-        try:
-            kubernetes_validate.validate(data, version, strict=False)
-        except utils.SchemaNotFoundError:
-            message = (
-                f"environment '{environment.name}': {item.subject}: {item.api_version} "
-                f"{item.kind} is not served by Kubernetes {version}"
-            )
-            hint = "render an API version that Kubernetes serves (`kubectl api-resources`)"
-            found.append(document.diagnostic(path, message, hint))
-        except utils.ValidationError as error:
-            where = ".".join(str(part) for part in error.path) or "the object"
-            message = (
-                f"environment '{environment.name}': {item.subject}: {where}: {error.message} "
-                f"(Kubernetes {version}'s OpenAPI schema)"
-            )
-            found.append(document.diagnostic(path, message, "fix the template that renders it"))
-        except (utils.VersionNotSupportedError, utils.InvalidSchemaError, IndexError):
-            return found
-    return found

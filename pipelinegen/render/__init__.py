@@ -14,7 +14,7 @@ from pipelinegen.render import patches
 from pipelinegen.render.cdk import cdk_app
 from pipelinegen.render.diagram import diagram_document
 from pipelinegen.render.github.ci import ci_workflow
-from pipelinegen.render.github.install import requirements
+from pipelinegen.render.github.install import chart_requirements, requirements
 from pipelinegen.render.github.pr import pr_workflow
 from pipelinegen.render.github.release import release_plan, release_workflow
 from pipelinegen.render.header import GENERATED_BY, comment_header, with_header
@@ -60,6 +60,7 @@ def generated(spec: Spec, source: Source) -> dict[str, str]:
             spec, spec_sha256=source.sha256, generated_by=GENERATED_BY
         ),
         naming.INSTALL_REQUIREMENTS: with_header(requirements(spec), source.path),
+        naming.CHART_REQUIREMENTS: with_header(chart_requirements(), source.path),
         naming.PACKAGE_SCRIPT: with_header(_static("scripts/package-release.py"), source.path),
         naming.RELEASE_GATE_SCRIPT: with_header(_static("scripts/release-gate.sh"), source.path),
         naming.CHECK_RUNS_SCRIPT: with_header(_static("scripts/check-runs.py"), source.path),

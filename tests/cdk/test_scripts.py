@@ -91,7 +91,8 @@ def helm_calls(fakes: Fakes) -> list[dict[str, Any]]:
 
 def helm_steps(fakes: Fakes) -> list[str]:
     """What deploy.sh asked Helm, by command (see helm_calls): the recovery's and the
-    preflight's `history`, the preflight's render, the upgrade."""
+    preflight's `history`, the upgrade (the preflight renders nothing: it reads the chart
+    check's render)."""
     return [
         argv[0] if argv[:2] != ["get", "metadata"] else "get metadata"
         for argv in (call["argv"] for call in helm_calls(fakes))
@@ -103,7 +104,7 @@ def value_files(argv: list[str]) -> list[str]:
     return [value for flag, value in itertools.pairwise(argv) if flag == "-f"]
 
 
-FIRST_INSTALL = ["version", "history", "history", "template", "upgrade"]
+FIRST_INSTALL = ["version", "history", "history", "upgrade"]
 
 
 def leftovers(release: Path) -> list[Path]:
@@ -576,13 +577,12 @@ def test_packaged_dependencies_are_used_as_they_are(release: Path, fakes: Fakes)
     env = {**DEPLOY_ENV, "REAL_HELM": ""}  # the packaged dependencies are stand-ins
     result = run_script(DEPLOY, cwd=release, env=env, fakes=fakes)
     assert result.returncode == 0, result.stderr
-    # Listed, never built or updated: the preflight renders the chart as it came.
+    # Listed, never built or updated: the chart check renders the chart as it came.
     assert [call["argv"][:2] for call in helm_calls(fakes)] == [
         ["version", "--short"],
         ["dependency", "list"],
         ["history", "platform"],
         ["history", "platform"],
-        ["template", "platform"],
         ["upgrade", "--install"],
     ]
 
@@ -677,7 +677,6 @@ def test_a_release_left_pending_is_rolled_back_before_the_upgrade(
         "history",
         "rollback",
         "history",
-        "template",
         "get metadata",
         "upgrade",
     ]
@@ -739,7 +738,6 @@ def test_an_unreadable_history_does_not_block_the_deploy(release: Path, fakes: F
         "version",
         "history",
         "history",
-        "template",
         "get metadata",
         "upgrade",
     ]
@@ -907,7 +905,9 @@ WORKLOADS = """apiVersion: apps/v1
 kind: Deployment
 metadata: {name: api}
 spec:
+  selector: {matchLabels: {app: api}}
   template:
+    metadata: {labels: {app: api}}
     spec:
       containers:
         - name: api
@@ -917,7 +917,9 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
 spec:
+  selector: {matchLabels: {app: web}}
   template:
+    metadata: {labels: {app: web}}
     spec:
       containers:
         - name: web
@@ -1263,6 +1265,41 @@ def test_a_custom_resource_whose_crd_is_not_there_yet_is_not_refused(
     # Helm creates the CRD as the deploy role on this first install: the cluster is asked for it.
     asked = [argv[3] for argv in fakes.argvs("kubectl") if argv[:2] == ["auth", "can-i"]]
     assert "customresourcedefinition.apiextensions.k8s.io" in asked
+
+
+# A ServiceMonitor only where the cluster serves its API (`--api-versions`), as charts write it.
+MONITOR_IF_SERVED = """\
+{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: api}
+spec: {endpoints: [{port: http}], selector: {matchLabels: {app: api}}}
+{{- end }}
+"""
+
+
+def test_the_preflight_asks_about_the_render_the_chart_check_judged(
+    release: Path, fakes: Fakes
+) -> None:
+    """The preflight renders nothing: it reads the chart check's upgrade render (the release
+    exists), made with the environment's API versions, so the ServiceMonitor behind the
+    Capabilities check is asked for; as Helm upgrades, the chart's crds/ are left out, so the CRD
+    is not."""
+    with_templates(release, monitor=MONITOR_IF_SERVED)
+    crds = release / "chart" / "deploy" / "helm" / "platform" / "crds"
+    crds.mkdir()
+    (crds / "servicemonitors.yaml").write_text(SERVICE_MONITOR_CRD)
+    access = {**CONTROLLER_ACCESS["access"], "cluster_kinds": ["CustomResourceDefinition"]}
+    with_spec(release, staging={"access": access, "api_versions": ["monitoring.coreos.com/v1"]})
+    fakes.configure(history=[deployed(1)])
+    result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
+    assert result.returncode == 0, result.stderr
+    renders = [argv for argv in fakes.argvs("helm") if argv[:2] != ["template", "manifests"]]
+    renders = [argv for argv in renders if argv[0] == "template"]
+    assert len(renders) == 2 and all(is_check_render(argv) for argv in renders)
+    asked = [argv[3] for argv in fakes.argvs("kubectl") if argv[:2] == ["auth", "can-i"]]
+    assert "servicemonitor.monitoring.coreos.com" in asked
+    assert "customresourcedefinition.apiextensions.k8s.io" not in asked
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ a Capabilities check; an old PodDisruptionBudget; a template that swaps the imag
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from tests.chart.test_deploy import HELM, helm_env
 pytestmark = pytest.mark.skipif(not HELM.exists(), reason="run ./scripts/test: it installs helm")
 
 DIGEST = "sha256:" + "4" * 64
+REGISTRY = "111111111111.dkr.ecr.us-east-1.amazonaws.com"
 SPEC = """\
 version: 1
 name: shop
@@ -277,15 +279,16 @@ def validate(folder: Path, *, helm: bool = True) -> subprocess.CompletedProcess[
     )
 
 
-def chart_job(folder: Path) -> subprocess.CompletedProcess[str]:
+def chart_job(folder: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     """The CI `chart` job's step for the environment `staging`, as the compiled workflow runs
-    it (its environment variables read back from the workflow)."""
+    it (its environment variables read back from the workflow), with `extra` environment."""
     from ruamel.yaml import YAML
 
     workflow = YAML(typ="safe").load(folder / ".github" / "workflows" / "pipelinegen-ci.yml")
     (step,) = [s for s in workflow["jobs"]["chart"]["steps"] if s.get("name") == "Render staging"]
     path = os.pathsep.join([str(HELM.parent), str(Path(sys.executable).parent), "/usr/bin:/bin"])
     env = {"PATH": path, "HOME": str(folder.parent), **helm_env(folder.parent), **step["env"]}
+    env.update(extra)
     return subprocess.run(
         ["bash", "-c", step["run"]],
         cwd=folder,
@@ -514,6 +517,86 @@ def test_validate_checks_objects_against_the_versions_openapi_schemas(tmp_path: 
         "(shop/templates/api.yaml): spec.replicas: '2' is not of type 'integer', 'null' "
         "(Kubernetes 1.35's OpenAPI schema)" in checked.stderr
     )
+
+
+# A container without its required `name`, and an API version Kubernetes never served: what the
+# API server refuses, and only the OpenAPI schemas tell.
+NAMELESS = API.replace("        - name: api\n          image:", "        - image:")
+HPA = """\
+apiVersion: autoscaling/v2beta3
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ .Release.Name }}-api
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: {{ .Release.Name }}-api}
+  maxReplicas: 4
+"""
+SCHEMA_ERRORS = (
+    "Deployment/shop-api (shop/templates/api.yaml): spec.template.spec.containers.0: 'name' is "
+    "a required property (Kubernetes 1.35's OpenAPI schema)",
+    "HorizontalPodAutoscaler/shop-api (shop/templates/hpa.yaml): autoscaling/v2beta3 "
+    "HorizontalPodAutoscaler is not served by Kubernetes 1.35",
+)
+
+
+def test_a_schema_violation_fails_the_chart_job_and_validate_with_one_message(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("kubernetes_validate")
+    files = {"templates/api.yaml": NAMELESS, "templates/hpa.yaml": HPA}
+    repo = compiled(write_repo(tmp_path / "repo", SPEC, files))
+    job = chart_job(repo)
+    assert job.returncode == 1
+    assert [line for line in job.stderr.splitlines() if line.startswith("error: ")] == [
+        f"error: {SCHEMA_ERRORS[0]}: fix the template that renders it",
+        f"error: {SCHEMA_ERRORS[1]}: render an API version that Kubernetes serves "
+        "(`kubectl api-resources`)",
+        "error: the chart check refused what staging would deploy: see above",
+    ]
+    checked = validate(repo)
+    assert checked.returncode == 1
+    for message in SCHEMA_ERRORS:
+        assert f"pipeline.yaml:12:5: environment 'staging': {message}\n" in checked.stderr
+
+
+def without_kubernetes_validate(folder: Path) -> dict[str, str]:
+    """PYTHONPATH that hides kubernetes-validate, as on a machine without it."""
+    hidden = folder / "hidden" / "kubernetes_validate"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError('not installed here')\n")
+    return {"PYTHONPATH": str(hidden.parent)}
+
+
+def test_without_kubernetes_validate_the_schemas_are_unchecked_and_the_chart_job_fails(
+    tmp_path: Path,
+) -> None:
+    repo = compiled(write_repo(tmp_path / "repo", SPEC, {"templates/api.yaml": NAMELESS}))
+    hidden = without_kubernetes_validate(tmp_path)
+    job = chart_job(repo, **hidden)
+    assert job.returncode == 1
+    assert (
+        "error: kubernetes-validate is not installed, and --require-schemas asks for its check"
+        in job.stderr
+    )
+    env = {**os.environ, **helm_env(tmp_path), **hidden}
+    env["PATH"] = os.pathsep.join([str(HELM.parent), env["PATH"]])
+    scripts = repo / "deploy" / "cdk" / "scripts"
+    common = ["--pipeline=deploy/cdk/pipeline.json", f"--registry={REGISTRY}"]
+    values = tmp_path / "images.values.json"
+    placeholder = [f"--out={values}", "--placeholder", "--chart=deploy/shop"]
+    run = functools.partial(subprocess.run, cwd=repo, env=env, capture_output=True, text=True)
+    assert run([sys.executable, scripts / "image_values.py", *common, *placeholder]).returncode == 0
+    check = ["--environment=staging", "--chart=deploy/shop", f"--values={values}"]
+    checked = run([sys.executable, scripts / "chart_check.py", *common, *check])
+    assert checked.returncode == 0, checked.stderr
+    unchecked = (
+        "the objects against Kubernetes 1.35's OpenAPI schemas: kubernetes-validate is not "
+        "installed (pip install kubernetes-validate, or pipelinegen[kubernetes])"
+    )
+    assert f"warning: unchecked: {unchecked}\n" in checked.stderr
+    said = run([sys.executable, "-m", "pipelinegen", "validate"])
+    assert said.returncode == 0, said.stderr
+    assert said.stderr.count(f"note: unchecked: {unchecked}") == 1
 
 
 def test_validate_without_helm_says_so_once_and_renders_nothing(tmp_path: Path) -> None:

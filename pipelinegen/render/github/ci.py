@@ -10,7 +10,7 @@ from __future__ import annotations
 from pipelinegen import naming
 from pipelinegen.render.github.actions import action, tool
 from pipelinegen.render.github.images import archive_outputs, archive_steps, build_steps, scan_steps
-from pipelinegen.render.github.install import install_steps
+from pipelinegen.render.github.install import chart_install_steps, install_steps
 from pipelinegen.render.github.jobs import (
     Job,
     Step,
@@ -121,9 +121,10 @@ def _chart(spec: Spec) -> Job:
     """The chart check (chart_check.py) for every environment with the pinned Helm: rendered as
     the deploy will, as install and as upgrade, for the environment's Kubernetes version and API
     versions; it fails on an image the spec does not account for, an object the environment's
-    access cannot create, or an API version its Kubernetes version does not serve."""
+    access cannot create, an API version its Kubernetes version does not serve, or an object its
+    OpenAPI schemas refuse (kubernetes-validate, installed by hash)."""
     scripts = f"{naming.CDK_APP_DIR}/scripts"
-    steps = [checkout(), *helm_steps(spec)]
+    steps = [checkout(), *chart_install_steps(), *helm_steps(spec)]
     for environment in spec.environments:
         steps.append(
             Step(

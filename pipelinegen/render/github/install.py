@@ -13,6 +13,9 @@ wheel cannot carry its own hash, so installing takes two pip runs (pip's "Secure
 
 `pip check` then proves the file covered every dependency, and the version is compared with the
 one that compiled the files.
+
+The CI `chart` job installs the chart check's one package beyond the standard library,
+kubernetes-validate, the same way: its own hash-pinned file (chart_requirements()), one pip run.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ _INSTALL = (
     "  exit 1\n"
     "fi\n"
 )
+_CHART_INSTALL = (
+    'python -m pip install --require-hashes --only-binary :all: --no-deps -r "$REQUIREMENTS"\n'
+    "python -m pip check\n"
+)
 
 
 def requirement(spec: Spec) -> str:
@@ -54,6 +61,25 @@ def requirements(spec: Spec) -> str:
     return "".join(
         (data_dir("templates") / "install" / name).read_text(encoding="utf-8") for name in files
     )
+
+
+def chart_requirements() -> str:
+    """The hash-pinned requirements file of the chart check's schema check: kubernetes-validate
+    and its dependencies at constraints.txt's pins (templates/install/, written by
+    scripts/refresh-requirements)."""
+    return (data_dir("templates") / "install" / "chart-requirements.txt").read_text("utf-8")
+
+
+def chart_install_steps() -> list[Step]:
+    """Python, then kubernetes-validate by hash, wheels only (the chart check's schema check)."""
+    return [
+        Step("Set up Python", action("actions/setup-python"), {"python-version": PYTHON}),
+        Step(
+            "Install kubernetes-validate",
+            env={"REQUIREMENTS": naming.CHART_REQUIREMENTS},
+            run=_CHART_INSTALL,
+        ),
+    ]
 
 
 def install_steps(spec: Spec) -> list[Step]:

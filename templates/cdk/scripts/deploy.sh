@@ -238,13 +238,17 @@ python3 "$here/image_values.py" --pipeline "$here/../pipeline.json" --registry "
 # The chart check, before anything is applied: the release's chart rendered for this environment
 # as install and as upgrade, for its Kubernetes version and API versions, with the release's
 # digests; it refuses what the cluster would refuse or run unaccounted for (see chart_check.py).
+# It keeps the renders it judged in $work/renders: the preflight asks the cluster about them.
+# Here it has no kubernetes-validate (see docs/chart-check.md): the CI `chart` job, which the
+# release requires, checked the same chart and values files against the OpenAPI schemas.
 checked=()
 for file in "${values[@]}"; do
   checked+=(-f "$file")
 done
+mkdir "$work/renders"
 python3 "$here/chart_check.py" --pipeline "$here/../pipeline.json" --environment "$ENVIRONMENT" \
   --chart "$chart" --registry "$ECR_REGISTRY" --prefix "$ECR_PREFIX" --release . \
-  "${checked[@]}" -f "$work/images.values.json" ||
+  --keep "$work/renders" "${checked[@]}" -f "$work/images.values.json" ||
   die "the chart check refused the release for $ENVIRONMENT: see above; nothing was deployed"
 
 values_args=()

@@ -29,20 +29,23 @@ It refuses:
   does not serve (not in `api_versions`, no CRD in the chart);
 - an API version that the environment's Kubernetes version no longer serves, with its
   replacement (REMOVED_APIS, from Kubernetes' Deprecated API Migration Guide,
-  https://kubernetes.io/docs/reference/using-api/deprecation-guide/, read 2026-12).
+  https://kubernetes.io/docs/reference/using-api/deprecation-guide/, read 2026-12);
+- an object of Kubernetes' own groups that the Kubernetes version's published OpenAPI schemas
+  refuse (a wrong type, a missing required field), or whose API version it does not serve, when
+  kubernetes-validate (PyPI) is installed; otherwise that check is `warning: unchecked: ...`,
+  or an error with `--require-schemas` (the CI `chart` job installs it pinned by hash and asks).
 
-`pipelinegen validate` imports this module (so the code is one) and adds a check of every object
-against the Kubernetes version's published OpenAPI schemas (kubernetes-validate, in pipelinegen
-only: this script is standard library only). The CI `chart` job (render-chart.sh), the release's
-deploy (deploy.sh) and the Marketplace packaging (marketplace_chart.py) run it with Python 3.9+
-and the pinned helm 4 on PATH:
+`pipelinegen validate` imports this module, so the code is one. The CI `chart` job
+(render-chart.sh), the release's deploy (deploy.sh) and the Marketplace packaging
+(marketplace_chart.py) run it with Python 3.9+ and the pinned helm 4 on PATH:
 
     python3 chart_check.py --pipeline deploy/cdk/pipeline.json --environment staging \\
         --chart deploy/helm/platform --registry R -f values-staging.yaml -f images.values.json \\
-        [--release .]
+        [--release .] [--require-schemas] [--keep DIR]
 
 (the image values file as image_values.py writes it; `--release` pins each spec image to the
-release's own digest, in the deploy).
+release's own digest, in the deploy; `--keep` writes the renders it judged, as Helm applies
+them, to DIR/install.yaml and DIR/upgrade.yaml: the deploy's preflight reads them).
 
 It prints one `error: ...` line per refused object or image (naming the object, the template it
 came from, and the fix) and exits 1; otherwise a summary of what it rendered and classified, and
@@ -79,6 +82,9 @@ CONVERTER = """{{- $rendered := .Files.Get "rendered.yaml" }}
 """
 SPLIT = re.compile(r"(?m)^---[ \t]*$")
 SOURCE = re.compile(r"(?m)^# Source: (.+)$")
+# A `# Source:` of the chart's (or a subchart's) crds/ folder, as `helm template --include-crds`
+# names it: `shop/crds/widgets.yaml`, `shop/charts/operator/crds/widgets.yaml`.
+CRDS_FOLDER = re.compile(r"[^/]+(?:/charts/[^/]+)*/crds/")
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 # A whole image reference in an env value: a registry host with a dot or a port (or localhost), a
 # path, and a tag or a digest (distribution/reference's grammar, narrowed to what is unmistakable).
@@ -88,6 +94,10 @@ ENV_IMAGE = re.compile(
     rf"(?:/{_COMPONENT})+"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})"
 )
+
+# The package the schema check needs (kubernetes-validate bundles the OpenAPI schemas of
+# Kubernetes 1.25 and later); the only import from outside the standard library, and optional.
+SCHEMAS = "kubernetes-validate"
 
 # Kubernetes' own API groups: an object of any other group is a custom resource.
 BUILTIN_GROUPS = frozenset(
@@ -331,8 +341,7 @@ def documents(rendered: str, helm: str = "helm") -> list[tuple[str, dict[str, An
         if set(document) == {"Error"}:
             raise CheckError(f"a rendered manifest is not YAML: {document['Error']}")
         chunk = chunks[index] if 0 <= index < len(chunks) else ""
-        source = SOURCE.search(chunk)
-        found.append((source.group(1).strip() if source else "", document))
+        found.append((_source(chunk), document))
     return found
 
 
@@ -597,6 +606,64 @@ def api_findings(objects: list[Object], environment: Environment) -> Iterator[Fi
             )
 
 
+def schema_validator() -> Any | None:
+    """kubernetes-validate (PyPI; the CI `chart` job installs it pinned by hash), or None when it
+    is not installed: imported only here, so the rest of the check stays standard library."""
+    try:
+        import kubernetes_validate
+    except ImportError:
+        return None
+    return kubernetes_validate
+
+
+def schema_findings(
+    objects: list[Object], environment: Environment, report: Report
+) -> Iterator[Finding]:
+    """Objects of Kubernetes' own groups that the environment's Kubernetes version's published
+    OpenAPI schemas refuse (kubernetes-validate, not strict: the API server drops unknown fields,
+    it refuses wrong types and missing required ones), and API versions it does not serve. Custom
+    resources are left to their CRDs' schemas, and removed APIs to api_findings. Without
+    kubernetes-validate, or without schemas for the version, the report says they are
+    unchecked."""
+    version = environment.kubernetes_version
+    validator = schema_validator()
+    if validator is None:
+        report.note_unchecked(
+            f"the objects against Kubernetes {version}'s OpenAPI schemas: {SCHEMAS} is not "
+            f"installed (pip install {SCHEMAS}, or pipelinegen[kubernetes])"
+        )
+        return
+    from kubernetes_validate import utils
+
+    for item in objects:
+        removed = REMOVED_APIS.get((item.api_version, item.kind))
+        if item.category == "custom resource" or (removed and minor(version) >= minor(removed[0])):
+            continue
+        try:
+            validator.validate(json.loads(json.dumps(item.document)), version, strict=False)
+        except utils.SchemaNotFoundError:
+            yield Finding(
+                "kubernetes_version",
+                item.subject,
+                f"{item.api_version} {item.kind} is not served by Kubernetes {version}",
+                "render an API version that Kubernetes serves (`kubectl api-resources`)",
+            )
+        except utils.ValidationError as error:
+            where = ".".join(str(part) for part in error.path) or "the object"
+            yield Finding(
+                "kubernetes_version",
+                item.subject,
+                f"{where}: {error.message} (Kubernetes {version}'s OpenAPI schema)",
+                "fix the template that renders it",
+            )
+        except (utils.VersionNotSupportedError, utils.InvalidSchemaError, IndexError):
+            report.note_unchecked(
+                f"the objects against Kubernetes {version}'s OpenAPI schemas: {SCHEMAS} has "
+                "none for that version"
+            )
+            return
+
+
 def access_findings(objects: list[Object], environment: Environment) -> Iterator[Finding]:
     """Objects the environment's deploy identity may not create (see the module's docstring)."""
     if environment.cluster_admin:
@@ -809,6 +876,10 @@ class Report:
     pinned: int = 0
     seen: dict[tuple[str, str, str, str], Object] = field(default_factory=dict)
 
+    def note_unchecked(self, what: str) -> None:
+        if what not in self.unchecked:
+            self.unchecked.append(what)
+
     def add(self, finding: Finding, label: str) -> None:
         labels = self.findings.setdefault(finding, [])
         if label not in labels:
@@ -840,7 +911,11 @@ def judge(
     pulled: set[str] = set()
     found = list(image_findings(objects, images, seen, pinned, pulled))
     if environment is not None:
-        found += [*access_findings(objects, environment), *api_findings(objects, environment)]
+        found += [
+            *access_findings(objects, environment),
+            *api_findings(objects, environment),
+            *schema_findings(objects, environment, report),
+        ]
     for finding in found:
         report.add(finding, label)
     counts: dict[str, int] = {}
@@ -887,8 +962,12 @@ def check_environment(
     values: Sequence[str],
     images: Images,
     helm: str = "helm",
+    require_schemas: bool = False,
+    keep: Path | None = None,
 ) -> Report:
-    """Render the chart for one environment as install and as upgrade, and judge each render."""
+    """Render the chart for one environment as install and as upgrade, and judge each render.
+    `require_schemas` makes a missing kubernetes-validate an error rather than unchecked; `keep`
+    is a folder to write each render into as Helm applies it (kept_render())."""
     entries = [e for e in pipeline.get("environments") or [] if e.get("name") == environment_name]
     if not entries:
         raise CheckError(f"pipeline.json has no environment '{environment_name}': compile again")
@@ -896,6 +975,8 @@ def check_environment(
     release = (pipeline.get("helm") or {}).get("release")
     if not isinstance(release, str):
         raise CheckError("pipeline.json has no helm.release: compile again")
+    if require_schemas and schema_validator() is None:
+        raise CheckError(f"{SCHEMAS} is not installed, and --require-schemas asks for its check")
     report = Report()
     for render in (Render("as install"), Render("as upgrade", upgrade=True)):
         rendered = helm_template(
@@ -916,7 +997,26 @@ def check_environment(
             report=report,
             helm=helm,
         )
+        if keep is not None:
+            kept = keep / ("upgrade.yaml" if render.upgrade else "install.yaml")
+            kept.write_text(kept_render(rendered, upgrade=render.upgrade), encoding="utf-8")
     return report
+
+
+def kept_render(rendered: str, *, upgrade: bool) -> str:
+    """The render as Helm applies it: an upgrade leaves the chart's crds/ out (Helm installs them
+    on install only: Helm docs, "Custom Resource Definitions"), an install keeps them. The deploy's
+    preflight asks the cluster about exactly these objects, so it renders nothing itself."""
+    if not upgrade:
+        return rendered
+    chunks = SPLIT.split(rendered)
+    kept = [chunk for chunk in chunks if not CRDS_FOLDER.match(_source(chunk))]
+    return "---".join(kept)
+
+
+def _source(chunk: str) -> str:
+    found = SOURCE.search(chunk)
+    return found.group(1).strip() if found else ""
 
 
 def images_from(pipeline: dict[str, Any], *, registry: str, project: str | None = None) -> Images:
@@ -984,6 +1084,17 @@ def main(argv: list[str] | None = None) -> int:
         help="the extracted release: each spec image must be pinned by its digest there "
         "(default, in CI: any digest)",
     )
+    parser.add_argument(
+        "--require-schemas",
+        action="store_true",
+        help=f"fail when {SCHEMAS} is not installed (default: its check is reported unchecked)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="a folder to write the renders into as Helm applies them (install.yaml, "
+        "upgrade.yaml), for the deploy's preflight",
+    )
     args = parser.parse_args(argv)
     try:
         pipeline = json.loads(args.pipeline.read_text(encoding="utf-8"))
@@ -991,7 +1102,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.release:
             images.digests = released_digests(args.release)
         report = check_environment(
-            pipeline, args.environment, chart=args.chart, values=args.values, images=images
+            pipeline,
+            args.environment,
+            chart=args.chart,
+            values=args.values,
+            images=images,
+            require_schemas=args.require_schemas,
+            keep=args.keep,
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, CheckError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -6,8 +6,9 @@
 # values files, then the image values with placeholder digests, the same release name and
 # namespace, as install and as upgrade, with the environment's Kubernetes version and API versions,
 # and refuses any image the spec does not account for, any object the environment's access cannot
-# create, and any API version its Kubernetes version does not serve. The CI `chart` job runs it
-# per environment.
+# create, any API version its Kubernetes version does not serve, and any object of Kubernetes' own
+# groups its OpenAPI schemas refuse (kubernetes-validate, which must be installed here: the CI
+# `chart` job installs it by hash). The CI `chart` job runs it per environment.
 #
 # Run from the repository root, after `helm dependency build` of the chart.
 #
@@ -19,7 +20,8 @@
 #   ECR_REGISTRY  the registry the pipeline pushes to
 #   PIPELINE      the CDK app's pipeline.json (the image → values mapping, the environments)
 #
-# Needs python3 (3.9+) and helm (4.x) on PATH.
+# Needs python3 (3.9+) with kubernetes-validate (.github/pipelinegen/chart-requirements.txt) and
+# helm (4.x) on PATH.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -44,5 +46,5 @@ values+=(-f "$work/images.values.json")
 
 helm lint "$CHART" --namespace "$NAMESPACE" "${values[@]}" || die "helm lint $CHART failed"
 python3 "$here/chart_check.py" --pipeline "$PIPELINE" --environment "$ENVIRONMENT" \
-  --chart "$CHART" --registry "$ECR_REGISTRY" "${values[@]}" ||
+  --chart "$CHART" --registry "$ECR_REGISTRY" --require-schemas "${values[@]}" ||
   die "the chart check refused what $ENVIRONMENT would deploy: see above"

@@ -4,11 +4,11 @@
 # shellcheck disable=SC2154,SC2034  # deploy.sh's variables: it sets them before sourcing this, and reads ttl_hooks
 # preflight.sh: what deploy.sh checks before `helm upgrade`, each failure naming its fix; sourced
 # by deploy.sh after lib.sh, never run on its own. It reads deploy.sh's variables (CLUSTER,
-# CLUSTER_REGION, NAMESPACE, ENVIRONMENT, DEPLOY_NETWORK, HELM_RELEASE, chart, context, work,
-# values_args, here) and sets `state` (the release's, see release_state) and `ttl_hooks` (the
-# hook Jobs that delete themselves, for the wait strategy). Each cluster call gives up after
-# PREFLIGHT_TIMEOUT seconds (default 10), so an unreachable endpoint stops the deploy in seconds
-# instead of Helm's whole timeout.
+# CLUSTER_REGION, NAMESPACE, ENVIRONMENT, DEPLOY_NETWORK, HELM_RELEASE, context, work, here) and
+# the renders the chart check kept in $work/renders, and sets `state` (the release's, see
+# release_state) and `ttl_hooks` (the hook Jobs that delete themselves, for the wait strategy).
+# Each cluster call gives up after PREFLIGHT_TIMEOUT seconds (default 10), so an unreachable
+# endpoint stops the deploy in seconds instead of Helm's whole timeout.
 
 PREFLIGHT_TIMEOUT="${PREFLIGHT_TIMEOUT:-10}"
 require_match PREFLIGHT_TIMEOUT '^[1-9][0-9]{0,2}$' "a number of seconds (1-999)"
@@ -86,15 +86,16 @@ check_namespace() {
   die "kubectl could not read namespace $NAMESPACE in EKS cluster $CLUSTER: $error"
 }
 
-# check_kinds: the deploy role may create every kind the chart renders; sets ttl_hooks. A first
-# install also creates the chart's crds/ (Helm installs them on install only, never on upgrade:
-# Helm docs, "Custom Resource Definitions"), as the deploy role, so those are asked for too.
+# check_kinds: the deploy role may create every kind the chart renders; sets ttl_hooks. It reads
+# the render the chart check judged ($work/renders, with the environment's Kubernetes version and
+# API versions), as Helm applies it: a first install also creates the chart's crds/ (Helm
+# installs them on install only, never on upgrade: Helm docs, "Custom Resource Definitions"), as
+# the deploy role, so those are asked for too; an upgrade leaves them out.
 check_kinds() {
-  local how=(--include-crds) kinds resource what answer refused=()
-  [[ "$state" != absent ]] && how=(--is-upgrade)
-  helm template "$HELM_RELEASE" "$chart" --namespace "$NAMESPACE" "${values_args[@]}" \
-    "${how[@]}" >"$work/rendered.yaml" || die "helm template of $chart failed"
-  python3 "$here/cluster_objects.py" "$work/rendered.yaml" >"$work/objects.tsv" || exit
+  local rendered="$work/renders/install.yaml" kinds resource what answer refused=()
+  [[ "$state" != absent ]] && rendered="$work/renders/upgrade.yaml"
+  [[ -f "$rendered" ]] || die "the chart check left no render at $rendered"
+  python3 "$here/cluster_objects.py" "$rendered" >"$work/objects.tsv" || exit
   ttl_hooks="$(awk -F'\t' '$1 == "ttl-hook" { printf "%s%s", sep, $2; sep = " " }' "$work/objects.tsv")"
   kinds="$(awk -F'\t' -v OFS='\t' '$1 == "kind" { print $2, $3 }' "$work/objects.tsv")"
   while IFS=$'\t' read -r resource what; do
