@@ -89,7 +89,7 @@ def keep_release() -> tuple[list[Step], dict[str, str]]:
             Step(
                 f"Record the {kept.title} sha256",
                 env={"ZIP": kept.path},
-                run='echo "sha256=$(sha256sum "$ZIP" | cut -d " " -f 1)" >>"$GITHUB_OUTPUT"',
+                run=f'echo "{kept.output}=$(sha256sum "$ZIP" | cut -d " " -f 1)" >>"$GITHUB_OUTPUT"',
                 id=step_id,
             ),
             Step(
@@ -104,7 +104,7 @@ def keep_release() -> tuple[list[Step], dict[str, str]]:
                 },
             ),
         ]
-        outputs[kept.output] = f"${{{{ steps.{step_id}.outputs.sha256 }}}}"
+        outputs[kept.output] = f"${{{{ steps.{step_id}.outputs.{kept.output} }}}}"
     return steps, outputs
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import release_version as versions  # the version grammar the release workflow checks too
 
-FORMAT = 1  # the manifest format this pipeline reads
+FORMAT = 2  # the manifest format this pipeline reads (2: the images in an object of their own)
 MANIFEST = "manifest.json"
 # Every pattern is matched with fullmatch: `$` would also accept a trailing newline.
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
