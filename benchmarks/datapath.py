@@ -110,9 +110,10 @@ def _builds(steps: list[dict[str, Any]], image: dict[str, Any]) -> int:
     return count
 
 
-def _carries(path: str, image: str) -> bool:
-    """An uploaded or downloaded path holds the image: its archive, or a release zip."""
-    return f"{image}.oci.tar" in path or path.endswith(".zip")
+def _carries(path: str, image: str, split: bool) -> bool:
+    """An uploaded or downloaded path holds the image: its archive, or the release's images zip
+    (before the images had an object of their own, `split` False: the release zip)."""
+    return f"{image}.oci.tar" in path or path.endswith(".images.zip" if split else ".zip")
 
 
 def github_figures(root: Path, spec: dict[str, Any], figures: Figures) -> None:
@@ -127,15 +128,19 @@ def github_figures(root: Path, spec: dict[str, Any], figures: Figures) -> None:
     release_steps = [step for name in release for step in _steps(workflows, name)]
     figures.builds_release = _builds(release_steps, image)
     names: dict[str, str] = {}  # artifact name -> what it holds
+    split = ".images.zip" in json.dumps(release_steps)
     for step in release_steps:
         given = step.get("with") or {}
-        if _uses(step, "actions/upload-artifact") and _carries(str(given["path"]), image["name"]):
+        path = str(given.get("path", ""))
+        if _uses(step, "actions/upload-artifact") and _carries(path, image["name"], split):
             figures.uploads += 1
-            names[str(given["name"])] = str(given["path"])
+            names[str(given["name"])] = path
             figures.stored.append(f"GitHub artifact, {given.get('retention-days', 90)} days")
-        if "aws s3 cp" in str(step.get("run", "")):
-            figures.uploads += 1
-            figures.stored.append("release bucket (versioned)")
+        for line in str(step.get("run", "")).splitlines():
+            copied = line.split()[3:4] if line.startswith("aws s3 cp") else []
+            if copied and _carries(copied[0], image["name"], split):
+                figures.uploads += 1
+                figures.stored.append("release bucket (versioned)")
         if _uses(step, "actions/download-artifact"):
             wanted = str(given.get("name") or given.get("pattern", ""))
             pattern = re.compile(re.escape(wanted).replace(r"\*", ".*"))
@@ -164,7 +169,10 @@ def _section_carries(buildspec: dict[str, Any], output: str, outputs: int) -> bo
     return base == "" and not excluded and bool(section.get("files"))
 
 
-def pipeline_figures(assembly: Path, figures: Figures) -> None:
+def pipeline_figures(assembly: Path, figures: Figures, images_key: str | None = None) -> None:
+    """Which actions download the images: an S3 source action's output carries them when it is
+    the images object (`images_key`; before the images had an object of their own, None: the
+    release zip), and a CodeBuild action's output when its artifacts section collects them."""
     template = _pipeline_template(assembly)
     resources = template["Resources"]
     [pipeline] = [r for r in resources.values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
@@ -175,7 +183,9 @@ def pipeline_figures(assembly: Path, figures: Figures) -> None:
             inputs = [a["Name"] for a in action.get("InputArtifacts", [])]
             outputs = [a["Name"] for a in action.get("OutputArtifacts", [])]
             if provider == "S3":
-                carrying.update(outputs)
+                key = action["Configuration"]["S3ObjectKey"]
+                if images_key is None or key == images_key:
+                    carrying.update(outputs)
                 continue
             if not set(inputs) & carrying:
                 continue
@@ -226,7 +236,8 @@ def measure(root: Path, name: str, scratch: Path) -> Figures:
     figures = Figures(name, len(images), len(spec["environments"]))
     github_figures(root, {"images": [first]}, figures)
     if spec.get("delivery", "aws") != "github" and (root / CDK_APP / "app.py").is_file():
-        pipeline_figures(synth(root, scratch / f"{name}.cdk.out"), figures)
+        images_key = spec["release"].get("images_key")
+        pipeline_figures(synth(root, scratch / f"{name}.cdk.out"), figures, images_key)
     return figures
 
 

@@ -52,7 +52,7 @@ GENERATED_AREAS = (
     f"{CDK_APP_DIR}/",
 )
 
-RELEASE_FORMAT = 1  # the handoff zip's manifest format version
+RELEASE_FORMAT = 2  # the handoff's manifest format version (2: images in an object of their own)
 
 
 def is_generated_path(path: str) -> bool:
@@ -83,6 +83,12 @@ def release_key(spec: Spec) -> str:
     return spec.release.key or f"releases/{spec.name}.zip"
 
 
+def images_key(spec: Spec) -> str:
+    """The release's images (one OCI image layout, zipped), beside the release zip: uploaded
+    first, read by the pipeline's Images source action, which starts nothing itself."""
+    return release_key(spec).removesuffix(".zip") + ".images.zip"
+
+
 def upload_role_name(spec: Spec) -> str:
     """The IAM role GitHub Actions assumes by OIDC to upload a release (created by the CDK app)."""
     return f"{spec.name}-release-upload"
@@ -99,11 +105,6 @@ def ecr_repository(spec: Spec, image: str) -> str:
 def ecr_registry(spec: Spec) -> str:
     """The tooling account's ECR registry host, where the pipeline pushes the images."""
     return f"{spec.aws.account}.dkr.ecr.{spec.aws.region}.amazonaws.com"
-
-
-def image_archive(image: str) -> str:
-    """The image's OCI tarball inside the release zip."""
-    return f"images/{image}.oci.tar"
 
 
 def helm_release(spec: Spec) -> str:

@@ -218,7 +218,8 @@ BucketName = Annotated[
 
 ZipKey = Annotated[
     str,
-    StringConstraints(pattern=r"^(?!/)[A-Za-z0-9!_.*'()/-]+\.zip$", max_length=1024),
+    # S3 keys are at most 1,024 bytes; the images object's key adds ".images" to this one.
+    StringConstraints(pattern=r"^(?!/)[A-Za-z0-9!_.*'()/-]+\.zip$", max_length=1017),
     Explain("an S3 object key ending in .zip", "releases/acme-platform.zip"),
 ]
 

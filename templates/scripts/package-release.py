@@ -1,21 +1,27 @@
 #!/usr/bin/env python3
-"""Package a release into the zip that hands it over to AWS.
+"""Package a release into the two zips that hand it over to AWS.
 
 The release workflow runs this after building every image as an OCI archive; it runs locally
 too (Python 3.9+, standard library only):
 
     RELEASE_VERSION=v1.2.3 GIT_SHA="$(git rev-parse HEAD)" python3 package-release.py \\
-        --plan release-plan.json --images dist/images --out dist/release.zip
+        --plan release-plan.json --images dist/images --out dist/release.zip \\
+        --images-out dist/release.images.zip
 
 It refuses a RELEASE_VERSION the pipeline would refuse, by the CDK app's own
 release_version.py (the one definition of the version grammar, which the pipeline's contract
-check imports too). The zip holds manifest.json, images/<image>.oci.tar, cdk/ (the CDK app),
-chart/ (the chart and the values files at their repository paths) and marketplace/ (usage
-instructions kept in a file). Entries are sorted and timestamps fixed, so the same inputs always
-give the same bytes. Every file is streamed into the zip in chunks of CHUNK bytes, so packaging
-runs in constant memory whatever the archives weigh (a 300 MB archive peaks where a 3 MB one
-does: tests/render/test_package_release.py measures it); the zip is written beside `--out` and
-renamed into place when complete, so a failure leaves nothing partial.
+check imports too). The release zip holds manifest.json, cdk/ (the CDK app), chart/ (the chart
+and the values files at their repository paths) and marketplace/ (usage instructions kept in a
+file): everything but the images, which only the push and Marketplace actions read. The images
+zip holds one OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/<hex>`) with every
+image of the release, each named in index.json by its `org.opencontainers.image.ref.name`
+annotation: a blob several images share (a common base image's layers) is stored once. Every
+blob is checked against its name as it is copied. Entries are sorted and timestamps fixed, so
+the same inputs always give the same bytes. Every file is streamed into its zip in chunks of
+CHUNK bytes, so packaging runs in constant memory whatever the archives weigh (a 300 MB archive
+peaks where a 3 MB one does: tests/render/test_package_release.py measures it); each zip is
+written beside its path and renamed into place when both are complete, so a failure leaves
+nothing partial.
 """
 
 from __future__ import annotations
@@ -31,12 +37,17 @@ import stat
 import sys
 import tarfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no build time in the bytes
 SKIPPED = {"cdk.out", "__pycache__", ".venv", "node_modules"}
 CHUNK = 1 << 20  # bytes read and written at a time
+REF_NAME = "org.opencontainers.image.ref.name"  # an image's name in an OCI layout's index.json
+BLOB = re.compile(r"blobs/sha256/([0-9a-f]{64})")
+LAYOUT = {"imageLayoutVersion": "1.0.0"}  # the `oci-layout` file (OCI image layout spec 1.0)
 
 
 class PackagingError(Exception):
@@ -47,7 +58,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plan", required=True, type=Path, help="release-plan.json")
     parser.add_argument("--images", required=True, type=Path, help="folder of <image>.oci.tar")
-    parser.add_argument("--out", required=True, type=Path, help="the zip to write")
+    parser.add_argument("--out", required=True, type=Path, help="the release zip to write")
+    parser.add_argument(
+        "--images-out", required=True, type=Path, help="the images zip (one OCI layout) to write"
+    )
     parser.add_argument("--root", default=Path(), type=Path, help="the repository root")
     args = parser.parse_args()
     try:
@@ -56,31 +70,40 @@ def main() -> int:
             images=args.images,
             root=args.root,
             out=args.out,
+            images_out=args.images_out,
             version=_environment("RELEASE_VERSION"),
             git_sha=_environment("GIT_SHA"),
         )
     except (PackagingError, OSError) as error:
         print(f"package-release: {error}", file=sys.stderr)
         return 1
-    print(f"package-release: wrote {args.out}")
+    print(f"package-release: wrote {args.out} and {args.images_out}")
     return 0
 
 
 def package(
-    *, plan: dict[str, Any], images: Path, root: Path, out: Path, version: str, git_sha: str
+    *,
+    plan: dict[str, Any],
+    images: Path,
+    root: Path,
+    out: Path,
+    images_out: Path,
+    version: str,
+    git_sha: str,
 ) -> dict[str, Any]:
-    """Write the zip at `out` and return its manifest."""
+    """Write the release zip at `out` and the images zip at `images_out`; return the manifest."""
     scripts = root / plan["cdk"] / "scripts"
     check_version(scripts / "release_version.py", version)
     contract = _script(scripts / "release.py")
-    entries: dict[str, Path] = {}
+    archives: dict[str, Path] = {}
     described = []
     for image in plan["images"]:
         archive = images / f"{image['name']}.oci.tar"
         if not archive.is_file():
             raise PackagingError(f"missing image archive {archive}")
-        entries[image["archive"]] = archive
+        archives[image["name"]] = archive
         described.append({**image, "digest": image_digest(contract, archive)})
+    entries: dict[str, Path] = {}
     entries.update(_tree(root, root / plan["cdk"], "cdk"))
     entries.update(_tree(root, root / plan["chart"], f"chart/{plan['chart']}"))
     for values in plan["values"]:
@@ -98,7 +121,10 @@ def package(
         "values": [f"chart/{values}" for values in plan["values"]],
         "dependencies": dependencies(root / plan["chart"], f"chart/{plan['chart']}"),
     }
-    _write_zip(out, manifest, entries)
+    text = (json.dumps(manifest, indent=2) + "\n").encode()
+    with _Renamed(out) as release, _Renamed(images_out) as layout:
+        _write_zip(release, {"manifest.json": text, **entries})
+        _write_layout(layout, archives, described)
     return manifest
 
 
@@ -231,31 +257,121 @@ def _inside(root: Path, path: Path) -> Path:
     return resolved
 
 
-def _write_zip(out: Path, manifest: dict[str, Any], entries: dict[str, Path]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        with zipfile.ZipFile(partial, "w") as archive:
-            text = (json.dumps(manifest, indent=2) + "\n").encode()
-            with archive.open(_info("manifest.json", 0o644), "w") as entry:
-                entry.write(text)
-            for name in sorted(entries):
-                path = entries[name]
-                mode = 0o755 if os.access(path, os.X_OK) else 0o644
-                info = _info(name, mode)
-                info.file_size = path.stat().st_size  # zipfile picks zip64 by it, up front
-                with path.open("rb") as source, archive.open(info, "w") as entry:
-                    shutil.copyfileobj(source, entry, CHUNK)
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
+class _Renamed:
+    """`with _Renamed(path) as partial:` yields the path to write; on success it becomes `path`,
+    on any error it is removed (nothing partial is left where a reader looks)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(f".{path.name}.partial")
+
+    def __enter__(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return self.partial
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        try:
+            if kind is None:
+                self.partial.replace(self.path)
+        finally:
+            self.partial.unlink(missing_ok=True)
+
+
+def _write_zip(path: Path, entries: dict[str, Path | bytes]) -> None:
+    """A zip of `entries` (name → file, or bytes), sorted, each streamed CHUNK bytes at a time."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in sorted(entries):
+            content = entries[name]
+            if isinstance(content, bytes):
+                with archive.open(_info(name, 0o644), "w") as entry:
+                    entry.write(content)
+                continue
+            mode = 0o755 if os.access(content, os.X_OK) else 0o644
+            info = _info(name, mode)
+            info.file_size = content.stat().st_size  # zipfile picks zip64 by it, up front
+            with content.open("rb") as source, archive.open(info, "w") as entry:
+                shutil.copyfileobj(source, entry, CHUNK)
+
+
+def _write_layout(path: Path, archives: dict[str, Path], described: list[dict[str, Any]]) -> None:
+    """One OCI image layout, zipped, holding every archive's image under its name: each blob
+    once (blobs are named by their digest, so two images' equal layers are one entry), each
+    checked against its name while it is copied."""
+    digests = {image["name"]: image["digest"] for image in described}
+    with ExitStack() as stack:
+        blobs: dict[str, tuple[tarfile.TarFile, tarfile.TarInfo, Path]] = {}
+        descriptors = []
+        for name, archive in archives.items():
+            tar = stack.enter_context(tarfile.open(archive))
+            for member in _blob_members(tar, archive):
+                blobs.setdefault(member.name, (tar, member, archive))
+            descriptor = _one_descriptor(tar, archive)
+            if descriptor.get("digest") != digests[name]:
+                raise PackagingError(f"{archive}: its index.json changed while it was packaged")
+            kept = {k: descriptor[k] for k in ("mediaType", "digest", "size") if k in descriptor}
+            descriptors.append({**kept, "annotations": {REF_NAME: name}})
+        index = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": descriptors,
+        }
+        with zipfile.ZipFile(path, "w") as layout:
+            for name, content in (
+                ("index.json", json.dumps(index, indent=2) + "\n"),
+                ("oci-layout", json.dumps(LAYOUT) + "\n"),
+            ):
+                with layout.open(_info(name, 0o644), "w") as entry:
+                    entry.write(content.encode())
+            for name in sorted(blobs):
+                tar, member, archive = blobs[name]
+                info = _info(name, 0o644)
+                info.file_size = member.size
+                with layout.open(info, "w") as entry:
+                    _copy_blob(tar, member, archive, entry)
+
+
+def _blob_members(tar: tarfile.TarFile, archive: Path) -> Iterator[tarfile.TarInfo]:
+    """The archive's blobs; anything but `oci-layout`, `index.json`, the blob folders and
+    `blobs/sha256/<hex>` regular files is refused (a crafted archive smuggles nothing in)."""
+    for member in tar.getmembers():
+        name = member.name
+        if member.isdir() and name.rstrip("/") in {"blobs", "blobs/sha256"}:
+            continue
+        if member.isfile() and BLOB.fullmatch(name):
+            yield member
+        elif not (member.isfile() and name in {"oci-layout", "index.json"}):
+            raise PackagingError(f"{archive}: unexpected member {name!r} in an OCI archive")
+
+
+def _one_descriptor(tar: tarfile.TarFile, archive: Path) -> dict[str, Any]:
+    """The one descriptor of the archive's index.json (release.py's archive_digest has already
+    refused any other shape)."""
+    data = tar.extractfile("index.json")
+    index = json.loads(data.read()) if data else {}
+    return dict(index["manifests"][0])
+
+
+def _copy_blob(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, archive: Path, sink: IO[bytes]
+) -> None:
+    source = tar.extractfile(member)
+    if source is None:
+        raise PackagingError(f"{archive}: member {member.name!r} is unreadable")
+    sha = hashlib.sha256()
+    for chunk in iter(lambda: source.read(CHUNK), b""):
+        sha.update(chunk)
+        sink.write(chunk)
+    if "blobs/sha256/" + sha.hexdigest() != member.name:
+        raise PackagingError(
+            f"{archive}: blob {member.name} does not hold the bytes its name promises"
+        )
 
 
 def _info(name: str, mode: int) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=EPOCH)
     info.external_attr = mode << 16
     # Image layers are compressed already; deflating them again costs time for nothing.
-    info.compress_type = zipfile.ZIP_STORED if name.endswith(".tar") else zipfile.ZIP_DEFLATED
+    info.compress_type = zipfile.ZIP_STORED if name.startswith("blobs/") else zipfile.ZIP_DEFLATED
     return info
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.oci import oci_archive
+from tests.oci import digest_of, oci_layout
 
 SCRIPTS = ROOT / "templates" / "cdk" / "scripts"
 FAKE_TOOL = Path(__file__).with_name("fake_tool.py")
@@ -23,6 +23,7 @@ SPEC_SHA256 = "5" * 64
 VERSION = "v1.2.3"
 REGISTRY = "111111111111.dkr.ecr.us-east-1.amazonaws.com"
 IMAGES = ("api", "web")
+IMAGES_DIR = "../images"  # the extracted images zip, as the scripts' IMAGES_DIR, from the release
 DEPLOY = "cdk/scripts/deploy.sh"  # as CodeBuild runs it: the release's copy, beside pipeline.json
 
 
@@ -57,10 +58,6 @@ PIPELINE = {
 }
 
 
-def digest_of(name: str) -> str:
-    return f"sha256:{name.encode().hex():0>64}"
-
-
 def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
@@ -68,10 +65,10 @@ def write_manifest(root: Path, manifest: dict[str, Any]) -> None:
 @pytest.fixture
 def release(tmp_path: Path) -> Path:
     """An extracted release zip as the package script writes it (two images, a chart, values
-    files for two environments, Marketplace usage instructions)."""
+    files for two environments, Marketplace usage instructions), and its images zip extracted
+    beside it (`../images`, the scripts' IMAGES_DIR)."""
     root = tmp_path / "release"
-    for name in IMAGES:
-        oci_archive(root / "images" / f"{name}.oci.tar", digest_of(name))
+    oci_layout(tmp_path / "images", list(IMAGES))
     chart = root / "chart" / "deploy" / "helm" / "platform"
     chart.mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: platform\nversion: 0.1.0\n")
@@ -85,18 +82,13 @@ def release(tmp_path: Path) -> Path:
     write_manifest(
         root,
         {
-            "format": 1,
+            "format": 2,
             "project": "acme-platform",
             "version": VERSION,
             "git_sha": "f" * 40,
             "spec_sha256": SPEC_SHA256,
             "images": [
-                {
-                    "name": name,
-                    "archive": f"images/{name}.oci.tar",
-                    "platforms": ["linux/amd64"],
-                    "digest": digest_of(name),
-                }
+                {"name": name, "platforms": ["linux/amd64"], "digest": digest_of(name)}
                 for name in IMAGES
             ],
             "chart": "chart/deploy/helm/platform",

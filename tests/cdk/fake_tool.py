@@ -51,7 +51,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -232,10 +231,13 @@ def skopeo(argv: list[str], config: dict[str, Any]) -> int:
         sys.stdout.write(manifest)
     elif argv[:1] == ["--policy"] and argv[2:3] == ["copy"]:
         source, destination = argv[-2], argv[-1].removeprefix("docker://")
-        with tarfile.open(source.removeprefix("oci-archive:")) as tar:
-            member = tar.extractfile("index.json")
-            assert member is not None
-            digest = json.load(member)["manifests"][0]["digest"]
+        layout, name = source.removeprefix("oci:").rsplit(":", 1)
+        index = json.loads((Path(layout) / "index.json").read_text())
+        [digest] = [
+            entry["digest"]
+            for entry in index["manifests"]
+            if entry["annotations"]["org.opencontainers.image.ref.name"] == name
+        ]
         digest = config.get("push_digest", {}).get(destination, digest)
         Path(option(argv, "--digestfile")).write_text(digest)
     else:

@@ -1,20 +1,28 @@
 """The contract check reads a release made elsewhere: whole-string patterns, one spelling per
-archive member, regular files only, and JSON of the right types."""
+archive member (when packaged), regular files only, and JSON of the right types."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import re
 import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cdk.conftest import SPEC_SHA256, digest_of, run_script, write_manifest
+from tests.cdk.conftest import (
+    IMAGES_DIR,
+    SCRIPTS,
+    SPEC_SHA256,
+    digest_of,
+    run_script,
+    write_manifest,
+)
 
-ENV = {"EXPECTED_SPEC_SHA256": SPEC_SHA256}
+ENV = {"EXPECTED_SPEC_SHA256": SPEC_SHA256, "IMAGES_DIR": IMAGES_DIR}
 
 
 def _verify(release: Path) -> tuple[int, str]:
@@ -53,7 +61,7 @@ def test_patterns_match_whole_strings_and_types_are_checked(
 def test_a_repeated_key_in_the_manifest_is_refused(release: Path) -> None:
     text = (release / "manifest.json").read_text()
     (release / "manifest.json").write_text(
-        text.replace('"format": 1,', '"format": 1, "format": 1,')
+        text.replace('"format": 2,', '"format": 2, "format": 2,')
     )
     code, err = _verify(release)
     assert code == 1 and "the key 'format' appears twice" in err
@@ -99,11 +107,20 @@ def _index(digest: str) -> bytes:
     ],
 )
 def test_archive_members_have_one_spelling_and_are_regular(
-    release: Path, members: list[tuple[str, bytes | None, bytes]], message: str
+    tmp_path: Path, members: list[tuple[str, bytes | None, bytes]], message: str
 ) -> None:
-    _archive(release / "images" / "api.oci.tar", members)
-    code, err = _verify(release)
-    assert code == 1 and message in err
+    """What the packager reads each built archive with (release.py's archive_digest)."""
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(SCRIPTS))
+    loaded = importlib.util.spec_from_file_location("release", SCRIPTS / "release.py")
+    assert loaded is not None and loaded.loader is not None
+    contract = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(contract)
+    _archive(tmp_path / "api.oci.tar", members)
+    with pytest.raises(contract.ReleaseError, match=re.escape(message)):
+        contract.archive_digest(tmp_path / "api.oci.tar")
 
 
 def test_links_and_special_files_in_the_release_are_refused(release: Path) -> None:
@@ -120,9 +137,9 @@ def test_links_and_special_files_in_the_release_are_refused(release: Path) -> No
     assert code == 1 and "values-prod.yaml in the release is a special file" in err
 
 
-def test_a_linked_archive_is_refused(release: Path, tmp_path: Path) -> None:
-    archive = release / "images" / "api.oci.tar"
-    archive.rename(tmp_path / "api.oci.tar")
-    archive.symlink_to(tmp_path / "api.oci.tar")
+def test_a_linked_blob_is_refused(release: Path, tmp_path: Path) -> None:
+    index = release.parent / "images" / "index.json"
+    index.rename(tmp_path / "index.json")
+    index.symlink_to(tmp_path / "index.json")
     code, err = _verify(release)
-    assert code == 1 and "images/api.oci.tar in the release is a symbolic link" in err
+    assert code == 1 and "index.json in the release is a symbolic link" in err

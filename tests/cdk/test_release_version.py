@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from pipelinegen import naming
-from tests.cdk.conftest import SCRIPTS, run_script, write_manifest
+from tests.cdk.conftest import IMAGES_DIR, SCRIPTS, run_script, write_manifest
 from tests.cdk.test_marketplace import _load
 from tests.conftest import ROOT
 from tests.render.conftest import all_specs, compile_text
@@ -162,7 +162,8 @@ def test_both_sides_refuse_the_same_tag_with_the_same_words(
     manifest = json.loads((release / "manifest.json").read_text())
     manifest["version"] = version
     write_manifest(release, manifest)
-    codebuild = run_script("verify-release.sh", cwd=release, env={"EXPECTED_SPEC_SHA256": "5" * 64})
+    env = {"EXPECTED_SPEC_SHA256": "5" * 64, "IMAGES_DIR": IMAGES_DIR}
+    codebuild = run_script("verify-release.sh", cwd=release, env=env)
     expected = rv.explain(version)
     assert github.returncode == codebuild.returncode == (1 if expected else 0)
     assert github.stderr.splitlines() == [f"error: {line}" for line in expected]

@@ -21,6 +21,7 @@ import pytest
 
 from tests.cdk.conftest import (
     DEPLOY,
+    IMAGES_DIR,
     REGISTRY,
     SCRIPTS,
     SPEC_SHA256,
@@ -31,7 +32,7 @@ from tests.cdk.conftest import (
     write_manifest,
 )
 from tests.conftest import ROOT
-from tests.oci import oci_archive
+from tests.oci import oci_layout
 
 SHELLCHECK = ROOT / ".venv-tools" / "bin" / "shellcheck"
 SHELL_SCRIPTS = sorted(SCRIPTS.glob("*.sh"))
@@ -39,6 +40,7 @@ SOURCED = {"lib.sh", "preflight.sh", "session.sh"}  # deploy.sh sources the last
 RUNNABLE = [path for path in SHELL_SCRIPTS if path.name not in SOURCED]
 PUSH_ENV = {
     "EXPECTED_SPEC_SHA256": SPEC_SHA256,
+    "IMAGES_DIR": IMAGES_DIR,
     "ECR_REGISTRY": REGISTRY,
     "ECR_PREFIX": "acme-platform",
     "AWS_REGION": "us-east-1",
@@ -60,6 +62,7 @@ DEPLOY_ENV = {
 MARKETPLACE = "709825985650.dkr.ecr.us-east-1.amazonaws.com"
 PUBLISH_ENV = {
     "PRODUCT_ID": "prod-abcdefghijklm",
+    "IMAGES_DIR": IMAGES_DIR,
     "SELLER_PREFIX": "acme",
     "DELIVERY_OPTION_TITLE": "Helm on Amazon EKS",
     "COMPATIBLE_SERVICES": "EKS,ECS",
@@ -155,14 +158,16 @@ def test_a_missing_variable_is_named(release: Path) -> None:
     result = run_script("verify-and-push.sh", cwd=release, env={"ECR_PREFIX": "acme-platform"})
     assert result.returncode == 1
     assert errors(result) == [
-        "error: missing environment variable(s): EXPECTED_SPEC_SHA256 ECR_REGISTRY AWS_REGION "
+        "error: missing environment variable(s): EXPECTED_SPEC_SHA256 IMAGES_DIR ECR_REGISTRY "
+        "AWS_REGION "
         "(see the header of verify-and-push.sh)"
     ]
 
 
 def test_a_release_from_another_spec_is_stopped_with_what_to_do(release: Path) -> None:
     other = "6" * 64
-    result = run_script("verify-release.sh", cwd=release, env={"EXPECTED_SPEC_SHA256": other})
+    env = {**PUSH_ENV, "EXPECTED_SPEC_SHA256": other}
+    result = run_script("verify-release.sh", cwd=release, env=env)
     assert result.returncode == 1
     assert result.stderr.startswith(
         f"error: release {VERSION} was built from a spec with sha256 {SPEC_SHA256}, but this "
@@ -172,29 +177,73 @@ def test_a_release_from_another_spec_is_stopped_with_what_to_do(release: Path) -
     assert "`pipelinegen compile --check`" in result.stderr
 
 
-def test_a_missing_archive_is_an_error(release: Path) -> None:
-    (release / "images" / "web.oci.tar").unlink()
-    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
-    assert result.returncode == 1
-    assert errors(result) == ["error: image archive images/web.oci.tar is missing from the release"]
-
-
-def test_an_archive_with_another_image_is_an_error(release: Path) -> None:
-    oci_archive(release / "images" / "api.oci.tar", digest_of("other"))
+def test_a_missing_image_is_an_error(release: Path) -> None:
+    oci_layout(release.parent / "images", ["api"])  # writes api again, and no web in the index
     result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
     assert result.returncode == 1
     assert errors(result) == [
-        f"error: images/api.oci.tar holds {digest_of('other')}, but manifest.json says image "
-        f"'api' is {digest_of('api')}: the release zip is inconsistent; release again"
+        "error: image 'web' is missing from the release's images (the .images.zip beside the "
+        "release zip)"
+    ]
+    shutil.rmtree(release.parent / "images")
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 1 and "are missing: no folder ../images" in result.stderr
+
+
+def test_images_of_another_release_are_an_error(release: Path) -> None:
+    """Each release uploads its images before its zip: another release's images (uploaded in
+    between) are refused, naming both digests."""
+    shutil.rmtree(release.parent / "images")
+    oci_layout(release.parent / "images", ["api", "web"])
+    manifest = json.loads((release / "manifest.json").read_text())
+    manifest["images"][0]["digest"] = digest_of("other")
+    write_manifest(release, manifest)
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 1
+    assert errors(result)[0].startswith(
+        "error: the release's images (the .images.zip beside the release zip) name image 'api' "
+        f"{digest_of('api')}, but manifest.json says {digest_of('other')}: they are not this "
+        "release's images"
+    )
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            lambda b: b.write_bytes(b.read_bytes() + b"x"),
+            "or has another size",
+        ),
+        (lambda b: b.unlink(), "or has another size"),
+    ],
+)
+def test_a_missing_or_changed_blob_is_an_error(release: Path, damage: object, message: str) -> None:
+    """Every blob an image reaches is there at its size; manifests hash to their digests."""
+    from tests.oci import image
+
+    _, blobs = image("web")
+    layer = next(d for d, data in blobs.items() if data == b"the web layer")
+    assert callable(damage)
+    damage(release.parent / "images" / "blobs" / "sha256" / layer.removeprefix("sha256:"))
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+
+
+def test_an_image_the_manifest_does_not_list_is_an_error(release: Path) -> None:
+    shutil.rmtree(release.parent / "images")
+    oci_layout(release.parent / "images", ["api", "web", "extra"])
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert errors(result) == [
+        "error: the release's images (the .images.zip beside the release zip) hold images "
+        "manifest.json does not list: ['extra']"
     ]
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda m: m.update(format=2), "manifest.json has format 2, but this pipeline reads"),
+        (lambda m: m.update(format=1), "manifest.json has format 1, but this pipeline reads"),
         (lambda m: m.update(version="release/1"), "version 'release/1' is not valid: '/' cannot"),
-        (lambda m: m["images"][0].update(archive="../x.tar"), "has archive '../x.tar'"),
         (lambda m: m["images"][0].update(digest="sha256:abc"), "invalid digest 'sha256:abc'"),
         (lambda m: m["images"].append(m["images"][0]), "lists image 'api' twice"),
         (lambda m: m.update(chart="../../etc"), "names a path outside the release"),
@@ -221,20 +270,15 @@ def test_no_manifest_or_no_json_is_an_error(release: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_an_archive_that_is_not_an_oci_layout_is_an_error(release: Path) -> None:
-    (release / "images" / "web.oci.tar").write_text("not a tar")
+def test_images_that_are_not_an_oci_layout_are_an_error(release: Path) -> None:
+    (release.parent / "images" / "index.json").write_text("not json")
     result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
     assert result.returncode == 1
-    assert "web.oci.tar is not a readable OCI archive" in result.stderr
-    with tarfile.open(release / "images" / "web.oci.tar", "w") as tar:
-        data = json.dumps({"manifests": [{"digest": digest_of("a")}, {"digest": digest_of("b")}]})
-        info = tarfile.TarInfo("index.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data.encode()))
+    assert "index.json is not valid JSON" in result.stderr
+    (release.parent / "images" / "oci-layout").unlink()
     result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
-    assert "web.oci.tar: index.json names 2 images; a release archive holds exactly one" in (
-        result.stderr
-    )
+    assert "are not an OCI image layout: no oci-layout" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # --- the push --------------------------------------------------------------------------------
@@ -258,7 +302,7 @@ def test_push_copies_what_is_missing_and_skips_what_is_there(release: Path, fake
         "--digestfile",
     ]
     assert copies[0][-2:] == [
-        "oci-archive:images/web.oci.tar",
+        f"oci:{IMAGES_DIR}:web",
         f"docker://{REGISTRY}/acme-platform/web:{VERSION}",
     ]
     assert fakes.argvs("aws") == [
@@ -290,11 +334,11 @@ def test_push_copies_what_is_missing_and_skips_what_is_there(release: Path, fake
     assert leftovers(release) == []
 
 
-def test_policy_accepts_only_the_release_archives() -> None:
+def test_policy_accepts_only_the_release_images() -> None:
     policy = json.loads((SCRIPTS / "policy.json").read_text())
     assert policy == {
         "default": [{"type": "reject"}],
-        "transports": {"oci-archive": {"": [{"type": "insecureAcceptAnything"}]}},
+        "transports": {"oci": {"": [{"type": "insecureAcceptAnything"}]}},
     }
 
 
@@ -764,8 +808,8 @@ def test_bad_deploy_input_is_refused_before_aws(
 
 
 def test_deploy_runs_in_the_release_less_its_images(release: Path, fakes: Fakes) -> None:
-    """The Helm action reads the Deployment artifact: the checked release without images/."""
-    shutil.rmtree(release / "images")
+    """The Helm action reads the release alone: its images are not there."""
+    shutil.rmtree(release.parent / "images")
     result = run_script(DEPLOY, cwd=release, env=DEPLOY_ENV, fakes=fakes)
     assert result.returncode == 0, result.stderr
     assert any(argv[0] == "upgrade" for argv in fakes.argvs("helm"))
@@ -774,7 +818,7 @@ def test_deploy_runs_in_the_release_less_its_images(release: Path, fakes: Fakes)
 @pytest.mark.parametrize("images", [True, False])
 def test_a_broken_digest_never_reaches_helm(release: Path, fakes: Fakes, images: bool) -> None:
     if not images:
-        shutil.rmtree(release / "images")
+        shutil.rmtree(release.parent / "images")
     manifest = json.loads((release / "manifest.json").read_text())
     manifest["images"][1]["digest"] = "sha256:x --set evil=1"
     write_manifest(release, manifest)

@@ -21,7 +21,6 @@ from pipelinegen import naming
 from pipelinegen.errors import SpecError
 from pipelinegen.spec.load import load
 from pipelinegen.spec.repository import WorkingTree
-from tests.cdk.conftest import digest_of
 from tests.chart.served import certificate, https_server
 from tests.chart.test_deploy import HELM, REPOS, deploy, helm_env, pod_images
 from tests.oci import oci_archive
@@ -111,13 +110,13 @@ def test_a_remote_dependency_is_released_and_deployed_offline(
     assert built.returncode == 0, built.stdout + built.stderr
     assert "charts/cache-1.0.0.tgz: OK" in built.stdout
     for image in spec.images:
-        oci_archive(repo / "dist" / "images" / f"{image.name}.oci.tar", digest_of(image.name))
+        oci_archive(repo / "dist" / "images" / f"{image.name}.oci.tar", image.name)
     packaged = subprocess.run(
         [
             sys.executable,
             naming.PACKAGE_SCRIPT,
             *("--plan", naming.RELEASE_PLAN, "--images", "dist/images"),
-            *("--out", "dist/release.zip"),
+            *("--out", "dist/release.zip", "--images-out", "dist/release.images.zip"),
         ],
         cwd=repo,
         env={**os.environ, "RELEASE_VERSION": "v2.3.4", "GIT_SHA": "f" * 40},
@@ -129,6 +128,8 @@ def test_a_remote_dependency_is_released_and_deployed_offline(
     root = tmp_path / "release"
     with zipfile.ZipFile(repo / "dist" / "release.zip") as archive:
         archive.extractall(root)
+    with zipfile.ZipFile(repo / "dist" / "release.images.zip") as archive:
+        archive.extractall(tmp_path / "images")
     manifest = json.loads((root / "manifest.json").read_text())
     assert [(d["name"], d["version"]) for d in manifest["dependencies"]] == [
         ("cache", "1.0.0"),
@@ -141,6 +142,7 @@ def test_a_remote_dependency_is_released_and_deployed_offline(
             sys.executable,
             "cdk/scripts/release.py",
             *("verify", "--expected-spec-sha256", manifest["spec_sha256"]),
+            *("--images", str(tmp_path / "images")),
         ],
         cwd=root,
         capture_output=True,

@@ -71,16 +71,15 @@ def packaged(full: Path) -> Path:
     """The full example compiled, with its image archives built."""
     assert run("compile", str(full / "pipeline.yaml"))[0] == 0
     for name in ("api", "worker", "web"):
-        oci_archive(
-            full / "dist" / "images" / f"{name}.oci.tar", f"sha256:{name.encode().hex():0>64}"
-        )
+        oci_archive(full / "dist" / "images" / f"{name}.oci.tar", name)
     return full
 
 
 def _package(root: Path) -> subprocess.CompletedProcess[str]:
     script = [sys.executable, naming.PACKAGE_SCRIPT, "--plan", naming.RELEASE_PLAN]
+    outputs = ["--out", "dist/release.zip", "--images-out", "dist/release.images.zip"]
     return subprocess.run(
-        [*script, "--images", "dist/images", "--out", "dist/release.zip"],
+        [*script, "--images", "dist/images", *outputs],
         cwd=root,
         env={**os.environ, "RELEASE_VERSION": "v1.2.3", "GIT_SHA": "f" * 40, "TOKEN": "secret"},
         capture_output=True,

@@ -670,12 +670,13 @@ class World:
             given = step.get("with") or {}
             cwd = workspace / step.get("working-directory", ".")
             if uses.startswith("actions/download-artifact@"):
-                # Stand-in: this run's artifact is the zip the package step wrote.
-                if given.get("name") != "release":
+                # Stand-in: this run's artifacts are the zips the package step wrote.
+                kept = _package_artifacts(zip_path).get(str(given.get("name")))
+                if kept is None:
                     raise HopError(hop, f"the rehearsal has no artifact {given.get('name')!r}")
                 target = workspace / given.get("path", ".")
                 target.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(zip_path, target / zip_path.name)
+                shutil.copy2(kept, target / kept.name)
             elif uses.startswith("aws-actions/configure-aws-credentials@"):
                 credentials = self._role(given, hop)
             elif uses:
@@ -835,14 +836,18 @@ class World:
             raise HopError(hop, f"the rehearsal has no stand-in for a {action.provider} action")
 
     def _source(self, deployed: Deployed, action: Action, version: str, work: Path) -> Path:
+        """The object's version the S3 event named, for the source whose key the rule watches;
+        for any other source (the images), the newest version, as an execution takes it."""
         bucket, key = action.configuration["S3Bucket"], action.configuration["S3ObjectKey"]
-        target = work / "Release.zip"
+        name = action.outputs[0]
+        target = work / f"{name}.zip"
         target.parent.mkdir(parents=True, exist_ok=True)
         argv = ["s3api", "get-object", "--bucket", bucket, "--key", key, str(target)]
-        if version:
+        watched = deployed.codepipeline.event_pattern.get("detail", {}).get("object", {})
+        if version and key in watched.get("key", []):
             argv[-1:-1] = ["--version-id", version]
         self.aws(argv, env=deployed.admin)
-        folder = work / "Release"
+        folder = work / name
         with zipfile.ZipFile(target) as archive:
             archive.extractall(folder)
             for info in archive.infolist():  # CodeBuild keeps the modes the zip records
@@ -1272,10 +1277,20 @@ class Workflow:
         }
 
 
+def _package_artifacts(zip_path: Path) -> dict[str, Path]:
+    """The `package` job's artifacts: the release zip, and its images beside it."""
+    return {"release": zip_path, "release-images": zip_path.with_name("release.images.zip")}
+
+
 def _package_outputs(zip_path: Path) -> dict[str, str]:
-    """The `package` job's output the delivery jobs check the downloaded zip against."""
-    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
-    return {"${{ needs.package.outputs.release-sha256 }}": digest}
+    """The `package` job's outputs the delivery jobs check the downloaded zips against."""
+    outputs = {"release": "release-sha256", "release-images": "images-sha256"}
+    return {
+        f"${{{{ needs.package.outputs.{outputs[name]} }}}}": hashlib.sha256(
+            path.read_bytes()
+        ).hexdigest()
+        for name, path in _package_artifacts(zip_path).items()
+    }
 
 
 def _helm_shim(bin_dir: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EXAMPLES
+from tests.oci import REF_NAME
 from tests.rehearsal.charts import umbrella
 from tests.rehearsal.checkout import prepare
 from tests.rehearsal.rehearsal import HELM, NODE_TOOLS, TOOLS_VENV, Run, World, pod_images
@@ -132,14 +133,21 @@ def edit_manifest(edit: Callable[[dict[str, Any]], None]) -> Callable[[Path], No
     return lambda path: rewrite(path, change)
 
 
-def swap_archive(path: Path) -> None:
-    """images/api.oci.tar replaced by the jobs image's archive."""
-    rewrite(
-        path,
-        lambda name, data, entries: (
-            entries["images/jobs.oci.tar"] if name == "images/api.oci.tar" else data
-        ),
-    )
+def swap_image(path: Path) -> None:
+    """In the release's images, the name `api` given to the jobs image."""
+
+    def change(name: str, data: bytes, entries: dict[str, bytes]) -> bytes:
+        if name != "index.json":
+            return data
+        index = json.loads(data)
+        named = {m["annotations"][REF_NAME]: m for m in index["manifests"]}
+        named["api"]["digest"], named["api"]["size"] = (
+            named["jobs"]["digest"],
+            named["jobs"]["size"],
+        )
+        return json.dumps(index).encode()
+
+    rewrite(path.with_name("release.images.zip"), change)
 
 
 def digest_of_another_image(manifest: dict[str, Any]) -> None:
@@ -153,11 +161,11 @@ def spec_hash_zeroed(manifest: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("tamper", "message"),
     [
-        (swap_archive, "images/api.oci.tar holds"),
-        (edit_manifest(digest_of_another_image), "images/api.oci.tar holds"),
+        (swap_image, "they are not this release's images"),
+        (edit_manifest(digest_of_another_image), "they are not this release's images"),
         (edit_manifest(spec_hash_zeroed), "was built from a spec with sha256 0000"),
     ],
-    ids=["archive-swapped", "manifest-edited", "spec-hash-wrong"],
+    ids=["image-swapped", "manifest-edited", "spec-hash-wrong"],
 )
 def test_a_tampered_zip_stops_before_anything_is_pushed(
     world: World, checkout: Path, first: Run, tamper: Callable[[Path], None], message: str

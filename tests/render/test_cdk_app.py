@@ -324,6 +324,28 @@ def test_no_build_runs_apt_or_an_unpinned_download(synthesized: dict[str, Path],
                 assert "--require-hashes" in command, (logical_id, command)
 
 
+def test_only_the_actions_that_copy_images_download_them(synthesized: dict[str, Path]) -> None:
+    """The images are an S3 object of their own (one OCI image layout), read by the Images
+    source action, which starts nothing (the release zip's upload does); only Push and
+    Marketplace take them: a release downloads its images twice, whatever its environments."""
+    template = load(synthesized["example-full"], "pipeline")
+    [pipeline] = resources(template, "AWS::CodePipeline::Pipeline")
+    stages = {stage["Name"]: stage["Actions"] for stage in pipeline["Properties"]["Stages"]}
+    sources = {a["Name"]: a for a in stages["Source"]}
+    assert sorted(sources) == ["Images", "Release"]
+    spec = json.loads((synthesized["example-full"].parent / "deploy/cdk/pipeline.json").read_text())
+    keys = {name: a["Configuration"]["S3ObjectKey"] for name, a in sources.items()}
+    assert keys == {"Release": spec["release"]["key"], "Images": spec["release"]["images_key"]}
+    assert all(a["Configuration"]["PollForSourceChanges"] is False for a in sources.values())
+    readers = [
+        action["Name"]
+        for actions in stages.values()
+        for action in actions
+        if {"Name": "Images"} in action.get("InputArtifacts", [])
+    ]
+    assert readers == ["Push", "Publish"]
+
+
 def test_the_release_names_the_cdk_cli_the_pipeline_installs(synthesized: dict[str, Path]) -> None:
     """No CLI version is fixed in the deployed pipeline: UpdatePipeline reads it from the
     release's own cdk/pipeline.json, so a release that needs a newer CLI brings it."""
@@ -347,10 +369,13 @@ def test_tools_are_installed_once_and_passed_on(synthesized: dict[str, Path]) ->
         for stage in pipeline["Properties"]["Stages"]
         for action in stage["Actions"]
     }
-    assert found["Push"]["OutputArtifacts"] == [{"Name": "Tools"}, {"Name": "Deployment"}]
-    for name, release in (("Helm", "Deployment"), ("Publish", "Release")):
-        inputs = [a["Name"] for a in found[name]["InputArtifacts"]]
-        assert inputs == [release, "Tools"]
+    assert found["Push"]["OutputArtifacts"] == [{"Name": "Tools"}]
+    inputs = {
+        name: [a["Name"] for a in action.get("InputArtifacts", [])]
+        for name, action in found.items()
+    }
+    assert inputs["Helm"] == ["Release", "Tools"]
+    assert inputs["Publish"] == ["Release", "Tools", "Images"]
     installs = [
         command
         for buildspec in buildspecs(template).values()

@@ -30,7 +30,9 @@ SCRIPT = re.compile(r"(?:^|&& )(bash cdk/scripts/[a-z-]+\.sh)$")
 # CodeBuild may wait 7 for the Marketplace change set; and each mode's deploy runs where its
 # own key puts it (`environments[].network`: the project's VPC; `environments[].runner`: the
 # job's runner).
-DIFFERENT = {"EXPECTED_SPEC_SHA256", "MARKETPLACE_TIMEOUT", "DEPLOY_NETWORK"}
+# IMAGES_DIR: CodeBuild's $CODEBUILD_SRC_DIR_Images (set in the build command), the job's
+# ../images.
+DIFFERENT = {"EXPECTED_SPEC_SHA256", "MARKETPLACE_TIMEOUT", "DEPLOY_NETWORK", "IMAGES_DIR"}
 PSEUDO = {"AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws"}
 
 
@@ -92,8 +94,18 @@ def workflow_stages(root: Path) -> list[tuple[str, str, dict[str, str]]]:
         for step in job.get("steps", []):
             if step.get("run", "").startswith("bash cdk/scripts/"):
                 assert step["working-directory"] == "release", (job_id, step)
-                extract = [s for s in job["steps"] if s.get("name") == "Extract the release"]
-                assert [s["run"] for s in extract] == ["unzip -q dist/release.zip -d release"]
+                extract = [
+                    s["env"]
+                    for s in job["steps"]
+                    if s.get("name", "").startswith("Check and extract")
+                ]
+                assert extract[0]["ZIP"] == "dist/release.zip" and extract[0]["FOLDER"] == "release"
+                if "IMAGES_DIR" in step["env"]:  # the images, extracted where the script reads them
+                    assert extract[1]["ZIP"] == "dist/release.images.zip"
+                    assert (
+                        f"release/{step['env']['IMAGES_DIR']}"
+                        == f"release/../{extract[1]['FOLDER']}"
+                    )
                 found.append((job_id, step["run"], {k: str(v) for k, v in step["env"].items()}))
     return found
 
@@ -233,9 +245,23 @@ def test_delivery_jobs_run_in_promotion_order_each_in_its_github_environment(
         assert job["permissions"] == {"id-token": "write", **reviewers}
         fetch, check = job["steps"][:2]
         assert fetch["with"] == {"name": "release", "path": "dist"}
-        assert check["env"] == {"RELEASE_SHA256": "${{ needs.package.outputs.release-sha256 }}"}
+        assert check["env"] == {
+            "ZIP": "dist/release.zip",
+            "ZIP_SHA256": "${{ needs.package.outputs.release-sha256 }}",
+            "FOLDER": "release",
+        }
+        fetched = [
+            s["with"]["name"] for s in job["steps"] if "download-artifact" in s.get("uses", "")
+        ]
+        copies = job_id == "push" or any(
+            "publish-marketplace" in s.get("run", "") for s in job["steps"]
+        )
+        assert fetched == ["release", "release-images"] if copies else ["release"], job_id
         previous = job_id
-    assert package["outputs"] == {"release-sha256": "${{ steps.release.outputs.sha256 }}"}
+    assert package["outputs"] == {
+        "release-sha256": "${{ steps.release.outputs.release-sha256 }}",
+        "images-sha256": "${{ steps.images.outputs.images-sha256 }}",
+    }
     assert list(jobs)[-len(chain) :] == [job_id for job_id, _ in chain]
     assert workflow["concurrency"] == {
         "group": "pipelinegen-release",

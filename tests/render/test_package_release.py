@@ -18,7 +18,7 @@ import pytest
 
 from pipelinegen import naming
 from tests.conftest import ROOT
-from tests.oci import oci_archive
+from tests.oci import BASE_LAYER, REF_NAME, digest_of, oci_archive
 
 
 @pytest.fixture
@@ -33,9 +33,7 @@ def repo(tmp_path: Path) -> Path:
     (cdk / "__pycache__").mkdir()
     (cdk / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0")
     for name in ("api", "worker", "web"):
-        oci_archive(
-            root / "dist" / "images" / f"{name}.oci.tar", f"sha256:{name.encode().hex():0>64}"
-        )
+        oci_archive(root / "dist" / "images" / f"{name}.oci.tar", name)
     return root
 
 
@@ -52,6 +50,8 @@ def package(
             "dist/images",
             "--out",
             out,
+            "--images-out",
+            out.removesuffix(".zip") + ".images.zip",
         ],
         cwd=root,
         env={**os.environ, "RELEASE_VERSION": version, "GIT_SHA": "f" * 40},
@@ -68,17 +68,15 @@ def test_zip_follows_the_handoff_contract(repo: Path) -> None:
         names = archive.namelist()
         manifest = json.loads(archive.read("manifest.json"))
     spec_sha = hashlib.sha256((repo / "pipeline.yaml").read_bytes()).hexdigest()
-    assert names[0] == "manifest.json"
-    assert names[1:] == sorted(names[1:])
+    assert names == sorted(names)
     assert {
-        "images/api.oci.tar",
-        "images/worker.oci.tar",
-        "images/web.oci.tar",
+        "manifest.json",
         "cdk/app.py",
         "chart/deploy/helm/platform/Chart.yaml",
         "chart/deploy/helm/platform/templates/api.yaml",
         "chart/deploy/helm/values-prod.yaml",
     } <= set(names)
+    assert not [n for n in names if n.startswith("images/")]  # they have a zip of their own
     assert not [n for n in names if "cdk.out" in n or "__pycache__" in n]
     assert manifest == {
         "format": naming.RELEASE_FORMAT,
@@ -89,22 +87,15 @@ def test_zip_follows_the_handoff_contract(repo: Path) -> None:
         "images": [
             {
                 "name": "api",
-                "archive": "images/api.oci.tar",
                 "platforms": ["linux/amd64", "linux/arm64"],
-                "digest": f"sha256:{b'api'.hex():0>64}",
+                "digest": digest_of("api"),
             },
             {
                 "name": "worker",
-                "archive": "images/worker.oci.tar",
                 "platforms": ["linux/amd64", "linux/arm64"],
-                "digest": f"sha256:{b'worker'.hex():0>64}",
+                "digest": digest_of("worker"),
             },
-            {
-                "name": "web",
-                "archive": "images/web.oci.tar",
-                "platforms": ["linux/amd64"],
-                "digest": f"sha256:{b'web'.hex():0>64}",
-            },
+            {"name": "web", "platforms": ["linux/amd64"], "digest": digest_of("web")},
         ],
         "chart": "chart/deploy/helm/platform",
         "values": [
@@ -114,6 +105,39 @@ def test_zip_follows_the_handoff_contract(repo: Path) -> None:
         ],
         "dependencies": [],
     }
+
+
+def test_the_images_are_one_oci_layout_with_each_blob_once(repo: Path) -> None:
+    """Three images built on one base image: the layout names each by its ref name, holds the
+    base layer once (it was once per image), and every blob is what its name says."""
+    assert package(repo).returncode == 0
+    with zipfile.ZipFile(repo / "dist" / "release.images.zip") as layout:
+        names = layout.namelist()
+        index = json.loads(layout.read("index.json"))
+        blobs = {n: layout.read(n) for n in names if n.startswith("blobs/")}
+        stored = {info.filename: info.compress_type for info in layout.infolist()}
+    assert names[:2] == ["index.json", "oci-layout"] and names[2:] == sorted(names[2:])
+    assert [(m["annotations"][REF_NAME], m["digest"]) for m in index["manifests"]] == [
+        (name, digest_of(name)) for name in ("api", "worker", "web")
+    ]
+    base = "blobs/sha256/" + hashlib.sha256(BASE_LAYER).hexdigest()
+    assert names.count(base) == 1
+    assert len(blobs) == 1 + 3 * 3  # the base layer; each image's layer, config and manifest
+    for name, data in blobs.items():
+        assert name == "blobs/sha256/" + hashlib.sha256(data).hexdigest()
+        assert stored[name] == zipfile.ZIP_STORED
+
+
+def test_a_blob_that_is_not_what_its_name_says_is_never_packaged(repo: Path) -> None:
+    path = repo / "dist" / "images" / "web.oci.tar"
+    with tarfile.open(path) as tar:
+        members = [(m.name, tar.extractfile(m).read()) for m in tar.getmembers()]  # type: ignore[union-attr]
+    layout_with(path, [(n, d + b"x" if n.startswith("blobs/") else d) for n, d in members])
+    result = package(repo)
+    assert result.returncode == 1
+    assert "does not hold the bytes its name promises" in result.stderr
+    assert not (repo / "dist/release.zip").exists()
+    assert not (repo / "dist/release.images.zip").exists()
 
 
 def test_same_inputs_same_bytes(repo: Path) -> None:
@@ -144,6 +168,7 @@ def test_a_version_the_pipeline_would_refuse_is_never_packaged(repo: Path) -> No
         "image tag"
     )
     assert not (repo / "dist/release.zip").exists()
+    assert not (repo / "dist/release.images.zip").exists()
     (repo / naming.RELEASE_VERSION_SCRIPT).unlink()
     result = package(repo)
     assert result.returncode == 1
@@ -248,6 +273,7 @@ def test_packaging_a_300_mb_archive_peaks_under_100_mb(repo: Path) -> None:
         sys.executable,
         naming.PACKAGE_SCRIPT,
         *("--plan", naming.RELEASE_PLAN, "--images", "dist/images", "--out", "dist/release.zip"),
+        *("--images-out", "dist/release.images.zip"),
     ]
     probe = (
         "import resource, subprocess, sys\n"
@@ -265,6 +291,6 @@ def test_packaging_a_300_mb_archive_peaks_under_100_mb(repo: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     peak_mb = int(result.stdout.split()[-1]) / 1024
-    with zipfile.ZipFile(repo / "dist" / "release.zip") as archive:
-        assert archive.getinfo("images/api.oci.tar").file_size > ARCHIVE_MB << 20
+    with zipfile.ZipFile(repo / "dist" / "release.images.zip") as layout:
+        assert max(info.file_size for info in layout.infolist()) == ARCHIVE_MB << 20
     assert peak_mb < PEAK_LIMIT_MB, f"packaging peaked at {peak_mb:.0f} MB"

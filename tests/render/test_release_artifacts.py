@@ -283,8 +283,14 @@ def test_a_substituted_archive_under_another_name_never_reaches_the_release(
     assert all(r.returncode == 0 for _, r in results), results[-1][1].stdout
     with zipfile.ZipFile(release.cwd / "dist" / "release.zip") as archive:
         manifest = json.loads(archive.read("manifest.json"))
-        for name, path in built.items():
-            assert archive.read(f"images/{name}.oci.tar") == path.read_bytes()
+    with zipfile.ZipFile(release.cwd / "dist" / "release.images.zip") as layout:
+        for path in built.values():
+            with tarfile.open(path) as tar:
+                for member in tar.getmembers():
+                    if member.name.startswith("blobs/sha256/") and member.isfile():
+                        data = tar.extractfile(member)
+                        assert data is not None
+                        assert layout.read(member.name) == data.read()
     for image in manifest["images"]:
         assert image["digest"] == release.outputs[f"image-{image['name']}"]["index-digest"]
 
@@ -335,33 +341,47 @@ def test_the_scan_lays_out_each_platform_of_the_archive_it_verified(tmp_path: Pa
 
 
 def test_a_substituted_release_zip_is_refused_by_every_delivery_job(tmp_path: Path) -> None:
-    """`delivery: github`: the zip `package` kept is checked by `push` and each `deploy-<env>`
-    against package's `release-sha256` output before it is extracted."""
+    """`delivery: github`: each zip `package` kept (the release, and its images) is checked by
+    every job that reads it against package's `release-sha256` / `images-sha256` output before
+    it is extracted."""
     release = Run("github-delivery", tmp_path)
     for name, platforms in spec_images("github-delivery").items():
         release.build(name, platforms)
-    until = "Record the release's sha256"
+    until = "Keep the release's images for delivery"
     results = release.job("package", until=until, skip=PACKAGING)
-    assert [name for name, r in results if r.returncode == 0][-1] == until
-    packaged = release.cwd / "dist" / "release.zip"
-    assert release.outputs["package"]["release-sha256"] == (
-        hashlib.sha256(packaged.read_bytes()).hexdigest()
-    )
-    release.upload("release", packaged)
+    assert all(r.returncode == 0 for _, r in results), results[-1][1].stdout
+    zips = {
+        "release": ("release-sha256", release.cwd / "dist" / "release.zip"),
+        "release-images": ("images-sha256", release.cwd / "dist" / "release.images.zip"),
+    }
+    for artifact, (output, packaged) in zips.items():
+        assert (
+            release.outputs["package"][output] == hashlib.sha256(packaged.read_bytes()).hexdigest()
+        )
+        release.upload(artifact, packaged)
     delivering = [j for j in release.workflow["jobs"] if j == "push" or j.startswith("deploy-")]
+    check = "Check and extract the release"
     for job_id in delivering:
-        [(name, ok)] = release.job(job_id, until="Check the release is the one packaged")
+        [(name, ok)] = release.job(job_id, until=check)
         assert ok.returncode == 0, ok.stdout
-    forged = tmp_path / "forged" / "release.zip"
-    forged.parent.mkdir()
-    with zipfile.ZipFile(packaged) as original, zipfile.ZipFile(forged, "w") as copy:
-        for item in original.infolist():
-            copy.writestr(item, original.read(item.filename))
-        copy.writestr("images/extra.oci.tar", b"not reviewed")
-    shutil.rmtree(release.store / "release")
-    release.upload("release", forged)
-    for job_id in delivering:
-        [(name, refused)] = release.job(job_id, until="Extract the release")
-        assert (name, refused.returncode) == ("Check the release is the one packaged", 1)
-        assert "not the release that was packaged" in refused.stdout
-        assert not (release.cwd / "release").exists()
+    [(_, ok)] = release.job("push", until=f"{check}'s images")[1:]
+    assert ok.returncode == 0, ok.stdout
+    for artifact, (_, packaged) in zips.items():
+        forged = tmp_path / "forged" / packaged.name
+        forged.parent.mkdir(exist_ok=True)
+        with zipfile.ZipFile(packaged) as original, zipfile.ZipFile(forged, "w") as copy:
+            for item in original.infolist():
+                copy.writestr(item, original.read(item.filename))
+            copy.writestr("extra", b"not reviewed")
+        kept = release.store / artifact
+        shutil.move(kept, tmp_path / f"kept-{artifact}")
+        release.upload(artifact, forged)
+        readers = delivering if artifact == "release" else ["push"]
+        for job_id in readers:
+            step = check if artifact == "release" else f"{check}'s images"
+            refused = release.job(job_id, until=step)[-1]
+            assert (refused[0], refused[1].returncode) == (step, 1)
+            assert "not what was packaged" in refused[1].stdout
+            assert not (release.cwd / ("release" if artifact == "release" else "images")).exists()
+        shutil.rmtree(kept)
+        shutil.move(tmp_path / f"kept-{artifact}", kept)

@@ -102,8 +102,14 @@ def test_release_is_serial_uncached_and_uploads_to_the_fixed_key(
     package = release["jobs"]["package"]
     assert package["needs"] == [job for job in release["jobs"] if job != "package"]
     upload = package["steps"][-1]
-    assert upload["run"].startswith("aws s3 cp dist/release.zip")
-    assert upload["env"]["KEY"].endswith(".zip")
+    # The images first: the release zip's upload starts the pipeline, which takes the newest.
+    assert upload["run"].splitlines() == [
+        'aws s3 cp dist/release.images.zip "s3://$BUCKET/$IMAGES_KEY" --no-progress '
+        '--metadata "release-version=$RELEASE_VERSION"',
+        'aws s3 cp dist/release.zip "s3://$BUCKET/$KEY" --no-progress '
+        '--metadata "release-version=$RELEASE_VERSION"',
+    ]
+    assert upload["env"]["IMAGES_KEY"] == upload["env"]["KEY"].removesuffix(".zip") + ".images.zip"
 
 
 def test_release_triggers_on_the_spec_tags(compiled: dict[str, Path]) -> None:

@@ -86,6 +86,7 @@ def resolved(spec: Spec, spec_sha256: str) -> dict[str, Any]:
         "release": {
             "bucket": naming.release_bucket(spec),
             "key": naming.release_key(spec),
+            "images_key": naming.images_key(spec),
             "upload_role_name": naming.upload_role_name(spec),
         },
         "images": [

@@ -2,9 +2,10 @@
 scripts the CodeBuild actions run (the release's own `cdk/scripts/`), with the same environment
 variables, in the extracted release zip.
 
-After `package` (which keeps the zip as a workflow artifact instead of uploading it, and
-publishes its sha256 as the job output `release-sha256`; every job below downloads the artifact
-by its name and refuses a zip with another sha256):
+After `package` (which keeps the release zip and its images zip as artifacts of the run instead
+of uploading them, and publishes their sha256s as the job outputs `release-sha256` and
+`images-sha256`; every job below downloads the release by its artifact's name, the jobs that copy
+images also the images, and refuses a zip with another sha256):
 
 - `push`, in the release environment: the contract check and the push of every image to ECR
   (verify-and-push.sh), as the push role;
@@ -22,6 +23,7 @@ does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pipelinegen import naming
@@ -33,9 +35,26 @@ from pipelinegen.sessions import DEFAULT_SECONDS as DEFAULT_SESSION_SECONDS
 from pipelinegen.sessions import MARKETPLACE_WAIT_SECONDS, sessions
 from pipelinegen.spec.models import Environment, Spec
 
-RELEASE_ARTIFACT = "release"  # the release zip, kept between the jobs of one run
-RELEASE_SHA256 = "release-sha256"  # the `package` job's output: the zip's sha256
+RELEASE_ZIP = "dist/release.zip"  # the release less its images: what every job reads
+IMAGES_ZIP = "dist/release.images.zip"  # its images, one OCI image layout: for push, Marketplace
 RELEASE_DIR = "release"  # where each job extracts it (the scripts run there, as in CodeBuild)
+IMAGES_DIR = "images"  # where the jobs that copy images extract those (beside RELEASE_DIR)
+IMAGES_FROM_RELEASE = f"../{IMAGES_DIR}"  # the scripts' IMAGES_DIR: they run in RELEASE_DIR
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One zip the `package` job keeps as an artifact of the run, with its sha256 as an output."""
+
+    title: str  # in step names
+    path: str
+    artifact: str
+    output: str  # the `package` job's output holding the sha256
+    folder: str  # where a job extracts it
+
+
+KEPT_RELEASE = Kept("release", RELEASE_ZIP, "release", "release-sha256", RELEASE_DIR)
+KEPT_IMAGES = Kept("release's images", IMAGES_ZIP, "release-images", "images-sha256", IMAGES_DIR)
 SCRIPTS = "cdk/scripts"  # inside the release, as the CodeBuild actions call them
 PUSH_JOB = "push"
 DEPLOY_JOB_PREFIX = "deploy-"
@@ -59,29 +78,34 @@ def deploy_job(environment: str) -> str:
     return f"{DEPLOY_JOB_PREFIX}{environment}"
 
 
-def keep_release(zip_path: str) -> tuple[list[Step], dict[str, str]]:
-    """The `package` job's last steps: the zip's sha256 (the job's `release-sha256` output) and
-    the zip as an artifact of this run, for the jobs below; and the job's outputs."""
-    steps = [
-        Step(
-            "Record the release's sha256",
-            env={"RELEASE_ZIP": zip_path},
-            run='echo "sha256=$(sha256sum "$RELEASE_ZIP" | cut -d " " -f 1)" >>"$GITHUB_OUTPUT"',
-            id="release",
-        ),
-        Step(
-            "Keep the release for delivery",
-            action("actions/upload-artifact"),
-            {
-                "name": RELEASE_ARTIFACT,
-                "path": zip_path,
-                "if-no-files-found": "error",
-                "retention-days": ARTIFACT_DAYS,
-                "compression-level": 0,
-            },
-        ),
-    ]
-    return steps, {RELEASE_SHA256: "${{ steps.release.outputs.sha256 }}"}
+def keep_release() -> tuple[list[Step], dict[str, str]]:
+    """The `package` job's last steps: each zip's sha256 (the job's outputs) and each zip as an
+    artifact of this run, for the jobs below; and the job's outputs."""
+    steps: list[Step] = []
+    outputs = {}
+    for kept in (KEPT_RELEASE, KEPT_IMAGES):
+        step_id = kept.output.removesuffix("-sha256")
+        steps += [
+            Step(
+                f"Record the {kept.title} sha256",
+                env={"ZIP": kept.path},
+                run=f'echo "{kept.output}=$(sha256sum "$ZIP" | cut -d " " -f 1)" >>"$GITHUB_OUTPUT"',
+                id=step_id,
+            ),
+            Step(
+                f"Keep the {kept.title} for delivery",
+                action("actions/upload-artifact"),
+                {
+                    "name": kept.artifact,
+                    "path": kept.path,
+                    "if-no-files-found": "error",
+                    "retention-days": ARTIFACT_DAYS,
+                    "compression-level": 0,
+                },
+            ),
+        ]
+        outputs[kept.output] = f"${{{{ steps.{step_id}.outputs.{kept.output} }}}}"
+    return steps, outputs
 
 
 def deliver_jobs(spec: Spec, *, spec_sha256: str, needs: list[str]) -> list[Job]:
@@ -100,6 +124,7 @@ def push_environment(spec: Spec, view: dict[str, Any]) -> dict[str, str]:
     """What verify-and-push.sh reads (AWS_REGION comes from configure-aws-credentials)."""
     return {
         "EXPECTED_SPEC_SHA256": view["spec_sha256"],
+        "IMAGES_DIR": IMAGES_FROM_RELEASE,
         "ECR_REGISTRY": naming.ecr_registry(spec),
         "ECR_PREFIX": spec.name,
     }
@@ -132,6 +157,7 @@ def marketplace_environment(view: dict[str, Any]) -> dict[str, str]:
         if key != "helm"
     }
     env["MARKETPLACE_TIMEOUT"] = str(MARKETPLACE_WAIT_SECONDS)
+    env["IMAGES_DIR"] = IMAGES_FROM_RELEASE
     return env
 
 
@@ -144,7 +170,7 @@ def _env_value(value: Any) -> str:
 def _push(spec: Spec, view: dict[str, Any], *, needs: list[str], package: str) -> Job:
     role = naming.role_arn(spec, spec.aws.account, naming.push_role_name(spec))
     steps = [
-        *_extract(package),
+        *_extract(package, images=True),
         _install_skopeo(),
         _assume("push", role, spec.aws.region, DEFAULT_SESSION_SECONDS),
         _script(
@@ -174,8 +200,9 @@ def _deploy(
 ) -> Job:
     env = deploy_environment(spec, data)
     approved = environment.approval
+    publishes = bool(environment.marketplace and view["marketplace"])
     steps = [
-        *_extract(package),
+        *_extract(package, images=publishes),
         *([_approval_enforced(environment.name)] if approved else []),
         _install_helm(),
         _install_kubectl(),
@@ -183,7 +210,7 @@ def _deploy(
         _script(f"Deploy to {environment.name} with Helm", "deploy.sh", env),
     ]
     timeout = 60
-    if environment.marketplace and view["marketplace"]:
+    if publishes:
         role = naming.role_arn(spec, spec.aws.account, naming.marketplace_role_name(spec))
         steps += [
             _install_skopeo(),
@@ -219,32 +246,40 @@ def _approval_enforced(environment: str) -> Step:
 
 # Refuse a zip whose sha256 is not the one the packaging job published (a check's code, or
 # anything else holding the run's token, could upload an artifact of its own).
-VERIFY_RELEASE = """\
-actual="$(sha256sum dist/release.zip | cut -d " " -f 1)"
-if [ -z "$RELEASE_SHA256" ] || [ "$actual" != "$RELEASE_SHA256" ]; then
-  echo "::error title=release refused::dist/release.zip has sha256 $actual, but the package" \\
-    "job published '$RELEASE_SHA256': not the release that was packaged" >&2
+VERIFY_ZIP = """\
+actual="$(sha256sum "$ZIP" | cut -d " " -f 1)"
+if [ -z "$ZIP_SHA256" ] || [ "$actual" != "$ZIP_SHA256" ]; then
+  echo "::error title=release refused::$ZIP has sha256 $actual, but the package" \\
+    "job published '$ZIP_SHA256': not what was packaged" >&2
   exit 1
 fi
+unzip -q "$ZIP" -d "$FOLDER"
 """
 
 
-def _extract(package: str) -> list[Step]:
-    """The release zip of this run, checked against the sha256 `package` published, then
-    extracted where the scripts expect it."""
-    return [
-        Step(
-            "Fetch the release",
-            action("actions/download-artifact"),
-            {"name": RELEASE_ARTIFACT, "path": "dist"},
-        ),
-        Step(
-            "Check the release is the one packaged",
-            env={"RELEASE_SHA256": f"${{{{ needs.{package}.outputs.{RELEASE_SHA256} }}}}"},
-            run=VERIFY_RELEASE,
-        ),
-        Step("Extract the release", run=f"unzip -q dist/release.zip -d {RELEASE_DIR}"),
-    ]
+def _extract(package: str, *, images: bool = False) -> list[Step]:
+    """The release zip of this run (and, for a job that copies images, its images zip), each
+    checked against the sha256 `package` published, then extracted where the scripts expect
+    it."""
+    steps = []
+    for kept in (KEPT_RELEASE, KEPT_IMAGES) if images else (KEPT_RELEASE,):
+        steps += [
+            Step(
+                f"Fetch the {kept.title}",
+                action("actions/download-artifact"),
+                {"name": kept.artifact, "path": "dist"},
+            ),
+            Step(
+                f"Check and extract the {kept.title}",
+                env={
+                    "ZIP": kept.path,
+                    "ZIP_SHA256": f"${{{{ needs.{package}.outputs.{kept.output} }}}}",
+                    "FOLDER": kept.folder,
+                },
+                run=VERIFY_ZIP,
+            ),
+        ]
+    return steps
 
 
 def _install_skopeo() -> Step:

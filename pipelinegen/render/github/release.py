@@ -28,7 +28,7 @@ from dataclasses import replace
 from pipelinegen import naming, retries
 from pipelinegen.render.github.actions import action
 from pipelinegen.render.github.ci import release_checks
-from pipelinegen.render.github.deliver import deliver_jobs, keep_release
+from pipelinegen.render.github.deliver import IMAGES_ZIP, RELEASE_ZIP, deliver_jobs, keep_release
 from pipelinegen.render.github.images import (
     ARTIFACT_PREFIX,
     IMAGES_DIR,
@@ -49,7 +49,6 @@ from pipelinegen.render.templating import render
 from pipelinegen.spec.models import Image, PresetCheck, Spec
 from pipelinegen.spec.rules import is_file_reference
 
-DIST = "dist"
 IMAGE_JOB_PREFIX = ARTIFACT_PREFIX
 VERSION_JOB = "version"
 GATE_JOB = "gate"
@@ -102,14 +101,7 @@ def release_plan(spec: Spec, *, spec_sha256: str, generated_by: str) -> str:
         "format": naming.RELEASE_FORMAT,
         "project": spec.name,
         "spec_sha256": spec_sha256,
-        "images": [
-            {
-                "name": image.name,
-                "archive": naming.image_archive(image.name),
-                "platforms": image.platforms,
-            }
-            for image in spec.images
-        ],
+        "images": [{"name": image.name, "platforms": image.platforms} for image in spec.images],
         "cdk": naming.CDK_APP_DIR,
         "chart": spec.helm.chart,
         "values": values,
@@ -208,7 +200,10 @@ def _image(spec: Spec, image: Image, *, needs: list[str]) -> Job:
 
 
 def _package(spec: Spec, *, needs: list[str]) -> Job:
-    zip_path = f"{DIST}/release.zip"
+    """Package the release as two zips, the release and its images (one OCI image layout), and
+    hand them over: to the release bucket, images first (the release zip's upload starts the
+    pipeline, which takes the newest images object), or, with `delivery: github`, to the jobs
+    below as artifacts of this run."""
     steps = [checkout()]
     for image in spec.images:
         steps += fetch_archive_steps(image.name, f"{IMAGE_JOB_PREFIX}{image.name}")
@@ -222,11 +217,11 @@ def _package(spec: Spec, *, needs: list[str]) -> Job:
                 "PLAN": naming.RELEASE_PLAN,
             },
             run=f'python3 {naming.PACKAGE_SCRIPT} --plan "$PLAN" --images {IMAGES_DIR} '
-            f"--out {zip_path}",
+            f"--out {RELEASE_ZIP} --images-out {IMAGES_ZIP}",
         ),
     ]
     if spec.delivery == "github":  # the jobs after this one deliver it (deliver.py)
-        kept, outputs = keep_release(zip_path)
+        kept, outputs = keep_release()
         return Job(PACKAGE_JOB, 30, [*steps, *kept], needs=needs, outputs=outputs)
     steps += [
         Step(
@@ -243,9 +238,12 @@ def _package(spec: Spec, *, needs: list[str]) -> Job:
             env={
                 "BUCKET": naming.release_bucket(spec),
                 "KEY": naming.release_key(spec),
+                "IMAGES_KEY": naming.images_key(spec),
                 "RELEASE_VERSION": "${{ github.ref_name }}",
             },
-            run=f'aws s3 cp {zip_path} "s3://$BUCKET/$KEY" --no-progress '
+            run=f'aws s3 cp {IMAGES_ZIP} "s3://$BUCKET/$IMAGES_KEY" --no-progress '
+            '--metadata "release-version=$RELEASE_VERSION"\n'
+            f'aws s3 cp {RELEASE_ZIP} "s3://$BUCKET/$KEY" --no-progress '
             '--metadata "release-version=$RELEASE_VERSION"',
         ),
     ]

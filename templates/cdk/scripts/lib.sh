@@ -91,15 +91,15 @@ readonly REPOSITORY_PREFIX_RE='^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0
 # shellcheck disable=SC2034
 readonly REGION_RE='^[a-z]{2}(-[a-z]+)+-[0-9]+$'
 
-# copy_archive ARCHIVE DESTINATION DIGEST POLICY WORKDIR FAILURE
-# Copies an OCI archive (every platform, digests preserved) to a registry reference, then checks
-# that the registry holds exactly the digest the release manifest names. FAILURE is the message
-# when the copy itself fails.
-copy_archive() {
-  local archive="$1" destination="$2" digest="$3" policy="$4" work="$5" failure="$6" pushed
+# copy_image NAME DESTINATION DIGEST POLICY WORKDIR FAILURE
+# Copies image NAME of the release's images (the OCI image layout at $IMAGES_DIR; every
+# platform, digests preserved) to a registry reference, then checks that the registry holds
+# exactly the digest the release manifest names. FAILURE is the message when the copy fails.
+copy_image() {
+  local name="$1" destination="$2" digest="$3" policy="$4" work="$5" failure="$6" pushed
   rm -f "$work/digest"
   if ! skopeo --policy "$policy" copy --all --preserve-digests --retry-times 3 \
-    --digestfile "$work/digest" "oci-archive:$archive" "docker://$destination"; then
+    --digestfile "$work/digest" "oci:$IMAGES_DIR:$name" "docker://$destination"; then
     die "$failure"
   fi
   pushed="$(cat "$work/digest" 2>/dev/null || true)"

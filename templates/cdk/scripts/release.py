@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Read and check a release's manifest.json: the handoff contract, as the pipeline sees it.
 
-The pipeline's scripts run this in the extracted release zip (Python 3.9+, standard library
-only); it runs the same way locally, in a folder where the release zip was unzipped:
+A release is two zips: the release (manifest.json, cdk/, chart/, marketplace/) and its images
+(one OCI image layout: `oci-layout`, `index.json`, `blobs/sha256/<hex>`, each image named in
+index.json by its `org.opencontainers.image.ref.name` annotation). The pipeline's scripts run
+this in the extracted release (Python 3.9+, standard library only), with the images extracted
+in a folder of their own; it runs the same way locally:
 
-    python3 release.py verify --expected-spec-sha256 <64 hex>  # the whole contract check
-    python3 release.py images        # "<name>\\t<archive>\\t<digest>" per image, archives checked
+    python3 release.py verify --expected-spec-sha256 <64 hex> --images DIR  # the whole check
+    python3 release.py images --images DIR  # "<name>\\t<digest>" per image, the layout checked
     python3 release.py digests       # "<name>\\t<digest>" per image, from manifest.json alone
     python3 release.py get version   # one field: version, project, chart, spec_sha256, git_sha
     python3 release.py dependencies  # "<name>\\t<version>\\t<archive>" per chart dependency
@@ -29,14 +32,26 @@ from typing import Any
 
 import release_version as versions  # the version grammar the release workflow checks too
 
-FORMAT = 1  # the manifest format this pipeline reads
+FORMAT = 2  # the manifest format this pipeline reads (2: the images in an object of their own)
 MANIFEST = "manifest.json"
 # Every pattern is matched with fullmatch: `$` would also accept a trailing newline.
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 # The spec's image names: they become ECR repository names and Helm value keys.
 IMAGE_NAME = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")
-INDEX = "index.json"  # an OCI image layout's entry point, at the top of the archive
+INDEX = "index.json"  # an OCI image layout's entry point (of an archive, and of the images)
+LAYOUT_FILE = "oci-layout"
+REF_NAME = "org.opencontainers.image.ref.name"  # an image's name in the layout's index.json
+# The media types whose blobs name other blobs (OCI image spec 1.1; Docker's v2 schema 2).
+INDEX_TYPES = {
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+}
+MANIFEST_TYPES = {
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+}
+IMAGES_OBJECT = "the release's images (the .images.zip beside the release zip)"
 FIELDS = ("version", "project", "chart", "spec_sha256", "git_sha")
 
 
@@ -47,7 +62,6 @@ class ReleaseError(Exception):
 @dataclass(frozen=True)
 class Image:
     name: str
-    archive: str
     digest: str
 
 
@@ -59,7 +73,7 @@ def load(root: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ReleaseError(
             f"no {MANIFEST} in {root.resolve()}: this is not a pipelinegen release "
-            "(its zip holds manifest.json, images/, cdk/ and chart/ at the top)"
+            "(its zip holds manifest.json, cdk/ and chart/ at the top)"
         )
     try:
         manifest = strict_json(path.read_bytes())
@@ -98,7 +112,7 @@ def check_spec(manifest: dict[str, Any], expected: str) -> None:
 
 
 def images(manifest: dict[str, Any]) -> list[Image]:
-    """The manifest's images, each field checked; the archives are not opened."""
+    """The manifest's images, each field checked; the images themselves are not read."""
     release_version(manifest)
     listed = manifest.get("images")
     if not isinstance(listed, list) or not listed:
@@ -107,19 +121,14 @@ def images(manifest: dict[str, Any]) -> list[Image]:
     for entry in listed:
         if not isinstance(entry, dict):
             raise ReleaseError(f"{MANIFEST} has an image entry that is not an object: {entry!r}")
-        name, archive, digest = entry.get("name"), entry.get("archive"), entry.get("digest")
+        name, digest = entry.get("name"), entry.get("digest")
         if not isinstance(name, str) or not IMAGE_NAME.fullmatch(name):
             raise ReleaseError(f"{MANIFEST} has an invalid image name {name!r}")
         if any(image.name == name for image in found):
             raise ReleaseError(f"{MANIFEST} lists image {name!r} twice")
-        if archive != f"images/{name}.oci.tar":
-            raise ReleaseError(
-                f"{MANIFEST}: image {name!r} has archive {archive!r}; "
-                f"expected 'images/{name}.oci.tar'"
-            )
         if not isinstance(digest, str) or not DIGEST.fullmatch(digest):
             raise ReleaseError(f"{MANIFEST}: image {name!r} has an invalid digest {digest!r}")
-        found.append(Image(name, archive, digest))
+        found.append(Image(name, digest))
     return found
 
 
@@ -173,20 +182,93 @@ def dependencies(root: Path, manifest: dict[str, Any]) -> list[dict[str, str]]:
     return listed
 
 
-def check_archives(root: Path, listed: list[Image]) -> None:
-    """Every archive is there, and is the image the manifest describes."""
-    for image in listed:
-        path = root / image.archive
-        if path.is_symlink() or (path.exists() and not path.is_file()):
-            raise ReleaseError(f"image archive {image.archive} is not a regular file")
-        if not path.is_file():
-            raise ReleaseError(f"image archive {image.archive} is missing from the release")
-        actual = archive_digest(path)
-        if actual != image.digest:
+def check_images(layout: Path, listed: list[Image]) -> None:
+    """The images are one OCI image layout that names exactly the manifest's images, each by
+    its ref name with the manifest's digest, and holds every blob each image reaches: indexes
+    and manifests with the bytes their digests name, configs and layers at the size their
+    descriptors give (skopeo checks each layer's digest as it copies it)."""
+    if not layout.is_dir():
+        raise ReleaseError(f"{IMAGES_OBJECT} are missing: no folder {layout}")
+    check_files(layout)
+    marker = _layout_json(layout, LAYOUT_FILE)
+    if not isinstance(marker, dict) or marker.get("imageLayoutVersion") != "1.0.0":
+        raise ReleaseError(f"{IMAGES_OBJECT}: {LAYOUT_FILE} is not an OCI image layout 1.0.0")
+    index = _layout_json(layout, INDEX)
+    entries = index.get("manifests") if isinstance(index, dict) else None
+    if not isinstance(entries, list):
+        raise ReleaseError(f"{IMAGES_OBJECT}: {INDEX} lists no images")
+    named: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        annotations = entry.get("annotations") if isinstance(entry, dict) else None
+        name = annotations.get(REF_NAME) if isinstance(annotations, dict) else None
+        if not isinstance(name, str) or name in named:
             raise ReleaseError(
-                f"{image.archive} holds {actual}, but {MANIFEST} says image {image.name!r} is "
-                f"{image.digest}: the release zip is inconsistent; release again"
+                f"{IMAGES_OBJECT}: {INDEX} has an image without a name of its own: {entry!r}"
             )
+        named[name] = entry
+    expected = {image.name: image.digest for image in listed}
+    extra = sorted(set(named) - set(expected))
+    if extra:
+        raise ReleaseError(f"{IMAGES_OBJECT} hold images {MANIFEST} does not list: {extra}")
+    for image in listed:
+        entry = named.get(image.name)
+        if entry is None:
+            raise ReleaseError(f"image {image.name!r} is missing from {IMAGES_OBJECT}")
+        if entry.get("digest") != image.digest:
+            raise ReleaseError(
+                f"{IMAGES_OBJECT} name image {image.name!r} {entry.get('digest')}, but "
+                f"{MANIFEST} says {image.digest}: they are not this release's images (each "
+                "release uploads its images before its zip; another release in between replaced "
+                "them): release again"
+            )
+        _check_blob(layout, entry, image.name, set())
+
+
+def _layout_json(layout: Path, name: str) -> Any:
+    path = layout / name
+    if not path.is_file():
+        raise ReleaseError(f"{IMAGES_OBJECT} are not an OCI image layout: no {name}")
+    try:
+        return strict_json(path.read_bytes())
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ReleaseError(f"{IMAGES_OBJECT}: {name} is not valid JSON: {error}") from None
+
+
+def _check_blob(layout: Path, descriptor: Any, image: str, seen: set[str]) -> None:
+    """The blob `descriptor` names is in the layout at its size; an index's or a manifest's
+    bytes hash to its digest, and the blobs it names are checked in turn."""
+    digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
+    size = descriptor.get("size") if isinstance(descriptor, dict) else None
+    if not isinstance(digest, str) or not DIGEST.fullmatch(digest) or type(size) is not int:
+        raise ReleaseError(f"image {image!r}: a descriptor without a valid digest and size")
+    if digest in seen:
+        return
+    seen.add(digest)
+    path = layout / "blobs" / "sha256" / digest[len("sha256:") :]
+    if not path.is_file() or path.stat().st_size != size:
+        raise ReleaseError(
+            f"image {image!r}: blob {digest} is missing from {IMAGES_OBJECT} or has another size"
+        )
+    kind = descriptor.get("mediaType")
+    if kind not in INDEX_TYPES | MANIFEST_TYPES:
+        return
+    data = path.read_bytes()
+    if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+        raise ReleaseError(f"image {image!r}: blob {digest} does not hold the bytes its name says")
+    try:
+        document = strict_json(data)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ReleaseError(f"image {image!r}: {digest} is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ReleaseError(f"image {image!r}: {digest} is not a JSON object")
+    if kind in INDEX_TYPES:
+        children = document.get("manifests")
+    else:
+        children = [document.get("config"), *(document.get("layers") or [])]
+    if not isinstance(children, list):
+        raise ReleaseError(f"image {image!r}: {digest} names no blobs")
+    for child in children:
+        _check_blob(layout, child, image, seen)
 
 
 def archive_digest(path: Path) -> str:
@@ -270,7 +352,7 @@ def safe_path(path: str) -> PurePosixPath:
     return pure
 
 
-def verify(root: Path, expected_spec_sha256: str) -> list[Image]:
+def verify(root: Path, expected_spec_sha256: str, layout: Path) -> list[Image]:
     """The whole contract check, in the order that gives the most useful first error."""
     if not SHA256.fullmatch(expected_spec_sha256):
         raise ReleaseError(f"the expected spec sha256 {expected_spec_sha256!r} is not 64 hex")
@@ -279,7 +361,7 @@ def verify(root: Path, expected_spec_sha256: str) -> list[Image]:
     check_spec(manifest, expected_spec_sha256)
     listed = images(manifest)
     check_layout(root, manifest)
-    check_archives(root, listed)
+    check_images(layout, listed)
     dependencies(root, manifest)
     return listed
 
@@ -290,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("verify", help="the contract check")
     check.add_argument("--expected-spec-sha256", required=True)
-    commands.add_parser("images", help="name, archive and digest of each image, tab-separated")
+    check.add_argument("--images", required=True, type=Path, help="the extracted images")
+    listing = commands.add_parser("images", help="name and digest of each image, tab-separated")
+    listing.add_argument("--images", required=True, type=Path, help="the extracted images")
     commands.add_parser(
         "digests",
         help="name and digest of each image, tab-separated, from manifest.json alone (the "
@@ -302,15 +386,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "verify":
-            listed = verify(args.root, args.expected_spec_sha256)
+            listed = verify(args.root, args.expected_spec_sha256, args.images)
             count = f"{len(listed)} image{'s' if len(listed) != 1 else ''}"
             print(f"release {load(args.root)['version']}: contract check passed ({count})")
         elif args.command == "images":
             check_files(args.root)
             listed = images(load(args.root))
-            check_archives(args.root, listed)
+            check_images(args.images, listed)
             for image in listed:
-                print(f"{image.name}\t{image.archive}\t{image.digest}")
+                print(f"{image.name}\t{image.digest}")
         elif args.command == "digests":
             check_files(args.root)
             for image in images(load(args.root)):

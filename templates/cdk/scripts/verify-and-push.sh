@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # verify-and-push.sh: check the release against the handoff contract (verify-release.sh), then
-# push every image archive to its ECR repository <ECR_PREFIX>/<image>, tagged with the release
+# push every image of the release's images to its ECR repository <ECR_PREFIX>/<image>, tagged with the release
 # version. The copy keeps every platform and the exact digests (skopeo copy --all
 # --preserve-digests), so what was built is what gets deployed. Safe to run again: a tag that
 # already holds this release's digest is skipped; a tag that holds another digest is an error
@@ -10,20 +10,21 @@
 #
 # Environment:
 #   EXPECTED_SPEC_SHA256  sha256 of the pipeline.yaml the pipeline was synthesized from
+#   IMAGES_DIR            the extracted images zip (one OCI image layout, every image named)
 #   ECR_REGISTRY          the registry host, e.g. 111111111111.dkr.ecr.us-east-1.amazonaws.com
 #   ECR_PREFIX            the repositories' namespace: the project name
 #   AWS_REGION            the registry's region (CodeBuild sets it)
 #
 # Needs python3 (3.9+), aws (CLI v2) and skopeo (1.6 or later) on PATH, and credentials that may
 # push to the repositories and call ecr:DescribeImages. Run it locally, in the extracted release:
-#   EXPECTED_SPEC_SHA256=<64 hex> ECR_REGISTRY=111111111111.dkr.ecr.us-east-1.amazonaws.com \
+#   EXPECTED_SPEC_SHA256=<64 hex> IMAGES_DIR=../images ECR_REGISTRY=111111111111.dkr.ecr.us-east-1.amazonaws.com \
 #     ECR_PREFIX=acme-platform AWS_REGION=us-east-1 bash cdk/scripts/verify-and-push.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 
-require_env EXPECTED_SPEC_SHA256 ECR_REGISTRY ECR_PREFIX AWS_REGION
+require_env EXPECTED_SPEC_SHA256 IMAGES_DIR ECR_REGISTRY ECR_PREFIX AWS_REGION
 require_match ECR_REGISTRY "$REGISTRY_RE" "an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com)"
 require_match ECR_PREFIX "$REPOSITORY_PREFIX_RE" "an ECR repository namespace"
 require_match AWS_REGION "$REGION_RE" "an AWS region"
@@ -35,13 +36,13 @@ require_skopeo_preserve_digests
 version="$(python3 "$here/release.py" get version)" || exit
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 "$here/release.py" images >"$work/images.tsv" || exit
+python3 "$here/release.py" images --images "$IMAGES_DIR" >"$work/images.tsv" || exit
 mapfile -t images <"$work/images.tsv"
 
 # The registry credentials live only in this run's temporary folder.
 export REGISTRY_AUTH_FILE="$work/auth.json"
-# The trust policy accepts images read from an oci-archive (this release's own archives, whose
-# digests were just checked against the manifest) and rejects every other source. That is what
+# The trust policy accepts images read from an OCI image layout (this release's own images,
+# whose digests were just checked against the manifest) and rejects every other source. That is what
 # --insecure-policy would allow here, minus any other source, and unlike --insecure-policy it is
 # written down, reviewable and can be tightened (e.g. to require signatures) in one place.
 policy="$here/policy.json"
@@ -77,7 +78,7 @@ tag_digest() {
 pushed=0
 skipped=0
 for line in "${images[@]}"; do
-  IFS=$'\t' read -r name archive digest <<<"$line"
+  IFS=$'\t' read -r name digest <<<"$line"
   if [[ ! "$digest" =~ $DIGEST_RE ]]; then
     die "image $name has digest '$digest', which is not a sha256 digest"
   fi
@@ -93,9 +94,9 @@ for line in "${images[@]}"; do
   if [[ -n "$existing" ]]; then
     die "$destination already holds $existing, but this release's $name is $digest: the repository's tags are immutable, so release under a new version"
   fi
-  note "pushing $archive to $destination"
-  copy_archive "$archive" "$destination" "$digest" "$policy" "$work" \
-    "could not push $archive to $destination"
+  note "pushing $name to $destination"
+  copy_image "$name" "$destination" "$digest" "$policy" "$work" \
+    "could not push $name to $destination"
   pushed=$((pushed + 1))
 done
 

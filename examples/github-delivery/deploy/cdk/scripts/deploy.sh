@@ -115,8 +115,8 @@ version="$(python3 "$here/release.py" get version)" || exit
 chart="$(python3 "$here/release.py" get chart)" || exit
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-# The images' entries of the manifest, checked; not their archives: this action reads the
-# release less its images (the Deployment artifact the push action wrote after checking them).
+# The images' entries of the manifest, checked; not the images: this action reads the release
+# without them (the push action checked them against the manifest and pushed them).
 python3 "$here/release.py" digests >/dev/null || exit
 
 read -r -a values <<<"$VALUES_FILES"

@@ -6,7 +6,7 @@
 # the Helm option it first packages the release's chart with every mapped image pointing at the
 # seller's Marketplace repositories by digest, and checks with `helm template` that the package
 # runs no other image (marketplace_chart.py). It checks the change set against the Catalog API's
-# limits, copies every image archive to the seller's Marketplace repositories
+# limits, copies every image of the release's images to the seller's Marketplace repositories
 # (709825985650.dkr.ecr.us-east-1.amazonaws.com/<SELLER_PREFIX>/<image>:<version>, every
 # platform, exact digests), pushes the chart as an OCI artifact (`helm push` to
 # <SELLER_PREFIX>/<chart name>:<version>), then starts one AddDeliveryOptions change set with
@@ -19,6 +19,7 @@
 #
 # Environment:
 #   PRODUCT_ID                 the container product, e.g. prod-abcdefghijklm
+#   IMAGES_DIR                 the extracted images zip (one OCI image layout, every image named)
 #   SELLER_PREFIX              the seller's Marketplace repository prefix
 #   DELIVERY_OPTION_TITLE      the delivery option's title (at most 72 characters)
 #   COMPATIBLE_SERVICES        comma-separated: ECS, EKS, ECS-Anywhere, EKS-Anywhere,
@@ -48,7 +49,7 @@
 # describe change sets. Locally:
 #   PRODUCT_ID=prod-abcdefghijklm SELLER_PREFIX=acme DELIVERY_OPTION_TITLE="Helm on Amazon EKS" \
 #     COMPATIBLE_SERVICES=EKS USAGE_INSTRUCTIONS_FILE=marketplace/docs/marketplace-usage.md \
-#     bash cdk/scripts/publish-marketplace.sh
+#     IMAGES_DIR=../images bash cdk/scripts/publish-marketplace.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -57,7 +58,7 @@ source "$here/lib.sh"
 readonly MARKETPLACE_REGISTRY=709825985650.dkr.ecr.us-east-1.amazonaws.com
 readonly MARKETPLACE_REGION=us-east-1
 
-require_env PRODUCT_ID SELLER_PREFIX DELIVERY_OPTION_TITLE COMPATIBLE_SERVICES \
+require_env PRODUCT_ID IMAGES_DIR SELLER_PREFIX DELIVERY_OPTION_TITLE COMPATIBLE_SERVICES \
   USAGE_INSTRUCTIONS_FILE
 DESCRIPTION="${DESCRIPTION:-}"
 RELEASE_NOTES="${RELEASE_NOTES:-}"
@@ -91,7 +92,7 @@ require_skopeo_preserve_digests
 version="$(python3 "$here/release.py" get version)" || exit
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 "$here/release.py" images >"$work/images.tsv" || exit
+python3 "$here/release.py" images --images "$IMAGES_DIR" >"$work/images.tsv" || exit
 mapfile -t images <"$work/images.tsv"
 
 # The chart and the change set first: a limit either breaks fails the run before anything is
@@ -108,7 +109,7 @@ if [[ "$helm_option" == true ]]; then
 fi
 image_args=()
 for line in "${images[@]}"; do
-  IFS=$'\t' read -r name _archive _digest <<<"$line"
+  IFS=$'\t' read -r name _digest <<<"$line"
   image_args+=(--image "$MARKETPLACE_REGISTRY/$SELLER_PREFIX/$name:$version")
 done
 python3 "$here/marketplace.py" changeset --product-id "$PRODUCT_ID" --version "$version" \
@@ -119,7 +120,7 @@ python3 "$here/marketplace.py" changeset --product-id "$PRODUCT_ID" --version "$
 
 export REGISTRY_AUTH_FILE="$work/auth.json"
 export HELM_REGISTRY_CONFIG="$work/helm-registry.json"
-policy="$here/policy.json" # accepts only oci-archive sources: see verify-and-push.sh
+policy="$here/policy.json" # accepts only OCI image layout sources: see verify-and-push.sh
 note "logging in to $MARKETPLACE_REGISTRY"
 if ! aws ecr get-login-password --region "$MARKETPLACE_REGION" |
   skopeo login --username AWS --password-stdin "$MARKETPLACE_REGISTRY"; then
@@ -131,7 +132,7 @@ if [[ "$helm_option" == true ]] && ! aws ecr get-login-password --region "$MARKE
 fi
 
 for line in "${images[@]}"; do
-  IFS=$'\t' read -r name archive digest <<<"$line"
+  IFS=$'\t' read -r name digest <<<"$line"
   if [[ ! "$digest" =~ $DIGEST_RE ]]; then
     die "image $name has digest '$digest', which is not a sha256 digest"
   fi
@@ -145,9 +146,9 @@ for line in "${images[@]}"; do
     fi
     die "$destination already holds $existing, not this release's $digest: publish a new version"
   fi
-  note "copying $archive to $destination"
-  copy_archive "$archive" "$destination" "$digest" "$policy" "$work" \
-    "could not copy $archive to $destination (is $SELLER_PREFIX/$name a repository of product $PRODUCT_ID?)"
+  note "copying $name to $destination"
+  copy_image "$name" "$destination" "$digest" "$policy" "$work" \
+    "could not copy $name to $destination (is $SELLER_PREFIX/$name a repository of product $PRODUCT_ID?)"
 done
 
 if [[ "$helm_option" == true ]]; then

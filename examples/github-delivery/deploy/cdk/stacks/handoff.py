@@ -42,7 +42,7 @@ class HandoffStack(Stack):
             self,
             "UploadRole",
             role_name=release["upload_role_name"],
-            description="Assumed by the release workflow (GitHub OIDC) to upload a release zip.",
+            description="Assumed by the release workflow (GitHub OIDC) to upload a release.",
             assumed_by=iam.WebIdentityPrincipal(
                 provider.oidc_provider_arn, conditions=upload_trust(spec["github"])
             ),
@@ -50,6 +50,9 @@ class HandoffStack(Stack):
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject"],
-                resources=[self.bucket.arn_for_objects(release["key"])],
+                resources=[
+                    self.bucket.arn_for_objects(release["key"]),
+                    self.bucket.arn_for_objects(release["images_key"]),
+                ],
             )
         )

@@ -2,24 +2,23 @@
 # then run `pipelinegen compile pipeline.yaml` (CI checks this file is current).
 """The pipeline stack: a V2 CodePipeline that takes each release from the bucket to production.
 
-Source (the release zip, started by an EventBridge rule on "Object Created" for the fixed key)
-→ UpdatePipeline (one action: synth of the CDK app inside the release with the CDK CLI the
-release asks for, then self-mutation: deploys this stack, and the pipeline restarts when it
-changed) → Release (the contract check, then every image pushed to ECR in one action, which
-also installs the pinned skopeo, Helm and kubectl once for the whole release and passes them on
-as the Tools artifact) → one stage per environment (a manual approval where asked, then Helm) →
-Marketplace (after the publishing environment). Each CodeBuild action costs build minutes, so a
-release runs 2 + environments (+1 for Marketplace) of them.
+Source (the release zip, started by an EventBridge rule on "Object Created" for the fixed key,
+and the release's images, the object beside it, which starts nothing) → UpdatePipeline (one
+action: synth of the CDK app inside the release with the CDK CLI the release asks for, then
+self-mutation: deploys this stack, and the pipeline restarts when it changed) → Release (the
+contract check, then every image pushed to ECR in one action, which also installs the pinned
+skopeo, Helm and kubectl once for the whole release and passes them on as the Tools artifact) →
+one stage per environment (a manual approval where asked, then Helm) → Marketplace (after the
+publishing environment). Each CodeBuild action costs build minutes, so a release runs 2 +
+environments (+1 for Marketplace) of them.
 
-The images travel only with the whole release: the actions that read them, Push (and the
-contract check it runs) and Marketplace, take it, and so does UpdatePipeline, which comes before
-any check (an S3 source action outputs one artifact: leaving the images out of the synth needs
-them in an object of their own). Push hands on the release less its images as the Deployment
-artifact (a CodeBuild action may output up to five artifacts, "Valid input and output artifacts
-for each action type", CodePipeline User Guide; the buildspec's `secondary-artifacts` name them,
-"CodePipeline integration with CodeBuild and multiple input sources and output artifacts
-sample", CodeBuild User Guide), and each environment's Helm action takes that. The artifact
-bucket keeps each execution's copies for ARTIFACTS_KEPT, then expires them (see docs/data-path.md).
+The images travel only to the actions that read them: Push (and the contract check it runs) and
+Marketplace take the Images artifact as a second input (a CodeBuild action takes up to five
+input artifacts, "Valid input and output artifacts for each action type", CodePipeline User
+Guide; CodeBuild extracts a secondary input at $CODEBUILD_SRC_DIR_<artifact name>, "CodePipeline
+integration with CodeBuild and multiple input sources and output artifacts sample", CodeBuild
+User Guide). UpdatePipeline and the Helm actions take the release alone. The artifact bucket
+keeps each execution's copies for ARTIFACTS_KEPT, then expires them (see docs/data-path.md).
 """
 
 from __future__ import annotations
@@ -48,8 +47,10 @@ from stacks.storage import log_bucket, private_bucket
 
 SCRIPTS = "cdk/scripts"  # inside the release zip
 TOOLS = "Tools"  # the artifact with the pinned skopeo and Helm, installed once per release
-DEPLOYMENT = "Deployment"  # the release less its images: what the Helm actions read
-IMAGES = "images"  # the release's image archives, inside the release zip
+IMAGES = "Images"  # the release's images: one OCI image layout, an S3 object of its own
+# Where an action that reads them finds them: CodeBuild extracts a secondary input artifact at
+# $CODEBUILD_SRC_DIR_<artifact name>.
+USE_IMAGES = f'export IMAGES_DIR="$CODEBUILD_SRC_DIR_{IMAGES}"'
 # An execution's artifacts are read by its later actions, the last of them after a manual
 # approval, which fails after 7 days without an answer ("Approve or reject an approval action in
 # CodePipeline", CodePipeline User Guide); a retry of a failed stage reads them again. 30 days
@@ -151,20 +152,20 @@ class PipelineStack(Stack):
             cross_account_keys=False,  # other accounts are reached by assuming roles
         )
         release = codepipeline.Artifact("Release")
+        images = codepipeline.Artifact(IMAGES)
         tools = codepipeline.Artifact(TOOLS)
-        deployment = codepipeline.Artifact(DEPLOYMENT)
-        pipeline.add_stage(stage_name="Source", actions=[self._source(pipeline, release)])
+        pipeline.add_stage(stage_name="Source", actions=self._sources(pipeline, release, images))
         pipeline.add_stage(stage_name="UpdatePipeline", actions=[self._update_pipeline(release)])
-        self.push = self._push(release, tools, deployment)
+        self.push = self._push(release, images, tools)
         pipeline.add_stage(stage_name="Release", actions=[self.push])
         for environment in spec["environments"]:
             pipeline.add_stage(
                 stage_name=f"Deploy-{environment['name']}",
-                actions=self._deploy(environment, deployment, tools),
+                actions=self._deploy(environment, release, tools),
             )
             if environment["marketplace"]:
                 pipeline.add_stage(
-                    stage_name="Marketplace", actions=[self._publish(release, tools)]
+                    stage_name="Marketplace", actions=[self._publish(release, images, tools)]
                 )
         self._depend_on_policy_only(pipeline)
         if spec["alarms"] is not None:
@@ -172,9 +173,17 @@ class PipelineStack(Stack):
 
     # --- stages -------------------------------------------------------------------------------
 
-    def _source(self, pipeline: codepipeline.Pipeline, output: codepipeline.Artifact) -> Any:
-        """The fixed key of the versioned release bucket; started by an explicit EventBridge rule
-        (S3 sends "Object Created" to EventBridge itself, so no CloudTrail trail is needed)."""
+    def _sources(
+        self,
+        pipeline: codepipeline.Pipeline,
+        release_artifact: codepipeline.Artifact,
+        images: codepipeline.Artifact,
+    ) -> list[Any]:
+        """The fixed keys of the versioned release bucket: the release zip, whose upload starts
+        the pipeline through an explicit EventBridge rule (S3 sends "Object Created" to
+        EventBridge itself, so no CloudTrail trail is needed), and its images, uploaded first,
+        which start nothing: an execution takes the newest version of each, and the contract
+        check refuses images that are not the ones the release's manifest names."""
         release = self.spec["release"]
         bucket = s3.Bucket.from_bucket_name(self, "ReleaseBucket", release["bucket"])
         events.Rule(
@@ -191,13 +200,19 @@ class PipelineStack(Stack):
             ),
             targets=[targets.CodePipeline(pipeline)],
         )
-        return actions.S3SourceAction(
-            action_name="Release",
-            bucket=bucket,
-            bucket_key=release["key"],
-            output=output,
-            trigger=actions.S3Trigger.NONE,
-        )
+        return [
+            actions.S3SourceAction(
+                action_name=name,
+                bucket=bucket,
+                bucket_key=key,
+                output=output,
+                trigger=actions.S3Trigger.NONE,
+            )
+            for name, key, output in (
+                ("Release", release["key"], release_artifact),
+                ("Images", release["images_key"], images),
+            )
+        ]
 
     def _update_pipeline(self, release: codepipeline.Artifact) -> Any:
         """Synthesize the release's CDK app and deploy this stack from the assembly (as CDK
@@ -248,13 +263,12 @@ class PipelineStack(Stack):
     def _push(
         self,
         release: codepipeline.Artifact,
+        images: codepipeline.Artifact,
         tools: codepipeline.Artifact,
-        deployment: codepipeline.Artifact,
     ) -> Any:
-        """Check the release against the contract, then push every image in one action. It
-        installs the pinned skopeo and Helm (each checked against its sha256, no apt) once for
-        the release and hands them on as the Tools artifact, and the checked release less its
-        images as the Deployment artifact."""
+        """Check the release and its images against the contract, then push every image in one
+        action. It installs the pinned skopeo and Helm (each checked against its sha256, no
+        apt) once for the release and hands them on as the Tools artifact."""
         helm = self.spec["helm"]
         project = self._project(
             "Push",
@@ -264,7 +278,8 @@ class PipelineStack(Stack):
                 f"INSTALL_DIR=tools/bin bash {SCRIPTS}/install-kubectl.sh",
             ],
             build=[
-                f'export PATH="$PWD/tools/bin:$PATH" && bash {SCRIPTS}/verify-and-push.sh',
+                f'{USE_IMAGES} && export PATH="$PWD/tools/bin:$PATH" && '
+                f"bash {SCRIPTS}/verify-and-push.sh",
                 f'export RELEASE_VERSION="$(python3 {SCRIPTS}/release.py get version)"',
             ],
             exported=["RELEASE_VERSION"],
@@ -278,15 +293,7 @@ class PipelineStack(Stack):
                 "KUBECTL_PACKAGE_SHA256": self.spec["kubectl"]["package_sha256"],
                 "KUBECTL_SHA256": self.spec["kubectl"]["sha256"],
             },
-            artifacts={
-                "secondary-artifacts": {
-                    TOOLS: {"base-directory": "tools", "files": ["**/*"]},
-                    DEPLOYMENT: {
-                        "files": ["**/*"],
-                        "exclude-paths": [f"{IMAGES}/**/*", "tools/**/*"],
-                    },
-                }
-            },
+            artifacts={"base-directory": "tools", "files": ["**/*"]},
         )
         for found in self.repositories.values():
             found.grant_push(project)
@@ -295,14 +302,15 @@ class PipelineStack(Stack):
             action_name="Push",
             project=project,
             input=release,
-            outputs=[tools, deployment],
+            extra_inputs=[images],
+            outputs=[tools],
             variables_namespace="Release",
         )
 
     def _deploy(
         self,
         environment: dict[str, Any],
-        deployment: codepipeline.Artifact,
+        release: codepipeline.Artifact,
         tools: codepipeline.Artifact,
     ) -> list[Any]:
         name = environment["name"]
@@ -345,7 +353,7 @@ class PipelineStack(Stack):
         helm_action = actions.CodeBuildAction(
             action_name="Helm",
             project=project,
-            input=deployment,
+            input=release,
             extra_inputs=[tools],
             run_order=2,
         )
@@ -388,13 +396,18 @@ class PipelineStack(Stack):
         )
         return topic
 
-    def _publish(self, release: codepipeline.Artifact, tools: codepipeline.Artifact) -> Any:
+    def _publish(
+        self,
+        release: codepipeline.Artifact,
+        images: codepipeline.Artifact,
+        tools: codepipeline.Artifact,
+    ) -> Any:
         marketplace = self.spec["marketplace"]
         project = self._project(
             "Marketplace",
             install=[USE_TOOLS],
             build=[
-                f'export PATH="$CODEBUILD_SRC_DIR_{TOOLS}/bin:$PATH" && '
+                f'{USE_IMAGES} && export PATH="$CODEBUILD_SRC_DIR_{TOOLS}/bin:$PATH" && '
                 f"bash {SCRIPTS}/publish-marketplace.sh"
             ],
             environment={
@@ -413,7 +426,7 @@ class PipelineStack(Stack):
         for statement in marketplace_statements(self, marketplace):
             project.add_to_role_policy(statement)
         return actions.CodeBuildAction(
-            action_name="Publish", project=project, input=release, extra_inputs=[tools]
+            action_name="Publish", project=project, input=release, extra_inputs=[tools, images]
         )
 
     # --- building blocks ----------------------------------------------------------------------
