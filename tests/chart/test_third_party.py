@@ -164,3 +164,89 @@ def test_the_values_file_keeps_the_declared_digest_and_checks_a_listing_release(
         image_values.image_values(
             pipeline, registry=ECR, version=VERSION, digests={"busybox": RABBITMQ}
         )
+
+
+def test_the_release_copies_each_declared_image_by_digest_and_packages_it(tmp_path: Path) -> None:
+    """The release workflow's copy step, run as written with a skopeo that records what it is
+    asked and writes the image it names: each declared image copied from
+    `<repository>@<digest>` (skopeo takes no tag beside a digest) with every platform and its
+    digest kept, then packaged into the release's images, its manifest entry naming it. An
+    archive with another digest is refused by the packager."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from ruamel.yaml import YAML
+
+    from pipelinegen import naming
+    from tests.cli.test_cli import run
+    from tests.conftest import ROOT
+    from tests.oci import REF_NAME, oci_archive
+    from tests.oci import digest_of as real_digest
+    from tests.steps import run_step
+
+    repo = repository(tmp_path)
+    spec = repo / "pipeline.yaml"
+    for name, digest in (("rabbitmq", RABBITMQ), ("busybox", BUSYBOX)):
+        text = spec.read_text().replace(digest, real_digest(name))
+        spec.write_text(text)
+    assert run("compile", str(spec))[0] == 0
+    workflow = YAML(typ="safe").load((repo / naming.RELEASE_WORKFLOW).read_text())
+    [copy] = [
+        s for s in workflow["jobs"]["package"]["steps"] if s.get("name", "").startswith("Copy the")
+    ]
+    fake = tmp_path / "bin" / "skopeo"
+    fake.parent.mkdir()
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from pathlib import Path\n"
+        "from tests.oci import oci_archive\n"
+        f"Path({str(tmp_path / 'asked')!r}).open('a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        "name = sys.argv[-1].rsplit('/', 1)[1].removesuffix('.oci.tar')\n"
+        "oci_archive(Path(sys.argv[-1].removeprefix('oci-archive:')), name)\n"
+    )
+    fake.chmod(0o755)
+    (repo / "dist" / "images").mkdir(parents=True)
+    oci_archive(repo / "dist" / "images" / "api.oci.tar", "api")
+    env = {"PATH": f"{fake.parent}:/usr/bin:/bin"}
+    result = run_step(copy, cwd=repo, env=env)
+    assert result.returncode == 0, result.stdout
+    assert (tmp_path / "asked").read_text().splitlines() == [
+        "copy --all --preserve-digests --retry-times 3 "
+        f"docker://docker.io/bitnami/rabbitmq@{real_digest('rabbitmq')} "
+        "oci-archive:dist/images/rabbitmq.oci.tar",
+        "copy --all --preserve-digests --retry-times 3 "
+        f"docker://docker.io/library/busybox@{real_digest('busybox')} "
+        "oci-archive:dist/images/busybox.oci.tar",
+    ]
+
+    def package() -> subprocess.CompletedProcess[str]:
+        script = [sys.executable, naming.PACKAGE_SCRIPT, "--plan", naming.RELEASE_PLAN]
+        outputs = ["--out", "dist/release.zip", "--images-out", "dist/release.images.zip"]
+        return subprocess.run(
+            [*script, "--images", "dist/images", *outputs],
+            cwd=repo,
+            env={"PATH": "/usr/bin:/bin", "RELEASE_VERSION": VERSION, "GIT_SHA": "f" * 40},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    packaged = package()
+    assert packaged.returncode == 0, packaged.stderr
+    with zipfile.ZipFile(repo / "dist" / "release.zip") as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    with zipfile.ZipFile(repo / "dist" / "release.images.zip") as archive:
+        index = json.loads(archive.read("index.json"))
+    third = {i["name"]: i for i in manifest["images"] if "third_party" in i}
+    assert {name: entry["digest"] for name, entry in third.items()} == {
+        "rabbitmq": real_digest("rabbitmq"),
+        "busybox": real_digest("busybox"),
+    }
+    assert {m["annotations"][REF_NAME] for m in index["manifests"]} == {"api", *third}
+    oci_archive(repo / "dist" / "images" / "busybox.oci.tar", "other")
+    refused = package()
+    assert refused.returncode == 1
+    assert "not the third-party image the spec declares" in refused.stderr

@@ -89,7 +89,8 @@ def keep_release() -> tuple[list[Step], dict[str, str]]:
             Step(
                 f"Record the {kept.title} sha256",
                 env={"ZIP": kept.path},
-                run=f'echo "{kept.output}=$(sha256sum "$ZIP" | cut -d " " -f 1)" >>"$GITHUB_OUTPUT"',
+                run=f'echo "{kept.output}=$(sha256sum "$ZIP" | cut -d " " -f 1)"'
+                ' >>"$GITHUB_OUTPUT"',
                 id=step_id,
             ),
             Step(

@@ -26,6 +26,7 @@ import posixpath
 from dataclasses import replace
 
 from pipelinegen import naming, retries
+from pipelinegen.chart.render import shipped
 from pipelinegen.render.github.actions import action
 from pipelinegen.render.github.ci import release_checks
 from pipelinegen.render.github.deliver import IMAGES_ZIP, RELEASE_ZIP, deliver_jobs, keep_release
@@ -101,13 +102,40 @@ def release_plan(spec: Spec, *, spec_sha256: str, generated_by: str) -> str:
         "format": naming.RELEASE_FORMAT,
         "project": spec.name,
         "spec_sha256": spec_sha256,
-        "images": [{"name": image.name, "platforms": image.platforms} for image in spec.images],
+        "images": [
+            *({"name": image.name, "platforms": image.platforms} for image in spec.images),
+            *(
+                {"name": image.name, "third_party": image.image}
+                for image in spec.third_party_images
+            ),
+        ],
         "cdk": naming.CDK_APP_DIR,
         "chart": spec.helm.chart,
         "values": values,
         "marketplace_files": _marketplace_files(spec),
     }
     return json.dumps(plan, indent=2) + "\n"
+
+
+def _copy_third_party(spec: Spec) -> Step:
+    """Each declared third-party image, every platform, copied by its digest from its registry
+    into an OCI archive beside the built ones, so the release carries it and delivery fetches
+    nothing from outside (the packager refuses an archive whose digest is not the declared one).
+    skopeo (preinstalled on GitHub's Ubuntu runners) takes no tag beside a digest: the source is
+    `<repository>@<digest>`."""
+    check = shipped("chart_check")
+    sources = "\n".join(
+        f"{image.name} {check.repository_of(image.image)}@{check.digest_of(image.image)}"
+        for image in spec.third_party_images
+    )
+    return Step(
+        "Copy the third-party images into the release",
+        env={"THIRD_PARTY": sources},
+        run="while read -r name source; do\n"
+        '  skopeo copy --all --preserve-digests --retry-times 3 "docker://$source" \\\n'
+        f'    "oci-archive:{IMAGES_DIR}/$name.oci.tar"\n'
+        'done <<<"$THIRD_PARTY"',
+    )
 
 
 def _marketplace_files(spec: Spec) -> list[str]:
@@ -207,6 +235,8 @@ def _package(spec: Spec, *, needs: list[str]) -> Job:
     steps = [checkout()]
     for image in spec.images:
         steps += fetch_archive_steps(image.name, f"{IMAGE_JOB_PREFIX}{image.name}")
+    if spec.third_party_images:
+        steps.append(_copy_third_party(spec))
     steps += [
         *helm_steps(spec),
         Step(

@@ -104,7 +104,14 @@ def package(
         if not archive.is_file():
             raise PackagingError(f"missing image archive {archive}")
         archives[image["name"]] = archive
-        described.append({**image, "digest": image_digest(contract, archive)})
+        digest = image_digest(contract, archive)
+        declared = image.get("third_party", "")
+        if declared and not declared.endswith(f"@{digest}"):
+            raise PackagingError(
+                f"{archive} holds {digest}, not the third-party image the spec declares "
+                f"({declared}): it was not copied by its digest"
+            )
+        described.append({**image, "digest": digest})
     entries: dict[str, Path] = {}
     entries.update(_tree(root, root / plan["cdk"], "cdk"))
     entries.update(_tree(root, root / plan["chart"], f"chart/{plan['chart']}"))

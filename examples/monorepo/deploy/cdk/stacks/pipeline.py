@@ -42,7 +42,7 @@ from constructs import Construct
 from stacks.alarms import release_failed
 from stacks.findings import template_findings
 from stacks.permissions import marketplace_statements
-from stacks.registry import repository
+from stacks.registry import repositories, repository
 from stacks.storage import log_bucket, private_bucket
 
 SCRIPTS = "cdk/scripts"  # inside the release zip
@@ -138,7 +138,7 @@ class PipelineStack(Stack):
             abort_incomplete_multipart_upload_after=Duration.days(1),
         )
         self.repositories = {
-            image["name"]: repository(self, image, spec) for image in spec["images"]
+            image["name"]: repository(self, image, spec) for image in repositories(spec)
         }
         self.approval_topic = self._approval_topic()
         pipeline = codepipeline.Pipeline(
