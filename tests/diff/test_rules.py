@@ -355,8 +355,10 @@ CASES: dict[str, Case] = {
     ),
     "release-location": Case(
         "release bucket and key changes from 'bucket=acme-platform-releases, key=releases/acme-"
-        "platform.zip, upload_role_name=acme-platform-release-upload' to 'bucket=acme-platform-"
-        "handoff, key=releases/acme-platform.zip, upload_role_name=acme-platform-release-upload'",
+        "platform.zip, images_key=releases/acme-platform.images.zip, upload_role_name=acme-"
+        "platform-release-upload' to 'bucket=acme-platform-handoff, key=releases/acme-platform."
+        "zip, images_key=releases/acme-platform.images.zip, upload_role_name=acme-platform-"
+        "release-upload'",
         edits=(("bucket: acme-platform-releases", "bucket: acme-platform-handoff"),),
     ),
     "runner": Case(

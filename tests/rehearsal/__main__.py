@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             world = World(root / "worlds" / source.name, install=args.install)
             try:
                 world.open(registry_hosts([checkout]))
+                world.seed_upstream([checkout])
                 run: Run = world.release(checkout, world.deploy(checkout), args.tag)
             finally:
                 world.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tests.oci import digest_of
 from tests.rehearsal.rehearsal import ROOT
 
 SPEC = """\
@@ -41,6 +42,10 @@ images:
   - name: jobs
     context: services/jobs
     values: [{{repository: images.jobs.repository, digest: images.jobs.digest}}]
+third_party_images:
+  - name: cache
+    image: "{cache}"
+    values: [{{reference: cache.image}}]
 checks:
   - name: test
     run: "true"
@@ -103,6 +108,8 @@ spec:
       containers:
         - name: api
           image: "{{ API_IMAGE }}"
+        - name: cache
+          image: {{ .Values.cache.image | quote }}
 """
 
 CRONJOB = """\
@@ -182,6 +189,9 @@ data:
 
 MAPPED = "{{ .Values.images.api.repository }}@{{ .Values.images.api.digest }}"
 BITNAMI = "{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+# A third-party image the chart runs (a sidecar), from a registry outside the release: the
+# world serves it (World.seed_upstream), and the release copies it by digest.
+CACHE = f"quay.io/rehearsal/cache:1@{digest_of('cache')}"
 # The upstream image each `image_path` variant's `image` block holds.
 UPSTREAM = {"bitnami": "bitnami/api", "unrelated": "bitnami/nginx"}
 
@@ -196,11 +206,11 @@ def umbrella(
     """Write the repository at `folder` and compile it with pipelinegen."""
     suffix = "".join(c for c in name if c.isalnum())[:8]
     files = {
-        "pipeline.yaml": SPEC.format(name=name, suffix=suffix),
+        "pipeline.yaml": SPEC.format(name=name, suffix=suffix, cache=CACHE),
         "docs/usage.md": f"helm install {name} ...\n",
         "services/api/Dockerfile": "FROM scratch AS runtime\n",
         "services/jobs/Dockerfile": "FROM scratch\n",
-        "deploy/umbrella/values.yaml": "replicas: 1\nimages:\n"
+        "deploy/umbrella/values.yaml": f"replicas: 1\ncache: {{image: '{CACHE}'}}\nimages:\n"
         + "".join(f"  {image}: {{repository: '', digest: ''}}\n" for image in ("api", "jobs"))
         + (
             f"image: {{registry: docker.io, repository: {UPSTREAM[image_path]}, tag: '1'}}\n"

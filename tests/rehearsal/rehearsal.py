@@ -34,6 +34,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from tests.oci import digest_of, oci_layout
 from tests.rehearsal.cluster import folder as cluster_folder
 from tests.rehearsal.pipeline import Action, Assembly, Pipeline, Project
 from tests.rehearsal.sandbox import MARKETPLACE_REGISTRY, Sandbox
@@ -45,6 +46,7 @@ NODE_TOOLS = ROOT / "tests" / "tools" / "node_modules"
 HELM = ROOT / "tests" / "helm" / "bin" / "helm"  # the tests' pinned Helm 4 (tests/helm/install.py)
 MOTO_PORT, BRIDGE_PORT, CATALOG_PORT, GITHUB_API_PORT = 5000, 5001, 5002, 5003
 MOTO = f"http://127.0.0.1:{MOTO_PORT}"
+COPY_THIRD_PARTY = "Copy the third-party images into the release"  # a package job step
 POD_KINDS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIAREHEARSAL", "AWS_SECRET_ACCESS_KEY": "rehearsal"}
@@ -186,6 +188,24 @@ class World:
 
     def close(self) -> None:
         self.sandbox.close()
+
+    def seed_upstream(self, checkouts: list[Path]) -> None:
+        """Each third-party image a checkout declares, in its registry outside the release (the
+        sandbox's registry, under that host's name): a small real image (tests/oci.py) of the
+        spec's name, whose digest is the one the spec declares."""
+        for checkout in checkouts:
+            spec = json.loads((checkout / "deploy" / "cdk" / "pipeline.json").read_text())
+            for image in spec["third_party_images"]:
+                if digest_of(image["name"]) != image["digest"]:
+                    raise HopError("setup", f"{image['image']} is not tests/oci.py's image")
+                layout = self.root / "upstream" / image["name"]
+                oci_layout(layout, [image["name"]])
+                argv = ["skopeo", "copy", "--quiet", f"oci:{layout}:{image['name']}"]
+                argv.append(f"docker://{image['image'].split('@', 1)[0]}")
+                env = self._host(tool_path(), self.root)
+                result = self.sandbox.run(argv, env=env, cwd=self.root)
+                if result.returncode != 0:
+                    raise HopError("setup", result.stderr.strip()[-1500:])
 
     def _registry_config(self) -> Path:
         tls = self.sandbox.root / "tls"
@@ -498,7 +518,11 @@ class World:
         with zipfile.ZipFile(zip_path) as archive:
             manifest = json.loads(archive.read("manifest.json"))
         for image in manifest["images"]:
-            run.digests.setdefault(image["name"], {})["manifest"] = image["digest"]
+            hops = run.digests.setdefault(image["name"], {})
+            hops["manifest"] = image["digest"]
+            if "third_party" in image:  # the archive the copy step wrote
+                archive_path = checkout / "dist" / "images" / f"{image['name']}.oci.tar"
+                hops["archive"] = _archive_digest(archive_path)
         if tamper is not None:
             tamper(zip_path)
         if deployed.pipeline is None:
@@ -553,6 +577,17 @@ class World:
         return destination
 
     def package(self, checkout: Path, workflow: Workflow, tag: str) -> Path:
+        """The package job's copy of the third-party images (from their registry, through the
+        sandbox), then its packaging step."""
+        steps = [s.get("name") for s in workflow.document["jobs"]["package"]["steps"]]
+        if COPY_THIRD_PARTY in steps:
+            step = workflow.step("package", COPY_THIRD_PARTY)
+            env = {**self._host(tool_path(), self.root), **workflow.env(step, tag)}
+            result = self.sandbox.run(
+                ["bash", "-euo", "pipefail", "-c", step["run"]], env=env, cwd=checkout
+            )
+            if result.returncode != 0:
+                raise HopError("package", (result.stdout + result.stderr).strip()[-1500:])
         step = workflow.step("package", "Package the release")
         env = {**workflow.env(step, tag), "PATH": os.environ["PATH"], "HOME": str(self.root)}
         result = subprocess.run(

@@ -24,11 +24,13 @@ def digest_problems(run: Run) -> list[str]:
 
 
 def registry_hosts(checkouts: list[Path]) -> list[str]:
-    """The ECR registry host of every checkout's pipeline (the names the sandbox resolves)."""
+    """The ECR registry host of every checkout's pipeline, and the registry of each third-party
+    image it declares (the names the sandbox resolves)."""
     hosts = set()
     for checkout in checkouts:
         spec = json.loads((checkout / "deploy" / "cdk" / "pipeline.json").read_text())
         hosts.add(f"{spec['account']}.dkr.ecr.{spec['region']}.amazonaws.com")
+        hosts.update(image["image"].split("/", 1)[0] for image in spec["third_party_images"])
     return sorted(hosts)
 
 

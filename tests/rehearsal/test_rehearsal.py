@@ -50,6 +50,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     found = World(root / "world")
     try:
         found.open(registry_hosts(checkouts))
+        found.seed_upstream(checkouts)
         yield found
     finally:
         found.close()

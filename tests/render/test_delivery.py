@@ -165,7 +165,7 @@ def test_github_mode_deploys_repositories_and_roles_only(
     }
     registry = load(out, "registry")
     repositories = resources(registry, "AWS::ECR::Repository")
-    assert len(repositories) == len(spec["images"])
+    assert len(repositories) == len(spec["images"]) + len(spec["third_party_images"])
     # Scanned on push: by the registry's configuration when the spec owns it, else each one asks.
     owned = bool(spec.get("registry_scanning"))
     assert all(
