@@ -20,6 +20,12 @@ synth each, as `cdk synth` runs it), and counts
   CodePipeline action that takes an image-carrying artifact as an input (CodePipeline copies
   every input artifact to the action; "Input and output artifacts", CodePipeline User Guide).
 
+The images of a release are stored as one OCI image layout (each blob once): the report also
+packages two images that share a base image (`--base-mb` of base layers, `--own-mb` each of
+their own; random bytes, so nothing compresses) with the packager's own layout writer
+(`.github/pipelinegen/package-release.py`), and gives the MB stored: the sum of the two
+archives (one per image, as before) and the images zip.
+
 Bytes are copies times the archive size given (`--archive-mb`, 300 by default: the issue's example
 archive; the rehearsal's images are `FROM scratch` and weigh nothing). The critical path from
 tag to the first environment adds the stage times of benchmarks/REHEARSAL.md's later release (a
@@ -288,7 +294,99 @@ def rows(figures: list[Figures], archive_mb: float) -> list[str]:
     return lines
 
 
-def report(measured: dict[str, list[Figures]], archive_mb: float) -> str:
+def _archive(path: Path, layers: list[Path]) -> None:
+    """An OCI archive of one image made of `layers` (files of random bytes), as buildx writes."""
+    import hashlib
+
+    def digest(data: bytes) -> str:
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    described = []
+    for layer in layers:
+        sha = hashlib.sha256()
+        with layer.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                sha.update(chunk)
+        described.append((layer, "sha256:" + sha.hexdigest(), layer.stat().st_size))
+    config = json.dumps({"architecture": "amd64", "os": "linux", "name": path.name}).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest(config),
+                "size": len(config),
+            },
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": n}
+                for _, d, n in described
+            ],
+        }
+    ).encode()
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest(manifest),
+                    "size": len(manifest),
+                }
+            ],
+        }
+    ).encode()
+    with tarfile.open(path, "w") as tar:
+        for name, data in (
+            ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
+            ("index.json", index),
+            (f"blobs/sha256/{digest(config)[7:]}", config),
+            (f"blobs/sha256/{digest(manifest)[7:]}", manifest),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for layer, layer_digest, _ in described:
+            tar.add(layer, arcname=f"blobs/sha256/{layer_digest[7:]}")
+
+
+def shared_layers(base_mb: int, own_mb: int, work: Path) -> tuple[float, float]:
+    """MB stored for two images on one base: as two archives, and as the release's images zip
+    (the packager's `_write_layout`, loaded from the full example's copy of the script)."""
+    import importlib.util
+
+    def random_file(path: Path, megabytes: int) -> Path:
+        with path.open("wb") as out:
+            for _ in range(megabytes):
+                out.write(os.urandom(1 << 20))
+        return path
+
+    base = random_file(work / "base.layer", base_mb)
+    archives = {}
+    for name in ("api", "worker"):
+        own = random_file(work / f"{name}.layer", own_mb)
+        archives[name] = work / f"{name}.oci.tar"
+        _archive(archives[name], [base, own])
+    script = ROOT / "examples" / "full" / ".github" / "pipelinegen" / "package-release.py"
+    loaded = importlib.util.spec_from_file_location("package_release", script)
+    assert loaded is not None and loaded.loader is not None
+    packager = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(packager)
+    described = []
+    for name, archive in archives.items():
+        with tarfile.open(archive) as tar:
+            data = tar.extractfile("index.json")
+            index = json.loads(data.read()) if data else {}
+        described.append({"name": name, "digest": index["manifests"][0]["digest"]})
+    layout = work / "release.images.zip"
+    packager._write_layout(layout, archives, described)
+    before = sum(path.stat().st_size for path in archives.values())
+    return before / (1 << 20), layout.stat().st_size / (1 << 20)
+
+
+def report(
+    measured: dict[str, list[Figures]], archive_mb: float, shared: tuple[int, int, float, float]
+) -> str:
     seconds, path = critical_path()
     lines = [
         "# The release data path",
@@ -307,7 +405,15 @@ def report(measured: dict[str, list[Figures]], archive_mb: float) -> str:
                 actions = ", ".join(f.downloads_pipeline)
                 lines.append(f"- {f.example}: the pipeline actions that download images: {actions}")
         lines.append("")
+    base_mb, own_mb, before, after = shared
     lines += [
+        "## Two images on one base image",
+        "",
+        f"Two images sharing {base_mb} MB of base layers, {own_mb} MB of their own each, "
+        "packaged by the release's own layout writer: stored as two archives (one per image, "
+        f"as before) {before:.0f} MB; as the release's images (one OCI image layout, each blob "
+        f"once) {after:.0f} MB ({after / before:.2f} of it).",
+        "",
         "## Critical path, tag to first environment",
         "",
         f"{seconds:.1f} s: {' + '.join(path)}, install and own work, from the later release of "
@@ -322,6 +428,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--before", help="a git revision to measure too, e.g. main")
     parser.add_argument("--archive-mb", type=float, default=300.0)
+    parser.add_argument("--base-mb", type=int, default=200, help="shared base layers, MB")
+    parser.add_argument("--own-mb", type=int, default=50, help="each image's own layers, MB")
     parser.add_argument("--write", action="store_true", help=f"save to {REPORT.name}")
     args = parser.parse_args()
     measured: dict[str, list[Figures]] = {}
@@ -336,7 +444,9 @@ def main() -> int:
                 measure(root.parent, root.parent.name, scratch)
                 for root in sorted(folder.glob("*/pipeline.yaml"))
             ]
-    text = report(measured, args.archive_mb)
+        before, after = shared_layers(args.base_mb, args.own_mb, Path(work))
+    shared = (args.base_mb, args.own_mb, before, after)
+    text = report(measured, args.archive_mb, shared)
     print(text)
     if args.write:
         REPORT.write_text(text, encoding="utf-8")

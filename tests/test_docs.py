@@ -105,7 +105,8 @@ def test_the_readme_links_resolve() -> None:
 
 
 def test_the_readme_is_a_front_page() -> None:
-    """What it is, a picture, the contents, the user's way in first, the two commands, links."""
+    """What it is, a picture, the contents, the user's way in first, the two commands, what is
+    measured, links."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     headings = [line for line in readme.splitlines() if line.startswith("## ")]
     assert headings == [
@@ -113,6 +114,7 @@ def test_the_readme_is_a_front_page() -> None:
         "## The pipeline as a picture",
         "## Use it in your repository",
         "## Quickstart",
+        "## Measured",
         "## Documentation",
     ]
     for page in sorted(set(DOCS.glob("*.md")) - {DOCS / "index.md"}):
