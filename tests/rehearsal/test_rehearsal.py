@@ -105,8 +105,8 @@ def test_releasing_the_same_tag_again_pushes_nothing_and_deploys_the_same_digest
     again = world.release(checkout, world.deploy(checkout), "v1.0.0")
     assert again.succeeded, again.failure
     assert world.pushes() == before
-    assert "2 image(s) pushed" not in again.stage("Release").output
-    assert "0 image(s) pushed, 2 already in ECR" in again.stage("Release").output
+    images = len(first.digests)  # api, jobs and the third-party cache sidecar
+    assert f"0 image(s) pushed, {images} already in ECR" in again.stage("Release").output
     assert again.digests == first.digests
 
 
