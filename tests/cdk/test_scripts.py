@@ -229,6 +229,18 @@ def test_a_missing_or_changed_blob_is_an_error(release: Path, damage: object, me
     assert result.returncode == 1 and message in result.stderr, result.stderr
 
 
+def test_an_image_that_is_no_manifest_is_an_error(release: Path) -> None:
+    """An index entry that calls the image something else than an index or a manifest would
+    have its bytes go unhashed: refused."""
+    index_path = release.parent / "images" / "index.json"
+    index = json.loads(index_path.read_text())
+    index["manifests"][0]["mediaType"] = "application/octet-stream"
+    index_path.write_text(json.dumps(index))
+    result = run_script("verify-release.sh", cwd=release, env=PUSH_ENV)
+    assert result.returncode == 1
+    assert "is a 'application/octet-stream', not an image index or manifest" in result.stderr
+
+
 def test_an_image_the_manifest_does_not_list_is_an_error(release: Path) -> None:
     shutil.rmtree(release.parent / "images")
     oci_layout(release.parent / "images", ["api", "web", "extra"])

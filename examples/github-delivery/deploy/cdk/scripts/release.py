@@ -223,6 +223,11 @@ def check_images(layout: Path, listed: list[Image]) -> None:
                 "release uploads its images before its zip; another release in between replaced "
                 "them): release again"
             )
+        if entry.get("mediaType") not in INDEX_TYPES | MANIFEST_TYPES:
+            raise ReleaseError(
+                f"image {image.name!r} in {IMAGES_OBJECT} is a {entry.get('mediaType')!r}, not "
+                "an image index or manifest"
+            )
         _check_blob(layout, entry, image.name, set())
 
 
