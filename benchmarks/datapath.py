@@ -372,6 +372,7 @@ def shared_layers(base_mb: int, own_mb: int, work: Path) -> tuple[float, float]:
     assert loaded is not None and loaded.loader is not None
     packager = importlib.util.module_from_spec(loaded)
     loaded.loader.exec_module(packager)
+    contract = packager._script(ROOT / "examples" / "full" / CDK_APP / "scripts" / "release.py")
     described = []
     for name, archive in archives.items():
         with tarfile.open(archive) as tar:
@@ -379,7 +380,7 @@ def shared_layers(base_mb: int, own_mb: int, work: Path) -> tuple[float, float]:
             index = json.loads(data.read()) if data else {}
         described.append({"name": name, "digest": index["manifests"][0]["digest"]})
     layout = work / "release.images.zip"
-    packager._write_layout(layout, archives, described)
+    packager._write_layout(layout, archives, described, contract)
     before = sum(path.stat().st_size for path in archives.values())
     return before / (1 << 20), layout.stat().st_size / (1 << 20)
 

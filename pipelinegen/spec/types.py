@@ -3,6 +3,11 @@
 A type here is an `Annotated` string with its pattern and an `Explain` saying, in plain words, what
 a valid value looks like; the diagnostics turn a pattern mismatch into "'x' is not <what>" with an
 example, instead of echoing a regular expression at the user.
+
+Every pattern ends in `(?!\n)$`: the models match with Python's `re` (for the lookarounds), whose
+`$` also matches before a final newline, so `"redis\n"` would pass `^[a-z]+$` and a name or a
+reference would reach the workflows with a newline in it; JSON Schema's (ECMA) `$` does not, and
+the lookahead makes both mean the end of the string.
 """
 
 from __future__ import annotations
@@ -79,27 +84,27 @@ Script = Annotated[str, StringConstraints(min_length=1), AfterValidator(_no_expr
 
 BuildArgValue = Annotated[
     str,
-    StringConstraints(pattern=r"^[^\r\n]*$"),
+    StringConstraints(pattern=r"^[^\r\n]*(?!\n)$"),
     AfterValidator(_no_expression),
     Explain("a single-line value", '"3.12"'),
 ]
 
 Slug = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", max_length=40),
+    StringConstraints(pattern=r"^[a-z][a-z0-9-]*[a-z0-9](?!\n)$", max_length=40),
     Explain("a lowercase slug of letters, digits and inner hyphens", "acme-platform"),
 ]
 
 GitHubRepository = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"),
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}(?!\n)$"),
     Explain("a GitHub repository as owner/name", "acme/platform"),
 ]
 
 BranchName = Annotated[
     str,
     StringConstraints(
-        pattern=r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![/.])$", max_length=255
+        pattern=r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![/.])(?!\n)$", max_length=255
     ),
     Explain("a git branch name", "main"),
 ]
@@ -111,7 +116,7 @@ BranchName = Annotated[
 # and a '/' in the pattern would need a tag with '/', so none of them is accepted.
 TagPattern = Annotated[
     str,
-    StringConstraints(pattern=r"^(?!.*\*\*)[A-Za-z0-9._*-]+$", max_length=128),
+    StringConstraints(pattern=r"^(?!.*\*\*)[A-Za-z0-9._*-]+(?!\n)$", max_length=128),
     Explain("a tag glob of letters, digits, '.', '_', '-' and single '*' (no '/')", '"v*"'),
 ]
 
@@ -123,7 +128,7 @@ GitHubId = Annotated[
 
 Account = Annotated[
     str,
-    StringConstraints(pattern=r"^[0-9]{12}$"),
+    StringConstraints(pattern=r"^[0-9]{12}(?!\n)$"),
     Explain("a 12-digit AWS account ID", '"111111111111"'),
 ]
 
@@ -135,7 +140,7 @@ else:
 OidcProviderArn = Annotated[
     str,
     StringConstraints(
-        pattern=r"^arn:aws:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+        pattern=r"^arn:aws:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com(?!\n)$"
     ),
     Explain(
         "the ARN of a GitHub OIDC provider",
@@ -146,7 +151,7 @@ OidcProviderArn = Annotated[
 SnsTopicArn = Annotated[
     str,
     StringConstraints(
-        pattern=r"^arn:aws:sns:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+        pattern=r"^arn:aws:sns:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(?!\n)$"
     ),
     Explain("the ARN of a standard SNS topic", "arn:aws:sns:us-east-1:111111111111:approvals"),
 ]
@@ -155,7 +160,7 @@ PermissionsBoundary = Annotated[
     str,
     StringConstraints(
         pattern=r"^(arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/([A-Za-z0-9+=,.@_-]+/)*)?"
-        r"[A-Za-z0-9+=,.@_-]{1,128}$"
+        r"[A-Za-z0-9+=,.@_-]{1,128}(?!\n)$"
     ),
     Explain(
         "a managed policy's name (in each stack's account) or ARN",
@@ -165,14 +170,14 @@ PermissionsBoundary = Annotated[
 
 RolePath = Annotated[
     str,
-    StringConstraints(pattern=r"^/([A-Za-z0-9+=,.@_-]+/)*$", max_length=512),
+    StringConstraints(pattern=r"^/([A-Za-z0-9+=,.@_-]+/)*(?!\n)$", max_length=512),
     Explain("an IAM path: starts and ends with '/'", "/acme/pipelines/"),
 ]
 
 KmsKeyArn = Annotated[
     str,
     StringConstraints(
-        pattern=r"^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$"
+        pattern=r"^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}(?!\n)$"
     ),
     Explain(
         "the ARN of a customer managed KMS key (a key, not an alias)",
@@ -185,18 +190,18 @@ KmsKeyArn = Annotated[
 # `aws:` prefix is reserved.
 TagKey = Annotated[
     str,
-    StringConstraints(pattern=r"^(?!aws:)[\w .:/=+\-@]{1,128}$"),
+    StringConstraints(pattern=r"^(?!aws:)[\w .:/=+\-@]{1,128}(?!\n)$"),
     Explain("an AWS tag key, not starting with 'aws:'", "cost-center"),
 ]
 TagValue = Annotated[
     str,
-    StringConstraints(pattern=r"^[\w .:/=+\-@]{0,256}$"),
+    StringConstraints(pattern=r"^[\w .:/=+\-@]{0,256}(?!\n)$"),
     Explain("an AWS tag value", "platform-team"),
 ]
 
 PatchTarget = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\.(yml|yaml|json)$"),
+    StringConstraints(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\.(yml|yaml|json)(?!\n)$"),
     Explain(
         "the repository path of a generated workflow or JSON file",
         ".github/workflows/pipelinegen-ci.yml",
@@ -211,7 +216,7 @@ Region = Annotated[
 BucketName = Annotated[
     str,
     StringConstraints(
-        pattern=r"^(?!xn--)(?!sthree-)(?!.*\.\.)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+        pattern=r"^(?!xn--)(?!sthree-)(?!.*\.\.)(?!.*-s3alias$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?!\n)$"
     ),
     Explain("an S3 bucket name (3-63 lowercase letters, digits, '.', '-')", "acme-releases"),
 ]
@@ -219,13 +224,13 @@ BucketName = Annotated[
 ZipKey = Annotated[
     str,
     # S3 keys are at most 1,024 bytes; the images object's key adds ".images" to this one.
-    StringConstraints(pattern=r"^(?!/)[A-Za-z0-9!_.*'()/-]+\.zip$", max_length=1017),
+    StringConstraints(pattern=r"^(?!/)[A-Za-z0-9!_.*'()/-]+\.zip(?!\n)$", max_length=1017),
     Explain("an S3 object key ending in .zip", "releases/acme-platform.zip"),
 ]
 
 ImageName = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$", max_length=64),
+    StringConstraints(pattern=r"^[a-z0-9]+(?:[_-][a-z0-9]+)*(?!\n)$", max_length=64),
     Explain(
         "an image name of lowercase letters and digits, with single '-' or '_' between them",
         "api",
@@ -234,31 +239,31 @@ ImageName = Annotated[
 
 JobName = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$", max_length=64),
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*(?!\n)$", max_length=64),
     Explain("a GitHub Actions job id (a letter or '_', then letters, digits, '-', '_')", "lint"),
 ]
 
 EnvironmentName = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=32),
+    StringConstraints(pattern=r"^[a-z][a-z0-9-]*(?!\n)$", max_length=32),
     Explain("a lowercase name of letters, digits and '-', starting with a letter", "staging"),
 ]
 
 ClusterName = Annotated[
     str,
-    StringConstraints(pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]*$", max_length=100),
+    StringConstraints(pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]*(?!\n)$", max_length=100),
     Explain("an EKS cluster name", "acme-staging"),
 ]
 
 Namespace = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63),
+    StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(?!\n)$", max_length=63),
     Explain("a Kubernetes namespace (a DNS label)", "platform"),
 ]
 
 HelmRelease = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=53),
+    StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(?!\n)$", max_length=53),
     Explain("a Helm release name (lowercase DNS label, at most 53 characters)", "platform"),
 ]
 
@@ -268,7 +273,7 @@ HelmRelease = Annotated[
 ValuesKey = Annotated[
     str,
     StringConstraints(
-        pattern=r"^[A-Za-z0-9_-]+(?:\[[0-9]+\])*(?:\.[A-Za-z0-9_-]+(?:\[[0-9]+\])*)*$",
+        pattern=r"^[A-Za-z0-9_-]+(?:\[[0-9]+\])*(?:\.[A-Za-z0-9_-]+(?:\[[0-9]+\])*)*(?!\n)$",
         max_length=512,
     ),
     Explain(
@@ -280,19 +285,19 @@ ValuesKey = Annotated[
 
 BuildArgName = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128),
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(?!\n)$", max_length=128),
     Explain("a build argument name (letters, digits, '_')", "PYTHON_VERSION"),
 ]
 
 StageName = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=128),
+    StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?!\n)$", max_length=128),
     Explain("a Dockerfile stage name", "runtime"),
 ]
 
 ToolVersion = Annotated[
     str,
-    StringConstraints(pattern=r"^[0-9][0-9A-Za-z.+-]*(\.x)?$", max_length=32),
+    StringConstraints(pattern=r"^[0-9][0-9A-Za-z.+-]*(\.x)?(?!\n)$", max_length=32),
     Explain("a version number, quoted", '"3.12"'),
 ]
 
@@ -300,13 +305,15 @@ ToolVersion = Annotated[
 # the network choose the code), no credentials or query in the URL (it is written into workflows).
 GitUrl = Annotated[
     str,
-    StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~-]+)+/?$"),
+    StringConstraints(
+        pattern=r"^https://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~-]+)+/?(?!\n)$"
+    ),
     Explain("an https:// URL of a git repository", "https://github.com/acme/pipelinegen.git"),
 ]
 
 CommitSha = Annotated[
     str,
-    StringConstraints(pattern=r"^[0-9a-f]{40}$"),
+    StringConstraints(pattern=r"^[0-9a-f]{40}(?!\n)$"),
     Explain(
         "a full commit SHA (40 lowercase hex digits)", "0123456789abcdef0123456789abcdef01234567"
     ),
@@ -314,13 +321,13 @@ CommitSha = Annotated[
 
 ProductId = Annotated[
     str,
-    StringConstraints(pattern=r"^prod-[a-z0-9]+$", max_length=64),
+    StringConstraints(pattern=r"^prod-[a-z0-9]+(?!\n)$", max_length=64),
     Explain("an AWS Marketplace product ID", "prod-abcdefghijklm"),
 ]
 
 SellerPrefix = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$", max_length=64),
+    StringConstraints(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?!\n)$", max_length=64),
     Explain("the seller's Marketplace repository prefix", "acme"),
 ]
 
@@ -335,7 +342,7 @@ RepoPath = Annotated[
 # An EKS Kubernetes version, minor only: what `--kube-version` renders against.
 KubernetesVersion = Annotated[
     str,
-    StringConstraints(pattern=r"^1\.[0-9]{2}$"),
+    StringConstraints(pattern=r"^1\.[0-9]{2}(?!\n)$"),
     Explain("a Kubernetes minor version, quoted", '"1.35"'),
 ]
 
@@ -344,7 +351,7 @@ ApiVersion = Annotated[
     str,
     StringConstraints(
         pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-        r"/v[0-9]+((alpha|beta)[0-9]+)?$",
+        r"/v[0-9]+((alpha|beta)[0-9]+)?(?!\n)$",
         max_length=317,
     ),
     Explain("an API group/version such as monitoring.coreos.com/v1", "monitoring.coreos.com/v1"),
@@ -353,14 +360,14 @@ ApiVersion = Annotated[
 # A Kubernetes kind, as an object's `kind:` names it.
 KindName = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=63),
+    StringConstraints(pattern=r"^[A-Z][A-Za-z0-9]*(?!\n)$", max_length=63),
     Explain("a Kubernetes kind (CamelCase)", "ClusterRole"),
 ]
 
 # A ClusterRole's name: a path segment, as RBAC names are (e.g. `system:aggregate-to-admin`).
 ClusterRoleName = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", max_length=253),
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*(?!\n)$", max_length=253),
     Explain("a ClusterRole name", "platform-controller"),
 ]
 
@@ -369,7 +376,7 @@ PinnedReference = Annotated[
     str,
     StringConstraints(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-        r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}$",
+        r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}(?!\n)$",
         max_length=512,
     ),
     Explain(
@@ -381,7 +388,7 @@ PinnedReference = Annotated[
 # A values file: also passed through a space-separated variable and Helm's comma-split -f.
 ValuesPath = Annotated[
     RepoPath,
-    StringConstraints(pattern=r"^[^\s,]+$"),
+    StringConstraints(pattern=r"^[^\s,]+(?!\n)$"),
     Explain(
         "a relative path inside the repository, without spaces or commas", "deploy/values.yaml"
     ),
@@ -429,7 +436,7 @@ DeliveryOption = Literal["container-images", "helm"]
 ServiceAccountName = Annotated[
     str,
     StringConstraints(
-        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(?!\n)$",
         max_length=50,
     ),
     Explain("a Kubernetes service account name (lowercase, at most 50 characters)", "platform"),
@@ -443,17 +450,17 @@ TimeoutMinutes = Annotated[int, Field(ge=1, le=360)]
 # Guide, "Resource IDs": "the longer ID format", 17 characters after the prefix).
 VpcId = Annotated[
     str,
-    StringConstraints(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$"),
+    StringConstraints(pattern=r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})(?!\n)$"),
     Explain("a VPC ID (vpc- and 8 or 17 hexadecimal digits)", "vpc-0a1b2c3d4e5f60718"),
 ]
 SubnetId = Annotated[
     str,
-    StringConstraints(pattern=r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"),
+    StringConstraints(pattern=r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})(?!\n)$"),
     Explain("a subnet ID (subnet- and 8 or 17 hexadecimal digits)", "subnet-0a1b2c3d4e5f60718"),
 ]
 SecurityGroupId = Annotated[
     str,
-    StringConstraints(pattern=r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"),
+    StringConstraints(pattern=r"^sg-([0-9a-f]{8}|[0-9a-f]{17})(?!\n)$"),
     Explain("a security group ID (sg- and 8 or 17 hexadecimal digits)", "sg-0a1b2c3d4e5f60718"),
 ]
 
@@ -461,6 +468,6 @@ SecurityGroupId = Annotated[
 # allows letters, digits, `-`, `_` and `.` in self-hosted runner labels.
 RunnerLabel = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100),
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(?!\n)$", max_length=100),
     Explain("a runner label (letters, digits, '.', '_', '-')", "acme-staging-vpc"),
 ]

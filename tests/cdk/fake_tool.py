@@ -223,6 +223,8 @@ def skopeo(argv: list[str], config: dict[str, Any]) -> int:
         print("skopeo version 1.4.1")
     elif argv[:1] == ["login"]:
         return 0
+    elif argv[:2] == ["inspect", "--raw"] and argv[2].startswith("oci:"):
+        sys.stdout.buffer.write(_layout_manifest(argv[2], config))
     elif argv[:2] == ["inspect", "--raw"]:
         manifest = config.get("remote_manifests", {}).get(argv[2].removeprefix("docker://"))
         if manifest is None:
@@ -231,19 +233,30 @@ def skopeo(argv: list[str], config: dict[str, Any]) -> int:
         sys.stdout.write(manifest)
     elif argv[:1] == ["--policy"] and argv[2:3] == ["copy"]:
         source, destination = argv[-2], argv[-1].removeprefix("docker://")
-        layout, name = source.removeprefix("oci:").rsplit(":", 1)
-        index = json.loads((Path(layout) / "index.json").read_text())
-        [digest] = [
-            entry["digest"]
-            for entry in index["manifests"]
-            if entry["annotations"]["org.opencontainers.image.ref.name"] == name
-        ]
+        manifest = _layout_manifest(source, config)
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
         digest = config.get("push_digest", {}).get(destination, digest)
         Path(option(argv, "--digestfile")).write_text(digest)
     else:
         print(f"fake skopeo: unexpected {argv}", file=sys.stderr)
         return 2
     return 0
+
+
+def _layout_manifest(source: str, config: dict[str, Any]) -> bytes:
+    """The bytes of image NAME's manifest in the OCI layout of `oci:LAYOUT:NAME`, as skopeo
+    reads it (`layout_reads` in the config: what a skopeo that reads another image returns)."""
+    layout, name = source.removeprefix("oci:").rsplit(":", 1)
+    reads: dict[str, str] = config.get("layout_reads", {})
+    if name in reads:
+        return reads[name].encode()
+    index = json.loads((Path(layout) / "index.json").read_text())
+    [digest] = [
+        entry["digest"]
+        for entry in index["manifests"]
+        if entry["annotations"]["org.opencontainers.image.ref.name"] == name
+    ]
+    return (Path(layout) / "blobs" / "sha256" / str(digest).removeprefix("sha256:")).read_bytes()
 
 
 def helm(argv: list[str], config: dict[str, Any]) -> int:

@@ -3,6 +3,7 @@ archive member (when packaged), regular files only, and JSON of the right types.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -13,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from pipelinegen.chart.render import shipped
 from tests.cdk.conftest import (
     IMAGES_DIR,
-    SCRIPTS,
+    REGISTRY,
     SPEC_SHA256,
     digest_of,
     run_script,
@@ -110,14 +112,7 @@ def test_archive_members_have_one_spelling_and_are_regular(
     tmp_path: Path, members: list[tuple[str, bytes | None, bytes]], message: str
 ) -> None:
     """What the packager reads each built archive with (release.py's archive_digest)."""
-    import importlib.util
-    import sys
-
-    sys.path.insert(0, str(SCRIPTS))
-    loaded = importlib.util.spec_from_file_location("release", SCRIPTS / "release.py")
-    assert loaded is not None and loaded.loader is not None
-    contract = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(contract)
+    contract = shipped("release")
     _archive(tmp_path / "api.oci.tar", members)
     with pytest.raises(contract.ReleaseError, match=re.escape(message)):
         contract.archive_digest(tmp_path / "api.oci.tar")
@@ -143,3 +138,76 @@ def test_a_linked_blob_is_refused(release: Path, tmp_path: Path) -> None:
     index.symlink_to(tmp_path / "index.json")
     code, err = _verify(release)
     assert code == 1 and "index.json in the release is a symbolic link" in err
+
+
+# --- the images zip as someone who can replace it writes it ----------------------------------
+
+
+def _index(release: Path) -> tuple[Path, dict[str, Any]]:
+    path = release.parent / "images" / "index.json"
+    return path, json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # Go's JSON reader (skopeo's) matches keys without regard to case and takes the last.
+        lambda index: index["manifests"][0].update(Digest=digest_of("web")),
+        # ... and folds Unicode: "manifests" with a long s (U+017F) is "manifests" to it.
+        lambda index: index.update({"manife\u017fts": [index["manifests"][1]]}),
+    ],
+    ids=["descriptor-key-cased", "index-key-folded"],
+)
+def test_a_second_spelling_of_a_key_in_index_json_is_refused(release: Path, edit: Any) -> None:
+    path, index = _index(release)
+    edit(index)
+    path.write_text(json.dumps(index))
+    code, err = _verify(release)
+    assert code == 1 and "keys" in err
+
+
+def test_a_blob_no_image_names_is_refused(release: Path) -> None:
+    stray = b"another image's layer"
+    (
+        release.parent / "images" / "blobs" / "sha256" / hashlib.sha256(stray).hexdigest()
+    ).write_bytes(stray)
+    code, err = _verify(release)
+    assert code == 1 and "hold blobs no image names" in err
+
+
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("images", "[" * 100_000 + "]" * 100_000),
+        ("manifest", "[" * 100_000 + "]" * 100_000),
+    ],
+)
+def test_json_nested_too_deeply_is_an_error_line(release: Path, where: str, text: str) -> None:
+    path = (
+        release.parent / "images" / "index.json" if where == "images" else release / "manifest.json"
+    )
+    path.write_text(text)
+    code, err = _verify(release)
+    assert code == 1 and "nested too deeply" in err
+
+
+def test_a_dependency_that_is_not_an_object_is_an_error_line(release: Path) -> None:
+    _edit(release, lambda m: m.update(dependencies=[1]))
+    code, err = _verify(release)
+    assert code == 1 and "a chart dependency that is not an object: 1" in err
+
+
+def test_skopeo_reading_another_image_stops_the_push_before_it(release: Path, fakes: Any) -> None:
+    """The last line of defence against any parser difference: the image skopeo itself reads
+    for a name must have the release's digest before anything is copied."""
+    fakes.configure(layout_reads={"api": "{}"})
+    env = {
+        **ENV,
+        "ECR_REGISTRY": REGISTRY,
+        "ECR_PREFIX": "acme-platform",
+        "AWS_REGION": "us-east-1",
+    }
+    result = run_script("verify-and-push.sh", cwd=release, env=env, fakes=fakes)
+    assert result.returncode == 1
+    assert "skopeo reads image api in ../images as sha256:44136fa355b3678a" in result.stderr
+    assert not [argv for argv in fakes.argvs("skopeo") if "copy" in argv and "--help" not in argv]

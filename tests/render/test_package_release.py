@@ -132,7 +132,8 @@ def test_a_blob_that_is_not_what_its_name_says_is_never_packaged(repo: Path) -> 
     path = repo / "dist" / "images" / "web.oci.tar"
     with tarfile.open(path) as tar:
         members = [(m.name, tar.extractfile(m).read()) for m in tar.getmembers()]  # type: ignore[union-attr]
-    layout_with(path, [(n, d + b"x" if n.startswith("blobs/") else d) for n, d in members])
+    layer = "blobs/sha256/" + hashlib.sha256(b"the web layer").hexdigest()
+    layout_with(path, [(n, d.upper() if n == layer else d) for n, d in members])
     result = package(repo)
     assert result.returncode == 1
     assert "does not hold the bytes its name promises" in result.stderr
@@ -223,6 +224,10 @@ PEAK_LIMIT_MB = 100
 ARCHIVE_MB = 300
 
 
+CONFIG = b'{"architecture": "amd64", "os": "linux"}'
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
 def _large_archive(path: Path, megabytes: int) -> None:
     """An OCI archive with one layer blob of `megabytes` MB of random (incompressible) bytes,
     written a megabyte at a time, as buildx writes a large image."""
@@ -238,6 +243,11 @@ def _large_archive(path: Path, megabytes: int) -> None:
         {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": f"sha256:{hashlib.sha256(CONFIG).hexdigest()}",
+                "size": len(CONFIG),
+            },
             "layers": [
                 {
                     "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
@@ -248,14 +258,14 @@ def _large_archive(path: Path, megabytes: int) -> None:
         }
     ).encode()
     digest = f"sha256:{hashlib.sha256(manifest).hexdigest()}"
-    index = json.dumps(
-        {"schemaVersion": 2, "manifests": [{"digest": digest, "size": len(manifest)}]}
-    ).encode()
+    descriptor = {"mediaType": MANIFEST, "digest": digest, "size": len(manifest)}
+    index = json.dumps({"schemaVersion": 2, "manifests": [descriptor]}).encode()
     with tarfile.open(path, "w") as tar:
         for name, data in (
             ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
             ("index.json", index),
             (f"blobs/sha256/{digest.split(':')[1]}", manifest),
+            (f"blobs/sha256/{hashlib.sha256(CONFIG).hexdigest()}", CONFIG),
         ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -294,3 +304,48 @@ def test_packaging_a_300_mb_archive_peaks_under_100_mb(repo: Path) -> None:
     with zipfile.ZipFile(repo / "dist" / "release.images.zip") as layout:
         assert max(info.file_size for info in layout.infolist()) == ARCHIVE_MB << 20
     assert peak_mb < PEAK_LIMIT_MB, f"packaging peaked at {peak_mb:.0f} MB"
+
+
+def test_only_the_blobs_an_image_reaches_are_packaged(repo: Path) -> None:
+    """A blob the image does not name (another image's, or a padding of zeros) never reaches
+    the release: the layout holds what the images reach and nothing else."""
+    path = repo / "dist" / "images" / "web.oci.tar"
+    stray = b"not part of the web image"
+    name = "blobs/sha256/" + hashlib.sha256(stray).hexdigest()
+    with tarfile.open(path, "a") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(stray)
+        tar.addfile(info, io.BytesIO(stray))
+    assert package(repo).returncode == 0
+    with zipfile.ZipFile(repo / "dist" / "release.images.zip") as layout:
+        assert name not in layout.namelist()
+
+
+def test_a_sparse_or_compressed_archive_is_refused_without_a_traceback(repo: Path) -> None:
+    """A 10 KB sparse member can read as gigabytes; buildx and skopeo write plain tars."""
+    path = repo / "dist" / "images" / "web.oci.tar"
+    with tarfile.open(path) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()]  # type: ignore[union-attr]
+    with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as tar:
+        for member, data in members:
+            if member.name == "index.json":
+                member.type = tarfile.GNUTYPE_SPARSE
+            tar.addfile(member, io.BytesIO(data))
+    result = package(repo)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "member 'index.json' is a link or a special file" in result.stderr
+    with tarfile.open(path, "w:gz") as tar:
+        for member, data in members:
+            member.type = tarfile.REGTYPE
+            tar.addfile(member, io.BytesIO(data))
+    result = package(repo)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "is not a readable OCI archive" in result.stderr
+
+
+def test_a_zip_that_cannot_be_put_in_place_leaves_neither(repo: Path) -> None:
+    (repo / "dist" / "release.zip").mkdir(parents=True)  # the release zip's rename fails
+    result = package(repo)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert not (repo / "dist" / "release.images.zip").exists()
+    assert not list((repo / "dist").glob(".*.partial"))

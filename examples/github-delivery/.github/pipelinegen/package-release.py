@@ -17,9 +17,9 @@ and the values files at their repository paths) and marketplace/ (usage instruct
 file): everything but the images, which only the push and Marketplace actions read. The images
 zip holds one OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/<hex>`) with every
 image of the release, each named in index.json by its `org.opencontainers.image.ref.name`
-annotation: a blob several images share (a common base image's layers) is stored once. Every
-blob is checked against its name as it is copied. Entries are sorted and timestamps fixed, so
-the same inputs always give the same bytes. Every file is streamed into its zip in chunks of
+annotation, and only the blobs each image reaches: a blob several images share (a common base
+image's layers) is stored once. Every blob is checked against its name as it is copied.
+Entries are sorted and timestamps fixed, so the same inputs always give the same bytes. Every file is streamed into its zip in chunks of
 CHUNK bytes, so packaging runs in constant memory whatever the archives weigh (a 300 MB archive
 peaks where a 3 MB one does: tests/render/test_package_release.py measures it); each zip is
 written beside its path and renamed into place when both are complete, so a failure leaves
@@ -39,7 +39,6 @@ import stat
 import sys
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -76,7 +75,7 @@ def main() -> int:
             version=_environment("RELEASE_VERSION"),
             git_sha=_environment("GIT_SHA"),
         )
-    except (PackagingError, OSError) as error:
+    except (PackagingError, OSError, tarfile.TarError) as error:
         print(f"package-release: {error}", file=sys.stderr)
         return 1
     print(f"package-release: wrote {args.out} and {args.images_out}")
@@ -131,9 +130,16 @@ def package(
         "dependencies": dependencies(root / plan["chart"], f"chart/{plan['chart']}"),
     }
     text = (json.dumps(manifest, indent=2) + "\n").encode()
-    with _Renamed(out) as release, _Renamed(images_out) as layout:
-        _write_zip(release, {"manifest.json": text, **entries})
-        _write_layout(layout, archives, described)
+    partials = {path: path.with_name(f".{path.name}.partial") for path in (out, images_out)}
+    try:
+        for path in partials:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        _write_zip(partials[out], {"manifest.json": text, **entries})
+        _write_layout(partials[images_out], archives, described, contract)
+        _rename_both(partials)
+    finally:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
     return manifest
 
 
@@ -266,24 +272,18 @@ def _inside(root: Path, path: Path) -> Path:
     return resolved
 
 
-class _Renamed:
-    """`with _Renamed(path) as partial:` yields the path to write; on success it becomes `path`,
-    on any error it is removed (nothing partial is left where a reader looks)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.partial = path.with_name(f".{path.name}.partial")
-
-    def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        return self.partial
-
-    def __exit__(self, kind: Any, *_: Any) -> None:
-        try:
-            if kind is None:
-                self.partial.replace(self.path)
-        finally:
-            self.partial.unlink(missing_ok=True)
+def _rename_both(partials: dict[Path, Path]) -> None:
+    """Each complete partial file onto its path; when one cannot be, none stays renamed (a
+    release zip without its images, or the other way round, is never left to upload)."""
+    done: list[Path] = []
+    try:
+        for path, partial in partials.items():
+            partial.replace(path)
+            done.append(path)
+    except OSError:
+        for path in done:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def _write_zip(path: Path, entries: dict[str, Path | bytes]) -> None:
@@ -302,21 +302,37 @@ def _write_zip(path: Path, entries: dict[str, Path | bytes]) -> None:
                 shutil.copyfileobj(source, entry, CHUNK)
 
 
-def _write_layout(path: Path, archives: dict[str, Path], described: list[dict[str, Any]]) -> None:
-    """One OCI image layout, zipped, holding every archive's image under its name: each blob
-    once (blobs are named by their digest, so two images' equal layers are one entry), each
-    checked against its name while it is copied."""
+def _write_layout(
+    path: Path, archives: dict[str, Path], described: list[dict[str, Any]], contract: Any
+) -> None:
+    """One OCI image layout, zipped, holding every archive's image under its name: only the
+    blobs the image reaches (the contract check's own `reachable`), each once (blobs are named
+    by their digest, so two images' equal layers are one entry), each checked against its name
+    while it is copied."""
     digests = {image["name"]: image["digest"] for image in described}
     with ExitStack() as stack:
         blobs: dict[str, tuple[tarfile.TarFile, tarfile.TarInfo, Path]] = {}
         descriptors: list[dict[str, Any]] = []
         for name, archive in archives.items():
-            tar = stack.enter_context(tarfile.open(archive))
-            for member in _blob_members(tar, archive):
-                blobs.setdefault(member.name, (tar, member, archive))
-            descriptor = _one_descriptor(tar, archive)
+            tar = stack.enter_context(tarfile.open(archive, "r:"))
+            members = _blob_members(tar, archive)
+            descriptor = _one_descriptor(tar, archive, contract.JSON_LIMIT)
             if descriptor.get("digest") != digests[name]:
                 raise PackagingError(f"{archive}: its index.json changed while it was packaged")
+
+            def blob(digest: str, tar: Any = tar, members: Any = members) -> tuple[int, Any]:
+                member = members.get(f"blobs/sha256/{digest[len('sha256:') :]}")
+                if member is None:
+                    raise contract.ReleaseError(f"blob {digest} is missing from the archive")
+                return member.size, lambda: _read(tar, member)
+
+            try:
+                reached = contract.reachable(descriptor, blob)
+            except contract.ReleaseError as error:
+                raise PackagingError(f"{archive}: {error}") from None
+            for digest in sorted(reached):
+                member = members[f"blobs/sha256/{digest[len('sha256:') :]}"]
+                blobs.setdefault(member.name, (tar, member, archive))
             kept: dict[str, Any] = {
                 key: descriptor[key] for key in ("mediaType", "digest", "size") if key in descriptor
             }
@@ -341,25 +357,36 @@ def _write_layout(path: Path, archives: dict[str, Path], described: list[dict[st
                     _copy_blob(tar, member, archive, entry)
 
 
-def _blob_members(tar: tarfile.TarFile, archive: Path) -> Iterator[tarfile.TarInfo]:
-    """The archive's blobs; anything but `oci-layout`, `index.json`, the blob folders and
-    `blobs/sha256/<hex>` regular files is refused (a crafted archive smuggles nothing in)."""
+def _blob_members(tar: tarfile.TarFile, archive: Path) -> dict[str, tarfile.TarInfo]:
+    """The archive's blobs by name; anything but `oci-layout`, `index.json`, the blob folders
+    and `blobs/sha256/<hex>` regular files is refused (a crafted archive smuggles nothing in;
+    release.py's archive_digest has already bounded the member count)."""
+    found = {}
     for member in tar.getmembers():
         name = member.name
+        regular = member.type in (tarfile.REGTYPE, tarfile.AREGTYPE)
         if member.isdir() and name.rstrip("/") in {"blobs", "blobs/sha256"}:
             continue
-        if member.isfile() and BLOB.fullmatch(name):
-            yield member
-        elif not (member.isfile() and name in {"oci-layout", "index.json"}):
+        if regular and BLOB.fullmatch(name):
+            found[name] = member
+        elif not (regular and name in {"oci-layout", "index.json"}):
             raise PackagingError(f"{archive}: unexpected member {name!r} in an OCI archive")
+    return found
 
 
-def _one_descriptor(tar: tarfile.TarFile, archive: Path) -> dict[str, Any]:
+def _one_descriptor(tar: tarfile.TarFile, archive: Path, limit: int) -> dict[str, Any]:
     """The one descriptor of the archive's index.json (release.py's archive_digest has already
-    refused any other shape)."""
-    data = tar.extractfile("index.json")
-    index = json.loads(data.read()) if data else {}
+    refused any other shape, and an index.json over `limit` bytes)."""
+    member = tar.getmember("index.json")
+    if member.size > limit:
+        raise PackagingError(f"{archive}: index.json is over {limit} bytes")
+    index = json.loads(_read(tar, member))
     return dict(index["manifests"][0])
+
+
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    data = tar.extractfile(member)
+    return data.read() if data else b""
 
 
 def _copy_blob(

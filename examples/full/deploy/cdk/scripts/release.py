@@ -21,6 +21,7 @@ Any problem prints one `error: ...` line (or a few, for a spec mismatch) and exi
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ import re
 import stat
 import sys
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -54,6 +56,12 @@ MANIFEST_TYPES = {
     "application/vnd.docker.distribution.manifest.v2+json",
 }
 IMAGES_OBJECT = "the release's images (the .images.zip beside the release zip)"
+# The keys the OCI image spec (1.1) gives an image index and a descriptor: index.json may have
+# no other (see check_images).
+INDEX_KEYS = {"schemaVersion", "mediaType", "artifactType", "manifests", "subject", "annotations"}
+DESCRIPTOR_KEYS = {"mediaType", "artifactType", "digest", "size", "urls", "annotations", "platform"}
+JSON_LIMIT = 1 << 22  # bytes: an index.json, an index or a manifest larger than 4 MiB is refused
+MAX_MEMBERS = 10_000  # an image archive's tar members (a 10-platform image of 50 layers: ~520)
 FIELDS = ("version", "project", "chart", "spec_sha256", "git_sha")
 
 
@@ -166,7 +174,13 @@ def dependencies(root: Path, manifest: dict[str, Any]) -> list[dict[str, str]]:
     if not isinstance(listed, list):
         raise ReleaseError(f"{MANIFEST} dependencies is not a list")
     for entry in listed:
-        fields = {key: entry.get(key) for key in ("name", "version", "archive", "digest")}
+        if not isinstance(entry, dict):
+            raise ReleaseError(
+                f"{MANIFEST} has a chart dependency that is not an object: {entry!r}"
+            )
+        fields: dict[str, Any] = {
+            key: entry.get(key) for key in ("name", "version", "archive", "digest")
+        }
         if not all(isinstance(v, str) and v and "\n" not in v for v in fields.values()):
             raise ReleaseError(f"{MANIFEST} has an invalid chart dependency: {entry!r}")
         path = root / safe_path(fields["archive"])
@@ -186,17 +200,26 @@ def dependencies(root: Path, manifest: dict[str, Any]) -> list[dict[str, str]]:
 
 def check_images(layout: Path, listed: list[Image]) -> None:
     """The images are one OCI image layout that names exactly the manifest's images, each by
-    its ref name with the manifest's digest, and holds every blob each image reaches: indexes
-    and manifests with the bytes their digests name, configs and layers at the size their
-    descriptors give (skopeo checks each layer's digest as it copies it)."""
+    its ref name with the manifest's digest, and holds every blob each image reaches and no
+    other: indexes and manifests with the bytes their digests name, configs and layers at the
+    size their descriptors give (skopeo checks each layer's digest as it copies it). index.json
+    is the one file no digest covers, so its keys are exactly those the OCI image spec gives it:
+    skopeo's JSON reader (Go's) matches keys without regard to case, and takes the last of two
+    spellings (`"Digest"`, or "manifests" with a long s, U+017F), which would let it read
+    another image than this check approved."""
     if not layout.is_dir():
         raise ReleaseError(f"{IMAGES_OBJECT} are missing: no folder {layout}")
     check_files(layout)
+    unexpected = sorted({path.name for path in layout.iterdir()} - {LAYOUT_FILE, INDEX, "blobs"})
+    if unexpected:
+        raise ReleaseError(f"{IMAGES_OBJECT} hold what an OCI image layout does not: {unexpected}")
     marker = _layout_json(layout, LAYOUT_FILE)
-    if not isinstance(marker, dict) or marker.get("imageLayoutVersion") != "1.0.0":
+    if marker != {"imageLayoutVersion": "1.0.0"}:
         raise ReleaseError(f"{IMAGES_OBJECT}: {LAYOUT_FILE} is not an OCI image layout 1.0.0")
     index = _layout_json(layout, INDEX)
-    entries = index.get("manifests") if isinstance(index, dict) else None
+    if not isinstance(index, dict) or not set(index) <= INDEX_KEYS:
+        raise ReleaseError(f"{IMAGES_OBJECT}: {INDEX} is not an image index (keys {INDEX_KEYS})")
+    entries = index.get("manifests")
     if not isinstance(entries, list):
         raise ReleaseError(f"{IMAGES_OBJECT}: {INDEX} lists no images")
     named: dict[str, dict[str, Any]] = {}
@@ -207,11 +230,17 @@ def check_images(layout: Path, listed: list[Image]) -> None:
             raise ReleaseError(
                 f"{IMAGES_OBJECT}: {INDEX} has an image without a name of its own: {entry!r}"
             )
+        if not set(entry) <= DESCRIPTOR_KEYS:
+            raise ReleaseError(
+                f"{IMAGES_OBJECT}: {INDEX} describes image {name!r} with keys outside "
+                f"{sorted(DESCRIPTOR_KEYS)}: {sorted(entry)}"
+            )
         named[name] = entry
     expected = {image.name: image.digest for image in listed}
     extra = sorted(set(named) - set(expected))
     if extra:
         raise ReleaseError(f"{IMAGES_OBJECT} hold images {MANIFEST} does not list: {extra}")
+    reached: set[str] = set()
     for image in listed:
         entry = named.get(image.name)
         if entry is None:
@@ -228,64 +257,102 @@ def check_images(layout: Path, listed: list[Image]) -> None:
                 f"image {image.name!r} in {IMAGES_OBJECT} is a {entry.get('mediaType')!r}, not "
                 "an image index or manifest"
             )
-        _check_blob(layout, entry, image.name, set())
+        reached |= reachable(entry, functools.partial(_layout_blob, layout, image=image.name))
+    blobs = layout / "blobs"
+    stored = {f"sha256:{path.name}" for path in (blobs / "sha256").glob("*")}
+    stray = sorted(stored - reached)
+    stray += (
+        [path.name for path in blobs.iterdir() if path.name != "sha256"] if blobs.is_dir() else []
+    )
+    if stray:
+        raise ReleaseError(f"{IMAGES_OBJECT} hold blobs no image names: {stray[:3]}")
 
 
 def _layout_json(layout: Path, name: str) -> Any:
     path = layout / name
     if not path.is_file():
         raise ReleaseError(f"{IMAGES_OBJECT} are not an OCI image layout: no {name}")
+    if path.stat().st_size > JSON_LIMIT:
+        raise ReleaseError(f"{IMAGES_OBJECT}: {name} is over {JSON_LIMIT} bytes")
     try:
         return strict_json(path.read_bytes())
     except (UnicodeDecodeError, ValueError) as error:
         raise ReleaseError(f"{IMAGES_OBJECT}: {name} is not valid JSON: {error}") from None
 
 
-def _check_blob(layout: Path, descriptor: Any, image: str, seen: set[str]) -> None:
-    """The blob `descriptor` names is in the layout at its size; an index's or a manifest's
-    bytes hash to its digest, and the blobs it names are checked in turn."""
-    digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
-    size = descriptor.get("size") if isinstance(descriptor, dict) else None
-    if not isinstance(digest, str) or not DIGEST.fullmatch(digest) or type(size) is not int:
-        raise ReleaseError(f"image {image!r}: a descriptor without a valid digest and size")
-    if digest in seen:
-        return
-    seen.add(digest)
+def _layout_blob(layout: Path, digest: str, image: str) -> tuple[int, Callable[[], bytes]]:
+    """The size of blob `digest` in the layout, and a reader of its bytes."""
     path = layout / "blobs" / "sha256" / digest[len("sha256:") :]
-    if not path.is_file() or path.stat().st_size != size:
-        raise ReleaseError(
-            f"image {image!r}: blob {digest} is missing from {IMAGES_OBJECT} or has another size"
-        )
-    kind = descriptor.get("mediaType")
-    if kind not in INDEX_TYPES | MANIFEST_TYPES:
-        return
-    data = path.read_bytes()
-    if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
-        raise ReleaseError(f"image {image!r}: blob {digest} does not hold the bytes its name says")
-    try:
-        document = strict_json(data)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ReleaseError(f"image {image!r}: {digest} is not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise ReleaseError(f"image {image!r}: {digest} is not a JSON object")
-    if kind in INDEX_TYPES:
-        children = document.get("manifests")
-    else:
-        children = [document.get("config"), *(document.get("layers") or [])]
-    if not isinstance(children, list):
-        raise ReleaseError(f"image {image!r}: {digest} names no blobs")
-    for child in children:
-        _check_blob(layout, child, image, seen)
+    if not path.is_file():
+        raise ReleaseError(f"image {image!r}: blob {digest} is missing from {IMAGES_OBJECT}")
+    return path.stat().st_size, path.read_bytes
+
+
+def reachable(
+    top: Any, blob: Callable[[str], tuple[int, Callable[[], bytes]]], depth: int = 8
+) -> set[str]:
+    """The digests of every blob the descriptor `top` reaches: `blob(digest)` gives a blob's
+    size and a reader of its bytes. Each blob must have its descriptor's size; an index's or a
+    manifest's bytes (read, at most JSON_LIMIT) must hash to its digest and are followed, at
+    most `depth` levels down. ReleaseError names what does not hold."""
+    seen: set[str] = set()
+    pending = [(top, 0)]
+    while pending:
+        descriptor, level = pending.pop()
+        digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
+        size = descriptor.get("size") if isinstance(descriptor, dict) else None
+        kind = descriptor.get("mediaType") if isinstance(descriptor, dict) else None
+        if not isinstance(digest, str) or not DIGEST.fullmatch(digest) or type(size) is not int:
+            raise ReleaseError(f"a descriptor without a valid digest and size: {descriptor!r}")
+        if not isinstance(kind, str):
+            raise ReleaseError(f"blob {digest}: its descriptor has no media type")
+        if digest in seen:
+            continue
+        seen.add(digest)
+        actual, read = blob(digest)
+        if actual != size:
+            raise ReleaseError(f"blob {digest} has {actual} bytes, not the {size} named")
+        if kind not in INDEX_TYPES | MANIFEST_TYPES:
+            continue
+        if size > JSON_LIMIT or level >= depth:
+            raise ReleaseError(f"blob {digest}: an index or manifest too large or too deep")
+        data = read()
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            raise ReleaseError(f"blob {digest} does not hold the bytes its name says")
+        try:
+            document = strict_json(data)
+        except (UnicodeDecodeError, ValueError) as error:
+            raise ReleaseError(f"blob {digest} is not valid JSON: {error}") from None
+        if not isinstance(document, dict):
+            raise ReleaseError(f"blob {digest} is not a JSON object")
+        if kind in INDEX_TYPES:
+            children = document.get("manifests")
+        else:
+            layers = document.get("layers")
+            children = [document.get("config"), *layers] if isinstance(layers, list) else None
+        if not isinstance(children, list):
+            raise ReleaseError(f"blob {digest} names no blobs")
+        pending += [(child, level + 1) for child in children]
+    return seen
 
 
 def archive_digest(path: Path) -> str:
-    """The digest of the one manifest or index an OCI archive's index.json names."""
+    """The digest of the one manifest or index an OCI archive's index.json names. The archive
+    is a plain tar (as buildx and skopeo write it) of at most MAX_MEMBERS members, each a regular
+    file or folder; its index.json at most JSON_LIMIT bytes."""
     try:
-        with tarfile.open(path) as tar:
-            member = _index_member(path.name, tar.getmembers())
+        with tarfile.open(path, "r:") as tar:
+            members: list[tarfile.TarInfo] = []
+            for member in tar:
+                if len(members) == MAX_MEMBERS:
+                    raise ReleaseError(f"{path.name} has over {MAX_MEMBERS} members")
+                members.append(member)
+            member = _index_member(path.name, members)
+            if member.size > JSON_LIMIT:
+                raise ReleaseError(f"{path.name}: index.json is over {JSON_LIMIT} bytes")
             data = tar.extractfile(member)
             index = strict_json(data.read()) if data else {}
-    except (tarfile.TarError, OSError, ValueError) as error:
+    except (tarfile.TarError, OSError, ValueError, EOFError) as error:
         raise ReleaseError(f"{path.name} is not a readable OCI archive: {error}") from None
     manifests = index.get("manifests") if isinstance(index, dict) else None
     if not isinstance(manifests, list) or len(manifests) != 1:
@@ -302,7 +369,8 @@ def archive_digest(path: Path) -> str:
 def _index_member(archive: str, members: list[tarfile.TarInfo]) -> tarfile.TarInfo:
     """The archive's index.json. Every member must be a regular file or folder with a plain
     relative name, once: a second spelling of a name (`./index.json`, `a//b`) or a link would let
-    this check approve one image while the copy reads another."""
+    this check approve one image while the copy reads another, and a sparse file reads as more
+    bytes than the archive holds."""
     seen: set[str] = set()
     for member in members:
         name = member.name
@@ -314,7 +382,7 @@ def _index_member(archive: str, members: list[tarfile.TarInfo]) -> tarfile.TarIn
             raise ReleaseError(f"{archive}: member {name!r} is not a plain relative name")
         if name in seen:
             raise ReleaseError(f"{archive}: member {name!r} appears twice")
-        if not (member.isfile() or member.isdir()):
+        if member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE):
             raise ReleaseError(f"{archive}: member {name!r} is a link or a special file")
         seen.add(name)
     found = [member for member in members if member.name == INDEX]
@@ -324,19 +392,24 @@ def _index_member(archive: str, members: list[tarfile.TarInfo]) -> tarfile.TarIn
 
 
 def strict_json(data: bytes) -> Any:
-    """JSON that means one thing to every reader: UTF-8, no repeated keys, no NaN or Infinity."""
+    """JSON that means one thing to every reader: UTF-8, no repeated keys, no NaN or Infinity,
+    not nested deeper than Python's recursion allows (ValueError otherwise)."""
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in items]
-        repeated = sorted({key for key in keys if keys.count(key) > 1})
-        if repeated:
-            raise ValueError(f"the key {repeated[0]!r} appears twice")
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                raise ValueError(f"the key {key!r} appears twice")
+            seen.add(key)
         return dict(items)
 
     def constant(name: str) -> Any:
         raise ValueError(f"{name} is not JSON")
 
-    return json.loads(data.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant)
+    try:
+        return json.loads(data.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
 
 
 def check_files(root: Path) -> None:

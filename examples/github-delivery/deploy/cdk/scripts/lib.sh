@@ -98,7 +98,16 @@ readonly REGION_RE='^[a-z]{2}(-[a-z]+)+-[0-9]+$'
 # platform, digests preserved) to a registry reference, then checks that the registry holds
 # exactly the digest the release manifest names. FAILURE is the message when the copy fails.
 copy_image() {
-  local name="$1" destination="$2" digest="$3" policy="$4" work="$5" failure="$6" pushed
+  local name="$1" destination="$2" digest="$3" policy="$4" work="$5" failure="$6" pushed read
+  # Before anything is pushed: the image skopeo's own reader takes for NAME (its JSON parsing,
+  # not the contract check's) is the release's digest.
+  if ! skopeo inspect --raw "oci:$IMAGES_DIR:$name" >"$work/inspected"; then
+    die "skopeo cannot read image $name in $IMAGES_DIR"
+  fi
+  read="sha256:$(sha256sum <"$work/inspected" | cut -d' ' -f1)"
+  if [[ "$read" != "$digest" ]]; then
+    die "skopeo reads image $name in $IMAGES_DIR as $read, but the release says $digest: not pushed"
+  fi
   rm -f "$work/digest"
   if ! skopeo --policy "$policy" copy --all --preserve-digests --retry-times 3 \
     --digestfile "$work/digest" "oci:$IMAGES_DIR:$name" "docker://$destination"; then
