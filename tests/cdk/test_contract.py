@@ -143,7 +143,7 @@ def test_a_linked_blob_is_refused(release: Path, tmp_path: Path) -> None:
 # --- the images zip as someone who can replace it writes it ----------------------------------
 
 
-def _index(release: Path) -> tuple[Path, dict[str, Any]]:
+def _layout_index(release: Path) -> tuple[Path, dict[str, Any]]:
     path = release.parent / "images" / "index.json"
     return path, json.loads(path.read_text())
 
@@ -159,7 +159,7 @@ def _index(release: Path) -> tuple[Path, dict[str, Any]]:
     ids=["descriptor-key-cased", "index-key-folded"],
 )
 def test_a_second_spelling_of_a_key_in_index_json_is_refused(release: Path, edit: Any) -> None:
-    path, index = _index(release)
+    path, index = _layout_index(release)
     edit(index)
     path.write_text(json.dumps(index))
     code, err = _verify(release)

@@ -19,11 +19,11 @@ zip holds one OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/<hex>`
 image of the release, each named in index.json by its `org.opencontainers.image.ref.name`
 annotation, and only the blobs each image reaches: a blob several images share (a common base
 image's layers) is stored once. Every blob is checked against its name as it is copied.
-Entries are sorted and timestamps fixed, so the same inputs always give the same bytes. Every file is streamed into its zip in chunks of
-CHUNK bytes, so packaging runs in constant memory whatever the archives weigh (a 300 MB archive
-peaks where a 3 MB one does: tests/render/test_package_release.py measures it); each zip is
-written beside its path and renamed into place when both are complete, so a failure leaves
-nothing partial.
+Entries are sorted and timestamps fixed, so the same inputs always give the same bytes. Every
+file is streamed into its zip in chunks of CHUNK bytes, so packaging runs in constant memory
+whatever the archives weigh (a 300 MB archive peaks where a 3 MB one does:
+tests/render/test_package_release.py measures it); each zip is written beside its path and both
+are renamed into place when both are complete, so a failure leaves nothing partial.
 """
 
 from __future__ import annotations
