@@ -218,7 +218,9 @@ def check_images(layout: Path, listed: list[Image]) -> None:
         raise ReleaseError(f"{IMAGES_OBJECT}: {LAYOUT_FILE} is not an OCI image layout 1.0.0")
     index = _layout_json(layout, INDEX)
     if not isinstance(index, dict) or not set(index) <= INDEX_KEYS:
-        raise ReleaseError(f"{IMAGES_OBJECT}: {INDEX} is not an image index (keys {INDEX_KEYS})")
+        raise ReleaseError(
+            f"{IMAGES_OBJECT}: {INDEX} is not an image index (keys {sorted(INDEX_KEYS)})"
+        )
     entries = index.get("manifests")
     if not isinstance(entries, list):
         raise ReleaseError(f"{IMAGES_OBJECT}: {INDEX} lists no images")
@@ -252,10 +254,11 @@ def check_images(layout: Path, listed: list[Image]) -> None:
                 "release uploads its images before its zip; another release in between replaced "
                 "them): release again"
             )
-        if entry.get("mediaType") not in INDEX_TYPES | MANIFEST_TYPES:
+        kind = entry.get("mediaType")
+        if not isinstance(kind, str) or kind not in INDEX_TYPES | MANIFEST_TYPES:
             raise ReleaseError(
-                f"image {image.name!r} in {IMAGES_OBJECT} is a {entry.get('mediaType')!r}, not "
-                "an image index or manifest"
+                f"image {image.name!r} in {IMAGES_OBJECT} is a {kind!r}, not an image index or "
+                "manifest"
             )
         reached |= reachable(entry, functools.partial(_layout_blob, layout, image=image.name))
     blobs = layout / "blobs"
