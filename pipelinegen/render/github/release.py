@@ -94,6 +94,9 @@ def release_workflow(spec: Spec, *, header: str, spec_path: str, spec_sha256: st
     )
 
 
+COPY_THIRD_PARTY = "Copy the third-party images into the release"
+
+
 def release_plan(spec: Spec, *, spec_sha256: str, generated_by: str) -> str:
     """What the packaging script puts in the zip, as JSON."""
     values = sorted({path for env in spec.environments for path in env.values})
@@ -117,25 +120,41 @@ def release_plan(spec: Spec, *, spec_sha256: str, generated_by: str) -> str:
     return json.dumps(plan, indent=2) + "\n"
 
 
-def _copy_third_party(spec: Spec) -> Step:
+def _copy_third_party(spec: Spec) -> list[Step]:
     """Each declared third-party image, every platform, copied by its digest from its registry
     into an OCI archive beside the built ones, so the release carries it and delivery fetches
-    nothing from outside (the packager refuses an archive whose digest is not the declared one).
-    skopeo (preinstalled on GitHub's Ubuntu runners) takes no tag beside a digest: the source is
-    `<repository>@<digest>`."""
+    nothing from outside (the packager refuses an archive whose digest is not the declared one),
+    with the pinned skopeo the pipeline installs (install-skopeo.sh). skopeo takes no tag beside
+    a digest: the source is `<repository>@<digest>`. An OCI image layout holds OCI images only
+    (containers/image's `oci:` transport), so an image in Docker's format cannot be kept by its
+    digest: the error says to mirror it in OCI format."""
     check = shipped("chart_check")
     sources = "\n".join(
         f"{image.name} {check.repository_of(image.image)}@{check.digest_of(image.image)}"
         for image in spec.third_party_images
     )
-    return Step(
-        "Copy the third-party images into the release",
+    install = Step(
+        "Install the pinned skopeo",
+        env={"PIPELINE_JSON": naming.CDK_SPEC},
+        run='INSTALL_DIR="$RUNNER_TEMP/skopeo" '
+        f"bash {naming.CDK_APP_DIR}/scripts/install-skopeo.sh\n"
+        'echo "$RUNNER_TEMP/skopeo/bin" >>"$GITHUB_PATH"',
+    )
+    copy = Step(
+        COPY_THIRD_PARTY,
         env={"THIRD_PARTY": sources},
         run="while read -r name source; do\n"
-        '  skopeo copy --all --preserve-digests --retry-times 3 "docker://$source" \\\n'
-        f'    "oci-archive:{IMAGES_DIR}/$name.oci.tar"\n'
+        '  if ! skopeo copy --all --preserve-digests --retry-times 3 "docker://$source" \\\n'
+        f'    "oci-archive:{IMAGES_DIR}/$name.oci.tar"; then\n'
+        '    echo "::error title=third-party image not copied::$source ($name) could not be copied'
+        " by its digest: check that the registry has that digest; an image in Docker's format (a"
+        " Docker manifest list) cannot be kept by its digest in the release's OCI image layout:"
+        ' mirror it in OCI format and declare the mirror (docs/chart-check.md)" >&2\n'
+        "    exit 1\n"
+        "  fi\n"
         'done <<<"$THIRD_PARTY"',
     )
+    return [install, copy]
 
 
 def _marketplace_files(spec: Spec) -> list[str]:
@@ -236,7 +255,7 @@ def _package(spec: Spec, *, needs: list[str]) -> Job:
     for image in spec.images:
         steps += fetch_archive_steps(image.name, f"{IMAGE_JOB_PREFIX}{image.name}")
     if spec.third_party_images:
-        steps.append(_copy_third_party(spec))
+        steps += _copy_third_party(spec)
     steps += [
         *helm_steps(spec),
         Step(
