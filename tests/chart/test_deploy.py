@@ -229,7 +229,8 @@ def test_a_spec_image_no_container_runs_is_named_with_what_the_chart_renders() -
     assert report.errors() == [
         "Pod/web containers 'nginx': runs 'docker.io/bitnami/nginx:1.25', which is not pinned "
         "by digest: declare it in `third_party_images` (name: nginx, image: "
-        "docker.io/bitnami/nginx:1.25@sha256:<digest>) and set the chart's value to that reference"
+        "docker.io/bitnami/nginx:1.25@sha256:<digest>) and map it with `values:` (the values "
+        "paths the chart reads it from), so the chart runs the release's copy"
     ]
 
 

@@ -250,3 +250,18 @@ def test_the_release_copies_each_declared_image_by_digest_and_packages_it(tmp_pa
     refused = package()
     assert refused.returncode == 1
     assert "not the third-party image the spec declares" in refused.stderr
+
+
+def test_a_declared_image_rendered_unpinned_is_told_to_map_not_to_declare() -> None:
+    check = shipped("chart_check")
+    images = check.Images(
+        registry=ECR,
+        project="queue",
+        mapped={},
+        third_party=[
+            {"name": "busybox", "image": f"docker.io/library/busybox:1.36@{BUSYBOX}", "values": []}
+        ],
+    )
+    [finding] = check.third_party_findings("busybox:1.36", "Pod/x containers 'wait'", images, None)
+    assert finding.message == "runs 'busybox:1.36', which is not pinned by digest"
+    assert finding.fix.startswith("third-party image 'busybox' is declared: map it with `values:`")

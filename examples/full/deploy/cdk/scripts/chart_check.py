@@ -847,20 +847,27 @@ def third_party_findings(
         )
         return
     repository = repository_of(reference)
+    same = [entry for (found, _), entry in declared.items() if found == repository]
     if not digest_of(reference):
         problem = "is not pinned by digest"
-    elif repository in {repository for repository, _ in declared}:
+    elif same:
         problem = "is pinned by another digest than the spec declares"
     else:
         problem = "is neither a spec image nor a declared third-party image"
-    yield Finding(
-        "third_party_images",
-        subject,
-        f"runs '{reference}', which {problem}",
+    fix = (
         f"declare it in `third_party_images` (name: {image_name(reference) or 'NAME'}, "
-        f"image: {reference.split('@', 1)[0]}@sha256:<digest>) and set the chart's value "
-        "to that reference",
-        image=reference,
+        f"image: {reference.split('@', 1)[0]}@sha256:<digest>) and map it with `values:` "
+        "(the values paths the chart reads it from), so the chart runs the release's copy"
+    )
+    if same:
+        name = str(same[0]["name"])
+        fix = (
+            f"third-party image '{name}' is declared: map it with `values:` (the values paths "
+            "the chart reads it from), so the chart runs the release's copy at the declared "
+            "digest"
+        )
+    yield Finding(
+        "third_party_images", subject, f"runs '{reference}', which {problem}", fix, image=reference
     )
 
 
