@@ -265,3 +265,28 @@ def test_a_declared_image_rendered_unpinned_is_told_to_map_not_to_declare() -> N
     [finding] = check.third_party_findings("busybox:1.36", "Pod/x containers 'wait'", images, None)
     assert finding.message == "runs 'busybox:1.36', which is not pinned by digest"
     assert finding.fix.startswith("third-party image 'busybox' is declared: map it with `values:`")
+
+
+def test_a_declared_image_no_pod_runs_is_a_warning() -> None:
+    check = shipped("chart_check")
+    images = check.Images(
+        registry=ECR,
+        project="queue",
+        mapped={},
+        third_party=[
+            {"name": "busybox", "image": f"docker.io/library/busybox:1.36@{BUSYBOX}", "values": []}
+        ],
+    )
+    report = check.Report()
+    check.judge(
+        "",
+        label="(staging, install)",
+        environment=None,
+        images=images,
+        report=report,
+        helm=str(HELM),
+    )
+    assert report.warnings == [
+        "third-party image 'busybox' is run by no rendered pod (staging, install): the release "
+        "copies it all the same (leave it out of `third_party_images` if no environment runs it)"
+    ]

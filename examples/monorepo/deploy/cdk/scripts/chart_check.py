@@ -947,7 +947,17 @@ def judge(
             )
             if warning not in report.warnings:
                 report.warnings.append(warning)
+    run = {repository_of(use.reference) for item in objects for use in images_of(item.document)}
     for entry in images.third_party:
+        copy = f"{images.registry}/{images.project}/{entry['name']}"
+        if not run & {copy, repository_of(str(entry["image"]))}:
+            warning = (
+                f"third-party image '{entry['name']}' is run by no rendered pod {label}: the "
+                "release copies it all the same (leave it out of `third_party_images` if no "
+                "environment runs it)"
+            )
+            if warning not in report.warnings:
+                report.warnings.append(warning)
         if entry["name"] in pulled:
             warning = (
                 f"third-party image '{entry['name']}' is pulled from {entry['image']}: the "
