@@ -586,6 +586,15 @@ def _locks(chart: Chart, document: Document) -> Iterator[Diagnostic]:
         if lock is None:
             message = f"'{each.path}' has remote dependencies but no {each.lock_file}"
             hint = f"run `helm dependency update {each.path}` and commit {each.lock_file}"
+            vendored = [d.name for d in remote if each.subcharts.get(d.key) is not None]
+            if vendored:
+                hint = (
+                    f"{', '.join(vendored)} {'is' if len(vendored) == 1 else 'are'} vendored in "
+                    f"'{each.path}/charts/': set `repository: \"\"` on "
+                    f"{'its dependency' if len(vendored) == 1 else 'their dependencies'} in "
+                    f"Chart.yaml (Helm then uses the folder as it is, with nothing fetched), or "
+                    + hint
+                )
             yield document.diagnostic(("helm", "chart"), message, hint)
             continue
         locked = {

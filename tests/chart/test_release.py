@@ -222,3 +222,36 @@ def test_pins_must_list_exactly_the_remote_dependencies(tmp_path: Path) -> None:
         assert says in diagnostic.message, diagnostic.message
     (chart / "charts.sha256").write_text(f"{'a' * 64}  charts/cache-1.0.0.tgz\n")
     load(text, file="pipeline.yaml", repository=WorkingTree(repo))
+
+
+def test_a_vendored_subchart_that_still_names_its_repository_is_told_how_to_use_the_folder(
+    tmp_path: Path,
+) -> None:
+    """A team copies a public chart into charts/ and keeps Chart.yaml's upstream repository:
+    without a lock Helm would fetch it; the hint names the vendored folder and
+    `repository: ""`, with which Helm takes the folder as it is."""
+    repo = tmp_path / "umbrella"
+    shutil.copytree(REPOS / "umbrella", repo)
+    chart = repo / "deploy" / "umbrella"
+    original = (chart / "Chart.yaml").read_text()
+    (chart / "Chart.yaml").write_text(
+        original
+        + "  - name: cache\n    version: 1.0.0\n    repository: oci://registry-1.docker.io/bitnamicharts\n"
+    )
+    (chart / "charts" / "cache").mkdir(parents=True)
+    (chart / "charts" / "cache" / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: cache\nversion: 1.0.0\n"
+    )
+    spec_text = (repo / "pipeline.yaml").read_text()
+    with pytest.raises(SpecError) as raised:
+        load(spec_text, file="pipeline.yaml", repository=WorkingTree(repo))
+    [diagnostic] = raised.value.diagnostics
+    assert diagnostic.message == "'deploy/umbrella' has remote dependencies but no Chart.lock"
+    assert diagnostic.hint.startswith(
+        "cache is vendored in 'deploy/umbrella/charts/': set `repository: \"\"` on its "
+        "dependency in Chart.yaml"
+    )
+    (chart / "Chart.yaml").write_text(
+        original + '  - name: cache\n    version: 1.0.0\n    repository: ""\n'
+    )
+    load(spec_text, file="pipeline.yaml", repository=WorkingTree(repo))
