@@ -150,16 +150,36 @@ def _mapping(chart: Chart | None, image: str) -> dict[str, str]:
     return {"mapping": mapping, "why": f"the chart's {where}"}
 
 
-def _other_blocks(chart: Chart, images: list[str]) -> list[str]:
-    """The chart's image blocks that name none of the images, as the mappings that would map
-    them (listed in the starter for the team to place)."""
+def _other_blocks(chart: Chart, images: list[str]) -> list[dict[str, str]]:
+    """The chart's image blocks that name none of the images: the mapping that would map each
+    (for the team to place), and, should it be a third party's image, a `third_party_images`
+    entry for it (its default repository, the digest left for the team: `validate` refuses
+    the placeholder)."""
     from pipelinegen.chart.blocks import blocks
 
-    return [
-        block.mapping()
-        for block in blocks(chart)
-        if SAFE_PATH.match(block.path) and not any(block.names(image) for image in images)
-    ]
+    found: list[dict[str, str]] = []
+    for block in blocks(chart):
+        if not SAFE_PATH.match(block.path) or any(block.names(image) for image in images):
+            continue
+        repository = block.repository.split("@", 1)[0]
+        if ":" in repository.rsplit("/", 1)[-1]:
+            repository = repository[: repository.rindex(":")]
+        stem = repository.rsplit("/", 1)[-1] or block.path.removesuffix(".image")
+        taken = {entry["name"] for entry in found} | set(images)
+        base = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:60] or "image"
+        name = next(
+            f"{base}-{n}" if n else base
+            for n in range(len(found) + 1)
+            if (f"{base}-{n}" if n else base) not in taken
+        )
+        found.append(
+            {
+                "mapping": block.mapping(),
+                "name": name,
+                "image": f"{repository or 'REGISTRY/REPOSITORY'}@sha256:<digest>",
+            }
+        )
+    return found
 
 
 def refuses_global(chart: Chart) -> bool:

@@ -238,3 +238,42 @@ def test_init_picks_the_chart_that_uses_the_others(tmp_path: Path) -> None:
     assert data["images"][0]["values"] == "api.image"
     _fill_placeholders(spec)
     assert run("validate", str(spec))[:2] == (0, f"{spec}: valid\n")
+
+
+def test_init_offers_each_third_party_image_block_as_a_declaration(repository: Path) -> None:
+    """A vendored subchart with Bitnami-style blocks: `init` shows each as the `values:` item
+    that maps it and, commented out, as a `third_party_images` entry; filled in (the digest),
+    the entries validate."""
+    web = repository / "deploy" / "chart" / "charts" / "cache"
+    web.mkdir()
+    (web / "Chart.yaml").write_text("apiVersion: v2\nname: cache\nversion: 1.0.0\n")
+    (web / "values.yaml").write_text(
+        "image: {registry: docker.io, repository: bitnami/redis, tag: '7.4', digest: ''}\n"
+        "metrics:\n"
+        "  image: {registry: docker.io, repository: bitnami/redis-exporter, tag: '1', digest: ''}\n"
+    )
+    (web / "templates").mkdir()
+    (web / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: cache}\nspec:\n  containers:\n"
+        '    - name: redis\n      image: {{ printf "%s/%s@%s" .Values.image.registry '
+        ".Values.image.repository .Values.image.digest | quote }}\n"
+        '    - name: exporter\n      image: {{ printf "%s/%s@%s" .Values.metrics.image.registry '
+        ".Values.metrics.image.repository .Values.metrics.image.digest | quote }}\n"
+    )
+    assert run("init")[0] == 0
+    text = Path("pipeline.yaml").read_text()
+    stubs = text[text.index("  # third_party_images:\n") :].splitlines()[1:7]
+    assert stubs == [
+        "  #   - name: redis",
+        '  #     image: "docker.io/bitnami/redis@sha256:<digest>"',
+        "  #     values: [ {registry: cache.image.registry, repository: cache.image.repository, "
+        "digest: cache.image.digest} ]",
+        "  #   - name: redis-exporter",
+        '  #     image: "docker.io/bitnami/redis-exporter@sha256:<digest>"',
+        "  #     values: [ {registry: cache.metrics.image.registry, repository: "
+        "cache.metrics.image.repository, digest: cache.metrics.image.digest} ]",
+    ]
+    declared = "third_party_images:\n" + "\n".join(line[4:] for line in stubs) + "\n"
+    Path("pipeline.yaml").write_text(text + declared.replace("<digest>", "a" * 64))
+    _fill_placeholders(Path("pipeline.yaml"))
+    assert run("validate")[:2] == (0, "pipeline.yaml: valid\n")
