@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -252,9 +253,9 @@ def test_the_release_copies_each_declared_image_by_digest_and_packages_it(tmp_pa
     assert "not the third-party image the spec declares" in refused.stderr
 
 
-def test_a_declared_image_rendered_unpinned_is_told_to_map_not_to_declare() -> None:
-    check = shipped("chart_check")
-    images = check.Images(
+def _declared_busybox(check: Any) -> Any:
+    """The chart check's Images with one declared, unmapped third-party image: busybox."""
+    return check.Images(
         registry=ECR,
         project="queue",
         mapped={},
@@ -262,6 +263,11 @@ def test_a_declared_image_rendered_unpinned_is_told_to_map_not_to_declare() -> N
             {"name": "busybox", "image": f"docker.io/library/busybox:1.36@{BUSYBOX}", "values": []}
         ],
     )
+
+
+def test_a_declared_image_rendered_unpinned_is_told_to_map_not_to_declare() -> None:
+    check = shipped("chart_check")
+    images = _declared_busybox(check)
     [finding] = check.third_party_findings("busybox:1.36", "Pod/x containers 'wait'", images, None)
     assert finding.message == "runs 'busybox:1.36', which is not pinned by digest"
     assert finding.fix.startswith("third-party image 'busybox' is declared: map it with `values:`")
@@ -269,14 +275,7 @@ def test_a_declared_image_rendered_unpinned_is_told_to_map_not_to_declare() -> N
 
 def test_a_declared_image_no_pod_runs_is_a_warning() -> None:
     check = shipped("chart_check")
-    images = check.Images(
-        registry=ECR,
-        project="queue",
-        mapped={},
-        third_party=[
-            {"name": "busybox", "image": f"docker.io/library/busybox:1.36@{BUSYBOX}", "values": []}
-        ],
-    )
+    images = _declared_busybox(check)
     report = check.Report()
     check.judge(
         "",
